@@ -1,0 +1,1 @@
+//! nmp-authn (being built).

@@ -1,0 +1,2 @@
+//! The `nemo` binary.
+fn main() {}

@@ -1,0 +1,1 @@
+//! nmp-client (being built).

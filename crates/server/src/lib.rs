@@ -1,0 +1,1 @@
+//! nmp-server (being built).

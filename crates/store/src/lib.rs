@@ -1,0 +1,1 @@
+//! nmp-store (being built).
