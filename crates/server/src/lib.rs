@@ -1,1 +1,3 @@
-//! nmp-server (being built).
+//! The nmp platform server: HTTP routes, authentication and authorization middleware, seeding, config.
+
+pub mod cli;
