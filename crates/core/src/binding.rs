@@ -52,10 +52,7 @@ mod tests {
             binding_name_for_seed("admin@example.com", "system", "PlatformAdmin"),
             "admin-example-com-system-platformadmin"
         );
-        assert_eq!(
-            binding_name_for_seed("*", "default", "Editor"),
-            "wildcard-default-editor"
-        );
+        assert_eq!(binding_name_for_seed("*", "default", "Editor"), "wildcard-default-editor");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! in as a parameter, so every rule here is testable in microseconds.
 
 pub mod binding;
+pub mod filter;
 pub mod names;
 pub mod policy;
 pub mod principal;

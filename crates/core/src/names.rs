@@ -35,18 +35,7 @@ mod tests {
     #[test]
     fn rejects_bad_names() {
         let long = "a".repeat(64);
-        for bad in [
-            "",
-            "a",
-            "Bad Name!",
-            "1abc",
-            "a--b",
-            "abc-",
-            "ABC",
-            long.as_str(),
-            "a b",
-            "a/b",
-        ] {
+        for bad in ["", "a", "Bad Name!", "1abc", "a--b", "abc-", "ABC", long.as_str(), "a b", "a/b"] {
             assert!(!is_valid_name(bad), "{bad}");
         }
     }

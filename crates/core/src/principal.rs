@@ -49,10 +49,7 @@ impl fmt::Debug for Principal {
 
 impl Principal {
     pub fn new(id: impl Into<String>) -> Self {
-        Principal {
-            id: id.into(),
-            ..Default::default()
-        }
+        Principal { id: id.into(), ..Default::default() }
     }
 
     pub fn with_email(mut self, email: impl Into<String>) -> Self {
@@ -153,24 +150,16 @@ pub fn validate_email(header: &str, value: &str) -> Result<Option<String>, Princ
         None => false,
     };
     if !looks_like_email {
-        return Err(PrincipalHeaderError(format!(
-            "{header} is not a valid email address"
-        )));
+        return Err(PrincipalHeaderError(format!("{header} is not a valid email address")));
     }
     Ok(Some(value.to_string()))
 }
 
 /// Validate a comma-separated group list: split, trimmed, empties dropped.
 pub fn validate_groups(header: &str, value: &str) -> Result<Vec<String>, PrincipalHeaderError> {
-    let groups: Vec<&str> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-        .collect();
+    let groups: Vec<&str> = value.split(',').map(str::trim).filter(|g| !g.is_empty()).collect();
     if groups.len() > MAX_GROUPS {
-        return Err(PrincipalHeaderError(format!(
-            "{header} exceeds maximum of {MAX_GROUPS} groups"
-        )));
+        return Err(PrincipalHeaderError(format!("{header} exceeds maximum of {MAX_GROUPS} groups")));
     }
     groups.into_iter().map(|g| validate_id(header, g)).collect()
 }
@@ -207,15 +196,8 @@ impl PrincipalHeaders<'_> {
     /// Parse and validate. `Ok(None)` when no principal id was sent.
     /// Email and groups without an id are validated too, so a malformed header is never ignored.
     pub fn parse(&self) -> Result<Option<Principal>, PrincipalHeaderError> {
-        let email = self
-            .email
-            .map(|v| validate_email(HEADER_PRINCIPAL_EMAIL, v))
-            .transpose()?
-            .flatten();
-        let groups = self
-            .groups
-            .map(|v| validate_groups(HEADER_PRINCIPAL_GROUPS, v))
-            .transpose()?;
+        let email = self.email.map(|v| validate_email(HEADER_PRINCIPAL_EMAIL, v)).transpose()?.flatten();
+        let groups = self.groups.map(|v| validate_groups(HEADER_PRINCIPAL_GROUPS, v)).transpose()?;
         let scopes = self.scopes.map(parse_scopes);
         let on_behalf_of = match self.on_behalf_of {
             Some(id) => {
@@ -230,25 +212,13 @@ impl PrincipalHeaders<'_> {
                     .map(|v| validate_groups(HEADER_ON_BEHALF_OF_GROUPS, v))
                     .transpose()?
                     .unwrap_or_default();
-                Some(Box::new(Principal {
-                    id,
-                    email,
-                    groups,
-                    scopes: None,
-                    on_behalf_of: None,
-                }))
+                Some(Box::new(Principal { id, email, groups, scopes: None, on_behalf_of: None }))
             }
             None => None,
         };
         let Some(id) = self.id else { return Ok(None) };
         let id = validate_id(HEADER_PRINCIPAL_ID, id)?;
-        Ok(Some(Principal {
-            id,
-            email,
-            groups: groups.unwrap_or_default(),
-            scopes,
-            on_behalf_of,
-        }))
+        Ok(Some(Principal { id, email, groups: groups.unwrap_or_default(), scopes, on_behalf_of }))
     }
 }
 
@@ -277,29 +247,19 @@ mod tests {
             "X-NMP-Principal-Id exceeds maximum length of 256 characters"
         );
         assert_eq!(
-            validate_email(HEADER_PRINCIPAL_EMAIL, "not-an-email")
-                .unwrap_err()
-                .0,
+            validate_email(HEADER_PRINCIPAL_EMAIL, "not-an-email").unwrap_err().0,
             "X-NMP-Principal-Email is not a valid email address"
         );
-        let many = (0..101)
-            .map(|i| format!("g{i}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let many = (0..101).map(|i| format!("g{i}")).collect::<Vec<_>>().join(",");
         assert_eq!(
-            validate_groups(HEADER_PRINCIPAL_GROUPS, &many)
-                .unwrap_err()
-                .0,
+            validate_groups(HEADER_PRINCIPAL_GROUPS, &many).unwrap_err().0,
             "X-NMP-Principal-Groups exceeds maximum of 100 groups"
         );
     }
 
     #[test]
     fn groups_are_split_trimmed_and_empties_dropped() {
-        assert_eq!(
-            validate_groups(HEADER_PRINCIPAL_GROUPS, " a, b ,,c ").unwrap(),
-            vec!["a", "b", "c"]
-        );
+        assert_eq!(validate_groups(HEADER_PRINCIPAL_GROUPS, " a, b ,,c ").unwrap(), vec!["a", "b", "c"]);
     }
 
     #[test]

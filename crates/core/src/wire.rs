@@ -44,18 +44,8 @@ pub struct PaginationData {
 
 impl PaginationData {
     pub fn new(page: u64, page_size: u64, current_page_size: u64, total_results: u64) -> Self {
-        let total_pages = if page_size == 0 {
-            0
-        } else {
-            total_results.div_ceil(page_size)
-        };
-        PaginationData {
-            page,
-            page_size,
-            current_page_size,
-            total_pages,
-            total_results,
-        }
+        let total_pages = if page_size == 0 { 0 } else { total_results.div_ceil(page_size) };
+        PaginationData { page, page_size, current_page_size, total_pages, total_results }
     }
 }
 
@@ -230,9 +220,7 @@ pub mod timestamps {
 
     /// `2026-11-28T22:38:57.047742` (UTC, no offset), as entity timestamps are written.
     pub fn naive(at: OffsetDateTime) -> String {
-        at.to_offset(UtcOffset::UTC)
-            .format(NAIVE)
-            .unwrap_or_default()
+        at.to_offset(UtcOffset::UTC).format(NAIVE).unwrap_or_default()
     }
 
     /// `2026-11-28T22:38:57.047742Z`, as role-binding timestamps are written.
@@ -242,20 +230,14 @@ pub mod timestamps {
 
     /// Parse either spelling (or any RFC 3339 timestamp) back, for filters.
     pub fn parse(text: &str) -> Option<OffsetDateTime> {
-        if let Ok(at) = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        {
+        if let Ok(at) = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
             return Some(at);
         }
         let trimmed = text.strip_suffix('Z').unwrap_or(text);
-        PrimitiveDateTime::parse(trimmed, NAIVE)
-            .ok()
-            .map(PrimitiveDateTime::assume_utc)
-            .or_else(|| {
-                let plain = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-                PrimitiveDateTime::parse(trimmed, plain)
-                    .ok()
-                    .map(PrimitiveDateTime::assume_utc)
-            })
+        PrimitiveDateTime::parse(trimmed, NAIVE).ok().map(PrimitiveDateTime::assume_utc).or_else(|| {
+            let plain = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+            PrimitiveDateTime::parse(trimmed, plain).ok().map(PrimitiveDateTime::assume_utc)
+        })
     }
 
     #[cfg(test)]
@@ -270,10 +252,7 @@ pub mod timestamps {
             assert_eq!(utc(at), "2026-11-28T22:38:57.047742Z");
             assert_eq!(parse(&naive(at)), Some(at));
             assert_eq!(parse(&utc(at)), Some(at));
-            assert_eq!(
-                parse("2026-11-28T22:38:57+00:00"),
-                Some(datetime!(2026-11-28 22:38:57 UTC))
-            );
+            assert_eq!(parse("2026-11-28T22:38:57+00:00"), Some(datetime!(2026-11-28 22:38:57 UTC)));
         }
     }
 }

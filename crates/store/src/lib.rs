@@ -1,1 +1,99 @@
-//! nmp-store (being built).
+//! Storage for nmp: small traits per aggregate (workspaces, role bindings, projects) with typed
+//! errors, a SQLite backend, and a conformance suite every backend must pass.
+//!
+//! Invariants:
+//! - Every multi-step write (workspace + creator's Admin binding; member update; workspace delete
+//!   with its bindings) is one transaction: it happens entirely or not at all.
+//! - A workspace never loses its last active Admin through the members API or a binding revoke.
+//! - At most one active binding exists per (principal, workspace, role); revoking is a soft delete,
+//!   and granting the same triple again re-activates the row.
+//! - A write is acknowledged only after it is durable (SQLite: WAL + `synchronous=FULL`).
+//! - Stores know nothing about HTTP or authorization; the server maps [`StoreError`] to statuses.
+
+mod error;
+mod ids;
+mod model;
+pub mod sqlite;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::{StoreError, StoreResult};
+pub use ids::new_id;
+pub use model::*;
+pub use nmp_core::filter::Filter;
+pub use nmp_core::RoleBinding;
+
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+
+/// Workspaces: the authorization boundary.
+pub trait WorkspaceStore: Send + Sync {
+    /// Create a workspace and, in the same transaction, its creator's Admin binding.
+    /// `Conflict("Workspace 'x' already exists")` when the name is taken.
+    fn create_workspace(
+        &self,
+        new: &NewWorkspace,
+        creator_admin: Option<&Grant>,
+    ) -> StoreResult<(Workspace, Option<RoleBinding>)>;
+    /// Create the workspace if it does not exist yet (seeding). Returns true when it was created.
+    fn ensure_workspace(&self, new: &NewWorkspace) -> StoreResult<bool>;
+    fn get_workspace(&self, name: &str) -> StoreResult<Workspace>;
+    /// A page of workspaces; `visible` restricts the result to those names (None: all).
+    fn list_workspaces(
+        &self,
+        query: &ListQuery,
+        visible: Option<&BTreeSet<String>>,
+    ) -> StoreResult<PageOf<Workspace>>;
+    fn update_workspace(&self, name: &str, update: &EntityUpdate) -> StoreResult<Workspace>;
+    /// Delete an empty workspace and hard-delete its bindings, in one transaction.
+    /// `Conflict` listing what still lives in it (`project (3)`) otherwise.
+    fn delete_workspace(&self, name: &str) -> StoreResult<DeletedWorkspace>;
+}
+
+/// Role bindings, and the workspace-members view of them.
+pub trait BindingStore: Send + Sync {
+    /// Grant a role. `Conflict` when an identical active binding exists; a revoked one is re-activated.
+    fn create_binding(&self, grant: &Grant) -> StoreResult<RoleBinding>;
+    /// Seeding: create the binding unless any binding of that triple exists, active or revoked
+    /// (a revoked seed binding is an operator's decision and is not re-created).
+    fn ensure_seed_binding(&self, grant: &Grant) -> StoreResult<SeedOutcome>;
+    fn get_binding(&self, name: &str) -> StoreResult<RoleBinding>;
+    fn list_bindings(&self, query: &BindingQuery) -> StoreResult<PageOf<RoleBinding>>;
+    /// Soft-revoke. `Conflict("Role binding is already revoked")` when it is.
+    fn revoke_binding(&self, name: &str, at: OffsetDateTime) -> StoreResult<RoleBinding>;
+    /// Every active binding, for building the in-memory index at start.
+    fn active_bindings(&self) -> StoreResult<Vec<RoleBinding>>;
+    /// Active bindings of a workspace (404 when the workspace does not exist).
+    fn list_members(&self, workspace: &str) -> StoreResult<Vec<RoleBinding>>;
+    /// Grant each role not already held (idempotent per role).
+    fn add_member(&self, change: &MemberRoles) -> StoreResult<MemberChange>;
+    /// Make the principal's roles exactly `roles` (an upsert); refuses to demote the last Admin.
+    fn set_member_roles(&self, change: &MemberRoles) -> StoreResult<MemberChange>;
+    /// Revoke all the principal's roles in the workspace; refuses to remove the last Admin.
+    fn remove_member(
+        &self,
+        workspace: &str,
+        principal: &str,
+        at: OffsetDateTime,
+    ) -> StoreResult<MemberChange>;
+}
+
+/// Projects: the first resource type that lives inside a workspace.
+pub trait ProjectStore: Send + Sync {
+    fn create_project(&self, new: &NewProject) -> StoreResult<Project>;
+    fn get_project(&self, workspace: &str, name: &str) -> StoreResult<Project>;
+    fn list_projects(&self, workspace: &str, query: &ListQuery) -> StoreResult<PageOf<Project>>;
+    fn update_project(&self, workspace: &str, name: &str, update: &EntityUpdate) -> StoreResult<Project>;
+    fn delete_project(&self, workspace: &str, name: &str) -> StoreResult<Project>;
+}
+
+/// A complete backend.
+pub trait Store: WorkspaceStore + BindingStore + ProjectStore {
+    /// Cheap check that the backend answers (readiness).
+    fn ping(&self) -> StoreResult<()>;
+    /// `sqlite` or `postgres`, for the start-up line and `/status`.
+    fn backend_name(&self) -> &'static str;
+    /// Where the data lives, for the start-up line (a path or a redacted URL).
+    fn location(&self) -> String;
+}

@@ -1,0 +1,377 @@
+//! The conformance suite every backend must pass. A backend's tests invoke
+//! [`conformance_tests!`](crate::conformance_tests) with an expression that makes a fresh, empty
+//! store; each case becomes a named `#[test]`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::*;
+
+/// Generate one `#[test]` per conformance case for a backend.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@cases $make;
+            workspace_create_get_list_update_delete,
+            workspace_duplicate_name_conflicts,
+            workspace_create_with_creator_admin_is_atomic,
+            workspace_list_pagination_sort_filter_and_visibility,
+            workspace_delete_refuses_when_projects_remain,
+            workspace_delete_removes_bindings,
+            ensure_workspace_is_idempotent,
+            binding_create_conflict_revoke_and_reactivate,
+            binding_list_filters,
+            seed_binding_not_recreated_after_revoke,
+            members_add_is_idempotent_per_role,
+            members_set_roles_upserts_and_revokes,
+            last_admin_cannot_be_demoted_or_removed,
+            last_admin_rule_holds_under_concurrency,
+            members_of_missing_workspace_are_not_found,
+            projects_crud_and_uniqueness,
+            unknown_filter_field_is_invalid,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let store = $make;
+                $crate::conformance::$case(store);
+            }
+        )*
+    };
+}
+
+fn t(offset_seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid") + Duration::seconds(offset_seconds)
+}
+
+fn new_ws(name: &str, at: i64) -> NewWorkspace {
+    NewWorkspace { name: name.into(), description: None, actor: "alice".into(), at: t(at) }
+}
+
+fn grant(principal: &str, workspace: &str, role: &str, at: i64) -> Grant {
+    Grant {
+        principal: principal.into(),
+        workspace: workspace.into(),
+        role: role.into(),
+        granted_by: "tester".into(),
+        at: t(at),
+        name: nmp_core::binding_name_for_api(principal, workspace, role),
+    }
+}
+
+fn member(workspace: &str, principal: &str, roles: &[&str], at: i64) -> MemberRoles {
+    MemberRoles {
+        workspace: workspace.into(),
+        principal: principal.into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        granted_by: "tester".into(),
+        at: t(at),
+    }
+}
+
+fn query(page: u64, page_size: u64, sort: &str, filter: Option<&str>) -> ListQuery {
+    ListQuery {
+        page,
+        page_size,
+        sort: Sort::parse(sort, &[SortField::CreatedAt, SortField::Name, SortField::UpdatedAt])
+            .expect("sort"),
+        filter: filter.map(|f| Filter::parse(f).expect("filter")),
+    }
+}
+
+fn names(page: &PageOf<Workspace>) -> Vec<&str> {
+    page.items.iter().map(|w| w.name.as_str()).collect()
+}
+
+pub fn workspace_create_get_list_update_delete(store: impl Store) {
+    let (created, binding) = store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    assert!(binding.is_none());
+    assert!(created.id.starts_with("workspace-"));
+    assert_eq!(created.created_by, "alice");
+    assert_eq!(store.get_workspace("ws1").unwrap(), created);
+    let update = EntityUpdate { description: Some(Some("hello".into())), actor: "bob".into(), at: t(5) };
+    let updated = store.update_workspace("ws1", &update).unwrap();
+    assert_eq!(updated.description.as_deref(), Some("hello"));
+    assert_eq!(updated.updated_by, "bob");
+    assert_eq!(updated.updated_at, t(5));
+    assert_eq!(updated.created_at, t(0));
+    assert_eq!(store.list_workspaces(&query(1, 10, "name", None), None).unwrap().total, 1);
+    store.delete_workspace("ws1").unwrap();
+    assert!(
+        matches!(store.get_workspace("ws1"), Err(StoreError::NotFound(m)) if m == "Workspace 'ws1' not found")
+    );
+    assert!(matches!(store.update_workspace("ws1", &update), Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_workspace("ws1"), Err(StoreError::NotFound(_))));
+}
+
+pub fn workspace_duplicate_name_conflicts(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    let err = store.create_workspace(&new_ws("ws1", 1), None).unwrap_err();
+    assert_eq!(err, StoreError::Conflict("Workspace 'ws1' already exists".into()));
+}
+
+pub fn workspace_create_with_creator_admin_is_atomic(store: impl Store) {
+    let admin = grant("alice", "ws1", "Admin", 0);
+    let (_, binding) = store.create_workspace(&new_ws("ws1", 0), Some(&admin)).unwrap();
+    assert_eq!(binding.unwrap().role, "Admin");
+    // A failed create (duplicate) must not leave a binding for the second attempt's grant.
+    let other = grant("mallory", "ws1", "Admin", 1);
+    assert!(store.create_workspace(&new_ws("ws1", 1), Some(&other)).is_err());
+    let members = store.list_members("ws1").unwrap();
+    assert_eq!(members.iter().map(|b| b.principal.as_str()).collect::<Vec<_>>(), vec!["alice"]);
+}
+
+pub fn workspace_list_pagination_sort_filter_and_visibility(store: impl Store) {
+    for (i, name) in ["delta", "alpha", "charlie", "bravo"].iter().enumerate() {
+        store.create_workspace(&new_ws(name, i as i64), None).unwrap();
+    }
+    let newest_first = store.list_workspaces(&query(1, 10, "-created_at", None), None).unwrap();
+    assert_eq!(names(&newest_first), vec!["bravo", "charlie", "alpha", "delta"]);
+    let page2 = store.list_workspaces(&query(2, 1, "name", None), None).unwrap();
+    assert_eq!((names(&page2), page2.total), (vec!["bravo"], 4));
+    let beyond = store.list_workspaces(&query(9, 10, "name", None), None).unwrap();
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.total, 4);
+    let filtered =
+        store.list_workspaces(&query(1, 10, "name", Some(r#"name:"alpha" OR name~"ar""#)), None).unwrap();
+    assert_eq!(names(&filtered), vec!["alpha", "charlie"]);
+    let json = store
+        .list_workspaces(&query(1, 10, "name", Some(r#"{"name":{"$in":["bravo","delta"]}}"#)), None)
+        .unwrap();
+    assert_eq!(names(&json), vec!["bravo", "delta"]);
+    let visible: BTreeSet<String> = ["alpha", "delta", "nonexistent"].iter().map(|s| s.to_string()).collect();
+    let only = store.list_workspaces(&query(1, 10, "name", None), Some(&visible)).unwrap();
+    assert_eq!((names(&only), only.total), (vec!["alpha", "delta"], 2));
+    let like_is_literal = store.list_workspaces(&query(1, 10, "name", Some(r#"name~"%""#)), None).unwrap();
+    assert!(like_is_literal.items.is_empty(), "`%` must not act as a wildcard");
+}
+
+pub fn workspace_delete_refuses_when_projects_remain(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    for (i, name) in ["p1", "p2", "p3"].iter().enumerate() {
+        let new = NewProject {
+            workspace: "ws1".into(),
+            name: name.to_string(),
+            description: None,
+            actor: "a".into(),
+            at: t(i as i64),
+        };
+        store.create_project(&new).unwrap();
+    }
+    let err = store.delete_workspace("ws1").unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Conflict(
+            "Cannot delete workspace 'ws1': workspace contains entities that must be deleted first: project (3)".into()
+        )
+    );
+    assert!(store.get_workspace("ws1").is_ok(), "a refused delete changes nothing");
+}
+
+pub fn workspace_delete_removes_bindings(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), Some(&grant("alice", "ws1", "Admin", 0))).unwrap();
+    store.add_member(&member("ws1", "bob", &["Viewer"], 1)).unwrap();
+    let deleted = store.delete_workspace("ws1").unwrap();
+    assert_eq!(deleted.removed_bindings.len(), 2);
+    assert!(store.active_bindings().unwrap().iter().all(|b| b.workspace != "ws1"));
+    // Re-creating the name starts clean.
+    store.create_workspace(&new_ws("ws1", 2), None).unwrap();
+    assert!(store.list_members("ws1").unwrap().is_empty());
+}
+
+pub fn ensure_workspace_is_idempotent(store: impl Store) {
+    assert!(store.ensure_workspace(&new_ws("system", 0)).unwrap());
+    assert!(!store.ensure_workspace(&new_ws("system", 1)).unwrap());
+    assert_eq!(store.get_workspace("system").unwrap().created_at, t(0));
+}
+
+pub fn binding_create_conflict_revoke_and_reactivate(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    let g = grant("bob", "ws1", "Viewer", 1);
+    let created = store.create_binding(&g).unwrap();
+    assert!(created.id.starts_with("role-binding-"));
+    assert_eq!(created.name, g.name);
+    assert!(matches!(store.create_binding(&g), Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_binding(&g.name).unwrap(), created);
+    let revoked = store.revoke_binding(&g.name, t(2)).unwrap();
+    assert_eq!(revoked.revoked_at, Some(t(2)));
+    assert_eq!(
+        store.revoke_binding(&g.name, t(3)).unwrap_err(),
+        StoreError::Conflict("Role binding is already revoked".into())
+    );
+    let again = store.create_binding(&grant("bob", "ws1", "Viewer", 4)).unwrap();
+    assert_eq!((again.id.as_str(), again.revoked_at, again.granted_at), (created.id.as_str(), None, t(4)));
+    assert_eq!(store.get_binding("nope").unwrap_err(), StoreError::NotFound("Role binding not found".into()));
+    assert!(matches!(
+        store.create_binding(&grant("bob", "missing", "Viewer", 5)),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub fn binding_list_filters(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    store.create_workspace(&new_ws("ws2", 0), None).unwrap();
+    for (i, (p, w, r)) in
+        [("a@x.com", "ws1", "Viewer"), ("b@x.com", "ws1", "Editor"), ("a@x.com", "ws2", "Admin")]
+            .iter()
+            .enumerate()
+    {
+        store.create_binding(&grant(p, w, r, i as i64 + 1)).unwrap();
+    }
+    store.revoke_binding(&nmp_core::binding_name_for_api("b@x.com", "ws1", "Editor"), t(10)).unwrap();
+    let by = |q: BindingQuery| store.list_bindings(&q).unwrap();
+    assert_eq!(
+        by(BindingQuery { principal: Some(StringMatch::Eq("a@x.com".into())), ..Default::default() }).total,
+        2
+    );
+    assert_eq!(by(BindingQuery { workspace: Some("ws1".into()), ..Default::default() }).total, 2);
+    assert_eq!(by(BindingQuery { is_active: Some(true), ..Default::default() }).total, 2);
+    assert_eq!(by(BindingQuery { is_active: Some(false), ..Default::default() }).total, 1);
+    assert_eq!(
+        by(BindingQuery {
+            role: Some(StringMatch::In(vec!["Admin".into(), "Editor".into()])),
+            ..Default::default()
+        })
+        .total,
+        2
+    );
+    assert_eq!(
+        by(BindingQuery { principal: Some(StringMatch::Like("b@".into())), ..Default::default() }).total,
+        1
+    );
+    let ranged =
+        by(BindingQuery { granted_at: TimeRange { gte: Some(t(2)), lte: Some(t(3)) }, ..Default::default() });
+    assert_eq!(ranged.total, 2);
+    let page = by(BindingQuery { page: 2, page_size: 2, ..Default::default() });
+    assert_eq!((page.items.len(), page.total), (1, 3));
+    let newest = by(BindingQuery { descending: true, page_size: 1, ..Default::default() });
+    assert_eq!(newest.items[0].workspace, "ws2");
+}
+
+pub fn seed_binding_not_recreated_after_revoke(store: impl Store) {
+    store.ensure_workspace(&new_ws("default", 0)).unwrap();
+    let seed = Grant {
+        name: nmp_core::binding_name_for_seed("*", "default", "Editor"),
+        ..grant("*", "default", "Editor", 0)
+    };
+    assert!(matches!(store.ensure_seed_binding(&seed).unwrap(), SeedOutcome::Created(_)));
+    assert_eq!(store.ensure_seed_binding(&seed).unwrap(), SeedOutcome::AlreadyActive);
+    store.revoke_binding("wildcard-default-editor", t(1)).unwrap();
+    assert_eq!(store.ensure_seed_binding(&seed).unwrap(), SeedOutcome::RevokedByOperator);
+    assert!(store.active_bindings().unwrap().is_empty());
+}
+
+pub fn members_add_is_idempotent_per_role(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    let first = store.add_member(&member("ws1", "bob", &["Viewer", "Editor"], 1)).unwrap();
+    assert_eq!(first.granted.len(), 2);
+    let second = store.add_member(&member("ws1", "bob", &["Viewer"], 2)).unwrap();
+    assert!(second.granted.is_empty());
+    assert_eq!(second.current.len(), 2);
+    assert_eq!(store.list_members("ws1").unwrap().len(), 2);
+}
+
+pub fn members_set_roles_upserts_and_revokes(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    let created = store.set_member_roles(&member("ws1", "zed", &["Viewer"], 1)).unwrap();
+    assert_eq!(created.granted.len(), 1);
+    let changed = store.set_member_roles(&member("ws1", "zed", &["Editor"], 2)).unwrap();
+    assert_eq!(changed.revoked.iter().map(|b| b.role.as_str()).collect::<Vec<_>>(), vec!["Viewer"]);
+    assert_eq!(changed.current.iter().map(|b| b.role.as_str()).collect::<Vec<_>>(), vec!["Editor"]);
+    let removed = store.remove_member("ws1", "zed", t(3)).unwrap();
+    assert_eq!(removed.revoked.len(), 1);
+    assert_eq!(
+        store.remove_member("ws1", "zed", t(4)).unwrap_err(),
+        StoreError::NotFound("Member 'zed' not found in workspace 'ws1'".into())
+    );
+}
+
+pub fn last_admin_cannot_be_demoted_or_removed(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), Some(&grant("alice", "ws1", "Admin", 0))).unwrap();
+    let message = "Cannot remove Admin role from 'alice'. This is the last Admin for workspace 'ws1'. Add another Admin before removing this one.";
+    assert_eq!(
+        store.set_member_roles(&member("ws1", "alice", &["Viewer"], 1)).unwrap_err(),
+        StoreError::Conflict(message.into())
+    );
+    assert_eq!(store.remove_member("ws1", "alice", t(1)).unwrap_err(), StoreError::Conflict(message.into()));
+    let name = nmp_core::binding_name_for_api("alice", "ws1", "Admin");
+    assert_eq!(store.revoke_binding(&name, t(1)).unwrap_err(), StoreError::Conflict(message.into()));
+    // Nothing was half-applied: alice is still Admin and gained no Viewer.
+    let roles: Vec<String> = store.list_members("ws1").unwrap().into_iter().map(|b| b.role).collect();
+    assert_eq!(roles, vec!["Admin"]);
+    store.add_member(&member("ws1", "bob", &["Admin"], 2)).unwrap();
+    store.set_member_roles(&member("ws1", "alice", &["Viewer"], 3)).unwrap();
+}
+
+pub fn last_admin_rule_holds_under_concurrency(store: impl Store + 'static) {
+    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    let admins: Vec<String> = (0..8).map(|i| format!("admin{i}")).collect();
+    for (i, admin) in admins.iter().enumerate() {
+        store.add_member(&member("ws1", admin, &["Admin"], i as i64)).unwrap();
+    }
+    let store = Arc::new(store);
+    let handles: Vec<_> = admins
+        .iter()
+        .cloned()
+        .map(|admin| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                store.set_member_roles(&member("ws1", &admin, &["Viewer"], 100)).is_ok()
+            })
+        })
+        .collect();
+    let succeeded = handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count();
+    assert_eq!(succeeded, 7, "exactly one demotion must be refused");
+    let remaining_admins =
+        store.list_members("ws1").unwrap().into_iter().filter(|b| b.role == "Admin").count();
+    assert_eq!(remaining_admins, 1);
+}
+
+pub fn members_of_missing_workspace_are_not_found(store: impl Store) {
+    let missing = StoreError::NotFound("Workspace 'nope' not found".into());
+    assert_eq!(store.list_members("nope").unwrap_err(), missing);
+    assert_eq!(store.add_member(&member("nope", "bob", &["Viewer"], 0)).unwrap_err(), missing);
+    assert_eq!(store.set_member_roles(&member("nope", "bob", &["Viewer"], 0)).unwrap_err(), missing);
+    assert_eq!(store.remove_member("nope", "bob", t(0)).unwrap_err(), missing);
+}
+
+pub fn projects_crud_and_uniqueness(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    let new = NewProject {
+        workspace: "ws1".into(),
+        name: "p1".into(),
+        description: Some("d".into()),
+        actor: "a".into(),
+        at: t(1),
+    };
+    let created = store.create_project(&new).unwrap();
+    assert!(created.id.starts_with("project-"));
+    assert!(matches!(store.create_project(&new), Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_project("ws1", "p1").unwrap(), created);
+    let update = EntityUpdate { description: Some(None), actor: "b".into(), at: t(2) };
+    assert_eq!(store.update_project("ws1", "p1", &update).unwrap().description, None);
+    assert_eq!(store.list_projects("ws1", &query(1, 10, "-created_at", None)).unwrap().total, 1);
+    assert_eq!(
+        store.get_project("nope", "p1").unwrap_err(),
+        StoreError::NotFound("Workspace 'nope' not found".into())
+    );
+    assert_eq!(
+        store.get_project("ws1", "p9").unwrap_err(),
+        StoreError::NotFound("Project 'p9' not found in workspace 'ws1'".into())
+    );
+    store.delete_project("ws1", "p1").unwrap();
+    assert!(matches!(store.delete_project("ws1", "p1"), Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.create_project(&NewProject { workspace: "nope".into(), ..new }),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub fn unknown_filter_field_is_invalid(store: impl Store) {
+    let err = store.list_workspaces(&query(1, 10, "name", Some(r#"secret:"x""#)), None).unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(m) if m.contains("unknown filter field `secret`")));
+}

@@ -1,0 +1,152 @@
+//! The SQLite backend: one file in WAL mode, `synchronous=FULL` so an acknowledged write survives
+//! `kill -9` and power loss, one writer connection (writers are serialized with `BEGIN IMMEDIATE`,
+//! which is what makes the last-Admin rule safe under concurrency) and a few reader connections.
+
+mod bindings;
+mod projects;
+mod sql_filter;
+mod workspaces;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
+use time::OffsetDateTime;
+
+use crate::{Store, StoreError, StoreResult};
+
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+    }
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../../migrations/sqlite/0001_init.sql"))])
+}
+
+pub(crate) fn unavailable(error: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+fn configure(connection: &Connection) -> rusqlite::Result<()> {
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    connection.pragma_update(None, "foreign_keys", "ON")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database at `path` and apply pending migrations.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+        }
+        let mut writer = Connection::open(path).map_err(unavailable)?;
+        writer.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
+        configure(&writer).map_err(unavailable)?;
+        migrations()
+            .to_latest(&mut writer)
+            .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())))?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(unavailable)?;
+            configure(&reader).map_err(unavailable)?;
+            readers.push(Mutex::new(reader));
+        }
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// Run `work` on a reader connection.
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // Take the first free reader; if all are busy, wait on the one round-robin picked.
+        for offset in 0..self.readers.len() {
+            if let Ok(guard) = self.readers[(start + offset) % self.readers.len()].try_lock() {
+                return work(&guard).map_err(unavailable);
+            }
+        }
+        let guard = lock(&self.readers[start % self.readers.len()]);
+        work(&guard).map_err(unavailable)
+    }
+
+    /// Run `work` in one `BEGIN IMMEDIATE` transaction on the writer: committed if it returns Ok,
+    /// rolled back otherwise.
+    pub(crate) fn write<T>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut guard = lock(&self.writer);
+        let transaction =
+            guard.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+        let value = work(&transaction)?;
+        transaction.commit().map_err(unavailable)?;
+        Ok(value)
+    }
+}
+
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a transaction half-applied (it rolls back on
+    // drop), so the connection is still usable.
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT count(*) FROM workspaces WHERE name = 'system'", [], |_| Ok(())))?;
+        if !self.path.exists() {
+            return Err(StoreError::Unavailable(format!("{} is gone", self.path.display())));
+        }
+        Ok(())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+pub(crate) fn to_micros(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_micros(micros: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub(crate) fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}

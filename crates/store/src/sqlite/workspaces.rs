@@ -1,0 +1,195 @@
+//! Workspaces on SQLite.
+
+use std::collections::BTreeSet;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, OptionalExtension, Row};
+
+use super::bindings::{binding_from_row, grant_in, Granted};
+use super::sql_filter::{push_condition, ENTITY_COLUMNS};
+use super::{from_micros, to_micros, unavailable, SqliteStore};
+use crate::error::workspace_not_found;
+use crate::{
+    DeletedWorkspace, EntityUpdate, Grant, ListQuery, NewWorkspace, PageOf, RoleBinding, SortField,
+    StoreError, StoreResult, Workspace, WorkspaceStore,
+};
+
+const COLUMNS: &str = "id, name, description, created_at, created_by, updated_at, updated_by";
+
+fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
+    Ok(Workspace {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        description: row.get(2)?,
+        created_at: from_micros(row.get(3)?),
+        created_by: row.get(4)?,
+        updated_at: from_micros(row.get(5)?),
+        updated_by: row.get(6)?,
+    })
+}
+
+pub(crate) fn order_by(query: &ListQuery) -> String {
+    let column = match query.sort.field {
+        SortField::CreatedAt => "created_at",
+        SortField::UpdatedAt => "updated_at",
+        SortField::Name => "name",
+    };
+    let direction = if query.sort.descending { "DESC" } else { "ASC" };
+    // `id` breaks ties so pages never overlap or skip.
+    format!("{column} {direction}, id {direction}")
+}
+
+fn insert(tx: &rusqlite::Connection, new: &NewWorkspace) -> rusqlite::Result<Workspace> {
+    let workspace = Workspace {
+        id: crate::new_id("workspace"),
+        name: new.name.clone(),
+        description: new.description.clone(),
+        created_at: new.at,
+        created_by: new.actor.clone(),
+        updated_at: new.at,
+        updated_by: new.actor.clone(),
+    };
+    tx.execute(
+        &format!("INSERT INTO workspaces ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?5)"),
+        params![workspace.id, workspace.name, workspace.description, to_micros(new.at), new.actor],
+    )?;
+    Ok(workspace)
+}
+
+fn already_exists(name: &str) -> StoreError {
+    StoreError::Conflict(format!("Workspace '{name}' already exists"))
+}
+
+impl WorkspaceStore for SqliteStore {
+    fn create_workspace(
+        &self,
+        new: &NewWorkspace,
+        creator_admin: Option<&Grant>,
+    ) -> StoreResult<(Workspace, Option<RoleBinding>)> {
+        self.write(|tx| {
+            let workspace = insert(tx, new).map_err(|e| {
+                if super::is_unique_violation(&e) {
+                    already_exists(&new.name)
+                } else {
+                    unavailable(e)
+                }
+            })?;
+            let binding = match creator_admin {
+                Some(grant) => match grant_in(tx, grant)? {
+                    Granted::Created(b) | Granted::Reactivated(b) | Granted::AlreadyActive(b) => Some(b),
+                },
+                None => None,
+            };
+            Ok((workspace, binding))
+        })
+    }
+
+    fn ensure_workspace(&self, new: &NewWorkspace) -> StoreResult<bool> {
+        self.write(|tx| {
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM workspaces WHERE name = ?1", [&new.name], |r| r.get(0))
+                .optional()
+                .map_err(unavailable)?;
+            if exists.is_some() {
+                return Ok(false);
+            }
+            insert(tx, new).map_err(unavailable)?;
+            Ok(true)
+        })
+    }
+
+    fn get_workspace(&self, name: &str) -> StoreResult<Workspace> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {COLUMNS} FROM workspaces WHERE name = ?1"))?
+                .query_row([name], workspace_from_row)
+                .optional()
+        })?
+        .ok_or_else(|| workspace_not_found(name))
+    }
+
+    fn list_workspaces(
+        &self,
+        query: &ListQuery,
+        visible: Option<&BTreeSet<String>>,
+    ) -> StoreResult<PageOf<Workspace>> {
+        let mut condition = String::from("1");
+        let mut params: Vec<SqlValue> = Vec::new();
+        if let Some(filter) = &query.filter {
+            condition.push_str(" AND ");
+            push_condition(filter, ENTITY_COLUMNS, &mut condition, &mut params)?;
+        }
+        if let Some(names) = visible {
+            // One JSON parameter, so the visible set can be any size.
+            condition.push_str(" AND name IN (SELECT value FROM json_each(?))");
+            params.push(SqlValue::Text(serde_json::to_string(names).unwrap_or_else(|_| "[]".into())));
+        }
+        let offset = query.page.saturating_sub(1).saturating_mul(query.page_size);
+        let order = order_by(query);
+        self.read(|c| {
+            let total: i64 = c
+                .prepare_cached(&format!("SELECT count(*) FROM workspaces WHERE {condition}"))?
+                .query_row(params_from_iter(params.iter()), |r| r.get(0))?;
+            let mut statement = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM workspaces WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
+            ))?;
+            let mut all_params = params.clone();
+            all_params.push(SqlValue::Integer(i64::try_from(query.page_size).unwrap_or(i64::MAX)));
+            all_params.push(SqlValue::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+            let items = statement
+                .query_map(params_from_iter(all_params.iter()), workspace_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(PageOf { items, total: u64::try_from(total).unwrap_or(0) })
+        })
+    }
+
+    fn update_workspace(&self, name: &str, update: &EntityUpdate) -> StoreResult<Workspace> {
+        self.write(|tx| {
+            let changed = match &update.description {
+                Some(description) => tx.execute(
+                    "UPDATE workspaces SET description = ?1, updated_at = ?2, updated_by = ?3 WHERE name = ?4",
+                    params![description, to_micros(update.at), update.actor, name],
+                ),
+                None => tx.execute(
+                    "UPDATE workspaces SET updated_at = ?1, updated_by = ?2 WHERE name = ?3",
+                    params![to_micros(update.at), update.actor, name],
+                ),
+            }
+            .map_err(unavailable)?;
+            if changed == 0 {
+                return Err(workspace_not_found(name));
+            }
+            tx.query_row(&format!("SELECT {COLUMNS} FROM workspaces WHERE name = ?1"), [name], workspace_from_row)
+                .map_err(unavailable)
+        })
+    }
+
+    fn delete_workspace(&self, name: &str) -> StoreResult<DeletedWorkspace> {
+        self.write(|tx| {
+            let workspace = tx
+                .query_row(&format!("SELECT {COLUMNS} FROM workspaces WHERE name = ?1"), [name], workspace_from_row)
+                .optional()
+                .map_err(unavailable)?
+                .ok_or_else(|| workspace_not_found(name))?;
+            let projects: i64 = tx
+                .query_row("SELECT count(*) FROM projects WHERE workspace = ?1", [name], |r| r.get(0))
+                .map_err(unavailable)?;
+            if projects > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "Cannot delete workspace '{name}': workspace contains entities that must be deleted first: \
+                     project ({projects})"
+                )));
+            }
+            let removed_bindings = {
+                let mut statement = tx
+                    .prepare("SELECT id, name, principal, workspace, role, granted_by, granted_at, revoked_at \
+                              FROM role_bindings WHERE workspace = ?1")
+                    .map_err(unavailable)?;
+                let rows = statement.query_map([name], binding_from_row).map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().map_err(unavailable)?
+            };
+            tx.execute("DELETE FROM role_bindings WHERE workspace = ?1", [name]).map_err(unavailable)?;
+            tx.execute("DELETE FROM workspaces WHERE name = ?1", [name]).map_err(unavailable)?;
+            Ok(DeletedWorkspace { workspace, removed_bindings })
+        })
+    }
+}

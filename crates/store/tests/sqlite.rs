@@ -1,0 +1,30 @@
+//! The conformance suite against the SQLite backend, plus SQLite-specific durability checks.
+
+use nmp_store::sqlite::SqliteStore;
+
+fn fresh() -> SqliteStore {
+    // Leak the directory so the database outlives this function; the OS temp dir is cleaned eventually.
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    SqliteStore::open(&dir.join("nmp.db")).expect("open")
+}
+
+nmp_store::conformance_tests!(fresh());
+
+#[test]
+fn reopening_keeps_data_and_migrations_are_idempotent() {
+    use nmp_store::{NewWorkspace, WorkspaceStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/nmp.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        let new = NewWorkspace {
+            name: "ws1".into(),
+            description: None,
+            actor: "a".into(),
+            at: time::OffsetDateTime::now_utc(),
+        };
+        store.create_workspace(&new, None).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.get_workspace("ws1").unwrap().name, "ws1");
+}
