@@ -94,18 +94,10 @@ impl ClientBuilder {
                 .user_agent(concat!("nmp-client/", env!("CARGO_PKG_VERSION")))
                 .timeout(std::time::Duration::from_secs(60))
                 .build()
-                .map_err(|source| Error::Transport {
-                    url: base_url.to_string(),
-                    source,
-                })?,
+                .map_err(|source| Error::Transport { url: base_url.to_string(), source })?,
         };
         Ok(Client {
-            inner: Arc::new(Inner {
-                base_url,
-                http,
-                tokens: self.tokens,
-                workspace: self.workspace,
-            }),
+            inner: Arc::new(Inner { base_url, http, tokens: self.tokens, workspace: self.workspace }),
         })
     }
 }
@@ -113,8 +105,7 @@ impl ClientBuilder {
 /// Parse and normalise a base URL so that joining path segments keeps any path prefix.
 pub(crate) fn parse_base_url(text: &str) -> Result<url::Url> {
     let normalized = crate::config::normalize_base_url(text);
-    let parsed =
-        url::Url::parse(&normalized).map_err(|_| Error::InvalidBaseUrl(text.to_string()))?;
+    let parsed = url::Url::parse(&normalized).map_err(|_| Error::InvalidBaseUrl(text.to_string()))?;
     if parsed.cannot_be_a_base() || !matches!(parsed.scheme(), "http" | "https") {
         return Err(Error::InvalidBaseUrl(text.to_string()));
     }
@@ -123,10 +114,7 @@ pub(crate) fn parse_base_url(text: &str) -> Result<url::Url> {
 
 impl Client {
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
-        ClientBuilder {
-            base_url: base_url.into(),
-            ..ClientBuilder::default()
-        }
+        ClientBuilder { base_url: base_url.into(), ..ClientBuilder::default() }
     }
 
     /// No credentials (auth-disabled clusters, or public endpoints).
@@ -181,16 +169,11 @@ impl Client {
             Some(tokens) => tokens.token().await?,
             None => None,
         };
-        let response = self
-            .execute(&method, &url, query, body, token.as_ref())
-            .await?;
+        let response = self.execute(&method, &url, query, body, token.as_ref()).await?;
         let response = match (response.status(), &self.inner.tokens, &token) {
             (StatusCode::UNAUTHORIZED, Some(tokens), Some(used)) => {
                 match tokens.refresh_after_rejection(used).await {
-                    Ok(Some(fresh)) => {
-                        self.execute(&method, &url, query, body, Some(&fresh))
-                            .await?
-                    }
+                    Ok(Some(fresh)) => self.execute(&method, &url, query, body, Some(&fresh)).await?,
                     _ => response,
                 }
             }
@@ -219,33 +202,20 @@ impl Client {
             request = request.bearer_auth(token.expose());
         }
         if let Some(body) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_json());
+            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.to_json());
         }
-        request.send().await.map_err(|source| Error::Transport {
-            url: url.to_string(),
-            source,
-        })
+        request.send().await.map_err(|source| Error::Transport { url: url.to_string(), source })
     }
 }
 
 async fn decode<T: DeserializeOwned>(url: url::Url, response: reqwest::Response) -> Result<T> {
     let status = response.status();
-    let text = response.text().await.map_err(|source| Error::Transport {
-        url: url.to_string(),
-        source,
-    })?;
+    let text = response.text().await.map_err(|source| Error::Transport { url: url.to_string(), source })?;
     if !status.is_success() {
-        return Err(Error::Api {
-            status: status.as_u16(),
-            detail: ApiDetail::from_body(&text),
-        });
+        return Err(Error::Api { status: status.as_u16(), detail: ApiDetail::from_body(&text) });
     }
-    serde_json::from_str(&text).map_err(|error| Error::Decode {
-        url: url.to_string(),
-        message: error.to_string(),
-    })
+    serde_json::from_str(&text)
+        .map_err(|error| Error::Decode { url: url.to_string(), message: error.to_string() })
 }
 
 /// Request bodies as JSON bytes, so `send` can take any `Serialize` without generics.
@@ -271,8 +241,5 @@ pub(crate) fn query_pairs(pairs: &[(&str, Option<String>)]) -> Vec<(String, Stri
 
 /// `wait_role_propagation` as a query pair when set.
 pub(crate) fn wait_query(wait_role_propagation: Option<bool>) -> Vec<(String, String)> {
-    query_pairs(&[(
-        "wait_role_propagation",
-        wait_role_propagation.map(|wait| wait.to_string()),
-    )])
+    query_pairs(&[("wait_role_propagation", wait_role_propagation.map(|wait| wait.to_string()))])
 }

@@ -53,15 +53,9 @@ fn render_validation_entry(entry: &serde_json::Value) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    let message = entry
-        .get("msg")
-        .and_then(|msg| msg.as_str())
-        .unwrap_or("invalid value");
-    let mut line = if location.is_empty() {
-        message.to_string()
-    } else {
-        format!("{}: {message}", location.join("."))
-    };
+    let message = entry.get("msg").and_then(|msg| msg.as_str()).unwrap_or("invalid value");
+    let mut line =
+        if location.is_empty() { message.to_string() } else { format!("{}: {message}", location.join(".")) };
     if let Some(input) = entry.get("input") {
         if !input.is_object() || input.as_object().is_some_and(|map| !map.is_empty()) {
             line.push_str(&format!(" (input: {input})"));
@@ -83,10 +77,7 @@ pub enum AuthError {
     OidcNotConfigured,
     /// The IdP refused the grant (`invalid_grant`, `access_denied`, ...): log in again.
     #[error("the identity provider rejected the request: {code}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
-    Rejected {
-        code: String,
-        description: Option<String>,
-    },
+    Rejected { code: String, description: Option<String> },
     /// The IdP could not be reached or answered 5xx; stored credentials were kept.
     #[error("the identity provider is unavailable: {0}")]
     IdpUnavailable(String),
@@ -176,10 +167,7 @@ mod tests {
     #[test]
     fn message_detail_is_shown_as_is() {
         let detail = ApiDetail::from_body(r#"{"detail":"Workspace 'ws1' already exists"}"#);
-        let error = Error::Api {
-            status: 409,
-            detail,
-        };
+        let error = Error::Api { status: 409, detail };
         assert!(error.is_conflict());
         assert_eq!(error.to_string(), "(409) Workspace 'ws1' already exists");
     }

@@ -102,9 +102,9 @@ impl UnverifiedJwt {
     /// A numeric claim (`exp`, `iat`); numeric strings are accepted for reading only.
     pub fn numeric_claim(&self, name: &str) -> Option<i64> {
         match self.claims.get(name)? {
-            serde_json::Value::Number(number) => number
-                .as_i64()
-                .or_else(|| number.as_f64().map(|value| value as i64)),
+            serde_json::Value::Number(number) => {
+                number.as_i64().or_else(|| number.as_f64().map(|value| value as i64))
+            }
             serde_json::Value::String(text) => text.parse().ok(),
             _ => None,
         }
@@ -131,10 +131,7 @@ impl UnverifiedJwt {
                     return text.split_whitespace().map(str::to_string).collect()
                 }
                 Some(serde_json::Value::Array(items)) => {
-                    return items
-                        .iter()
-                        .filter_map(|item| item.as_str().map(str::to_string))
-                        .collect()
+                    return items.iter().filter_map(|item| item.as_str().map(str::to_string)).collect()
                 }
                 _ => {}
             }
@@ -146,10 +143,7 @@ impl UnverifiedJwt {
     pub fn groups(&self) -> Vec<String> {
         for name in ["groups", "cognito:groups"] {
             if let Some(serde_json::Value::Array(items)) = self.claims.get(name) {
-                return items
-                    .iter()
-                    .filter_map(|item| item.as_str().map(str::to_string))
-                    .collect();
+                return items.iter().filter_map(|item| item.as_str().map(str::to_string)).collect();
             }
         }
         Vec::new()
@@ -158,9 +152,7 @@ impl UnverifiedJwt {
 
 /// Seconds left before the token's `exp` (negative when expired); `None` without `exp`.
 pub fn seconds_left(token: &str, now_unix: i64) -> Option<i64> {
-    UnverifiedJwt::decode(token)?
-        .expires_at()
-        .map(|exp| exp - now_unix)
+    UnverifiedJwt::decode(token)?.expires_at().map(|exp| exp - now_unix)
 }
 
 #[cfg(test)]
@@ -227,11 +219,7 @@ mod tests {
     fn decode_rejects_non_jwts_and_reads_exp() {
         assert_eq!(UnverifiedJwt::decode("garbage"), None);
         assert_eq!(UnverifiedJwt::decode("a.b"), None);
-        let spec = UnsignedTokenSpec {
-            email: "x@y".into(),
-            expires_in: Some(60),
-            ..Default::default()
-        };
+        let spec = UnsignedTokenSpec { email: "x@y".into(), expires_in: Some(60), ..Default::default() };
         let token = mint_unsigned(&spec, 1000);
         assert_eq!(seconds_left(token.expose(), 1030), Some(30));
     }

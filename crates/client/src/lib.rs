@@ -31,6 +31,9 @@ mod secret;
 pub mod settings;
 pub mod token;
 
+#[cfg(test)]
+mod test_support;
+
 pub use api::RoleBindingQuery;
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiDetail, AuthError, Error, Result};

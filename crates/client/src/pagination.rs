@@ -45,10 +45,7 @@ where
             let current = page.pagination.page;
             let more = !page.data.is_empty() && current < page.pagination.total_pages;
             let following = more.then_some(current + 1);
-            Ok(Some((
-                stream::iter(page.data.into_iter().map(Ok)),
-                following,
-            )))
+            Ok(Some((stream::iter(page.data.into_iter().map(Ok)), following)))
         }
     });
     pages.try_flatten()
@@ -67,17 +64,8 @@ mod tests {
         let items: Vec<u64> = all_pages(1, |page| {
             calls.fetch_add(1, Ordering::SeqCst);
             async move {
-                let data = if page <= 3 {
-                    vec![page * 10, page * 10 + 1]
-                } else {
-                    vec![]
-                };
-                Ok(Page {
-                    data,
-                    pagination: PaginationData::new(page, 2, 2, 6),
-                    sort: None,
-                    filter: None,
-                })
+                let data = if page <= 3 { vec![page * 10, page * 10 + 1] } else { vec![] };
+                Ok(Page { data, pagination: PaginationData::new(page, 2, 2, 6), sort: None, filter: None })
             }
         })
         .try_collect()

@@ -65,8 +65,8 @@ impl Settings {
                 .map(|cluster| cluster.base_url.clone())
                 .filter(|url| !url.is_empty())
         });
-        let workspace = env("NMP_WORKSPACE")
-            .or_else(|| context_entry.and_then(|entry| entry.workspace.clone()));
+        let workspace =
+            env("NMP_WORKSPACE").or_else(|| context_entry.and_then(|entry| entry.workspace.clone()));
         let env_token = ["NMP_ACCESS_TOKEN", "NEMO_WORKLOAD_TOKEN"]
             .iter()
             .find_map(|name| env(name).map(|value| (name.to_string(), Secret::new(value))))
@@ -74,24 +74,14 @@ impl Settings {
                 let file = env("NEMO_WORKLOAD_TOKEN_FILE")?;
                 let text = std::fs::read_to_string(file).ok()?;
                 let token = text.trim().to_string();
-                (!token.is_empty())
-                    .then(|| ("NEMO_WORKLOAD_TOKEN_FILE".to_string(), Secret::new(token)))
+                (!token.is_empty()).then(|| ("NEMO_WORKLOAD_TOKEN_FILE".to_string(), Secret::new(token)))
             });
-        Ok(Settings {
-            config_path,
-            config,
-            context,
-            base_url,
-            workspace,
-            env_token,
-        })
+        Ok(Settings { config_path, config, context, base_url, workspace, env_token })
     }
 
     /// The base URL, or the error telling the user how to set one.
     pub fn require_base_url(&self) -> Result<&str> {
-        self.base_url
-            .as_deref()
-            .ok_or_else(|| ConfigError::NoCurrentContext.into())
+        self.base_url.as_deref().ok_or_else(|| ConfigError::NoCurrentContext.into())
     }
 
     pub fn credential_source(&self) -> CredentialSource {
@@ -118,12 +108,8 @@ impl Settings {
         let context = self.context.clone()?;
         self.config.user_of(&context)?;
         Some(
-            TokenProvider::from_config_file(
-                path,
-                context,
-                self.base_url.clone().unwrap_or_default(),
-            )
-            .with_refresh_margin(refresh_margin),
+            TokenProvider::from_config_file(path, context, self.base_url.clone().unwrap_or_default())
+                .with_refresh_margin(refresh_margin),
         )
     }
 

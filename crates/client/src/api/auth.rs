@@ -19,16 +19,12 @@ impl AuthApi<'_> {
 
     /// Who the server says the caller is.
     pub async fn whoami(&self) -> Result<AuthenticateResponse> {
-        self.client
-            .send(Method::GET, &["apis", "auth", "authenticate"], &[], None)
-            .await
+        self.client.send(Method::GET, &["apis", "auth", "authenticate"], &[], None).await
     }
 
     /// `GET /health/ready`: `{"status":"ready"}` once the platform serves.
     pub async fn health_ready(&self) -> Result<serde_json::Value> {
-        self.client
-            .send(Method::GET, &["health", "ready"], &[], None)
-            .await
+        self.client.send(Method::GET, &["health", "ready"], &[], None).await
     }
 }
 
@@ -42,23 +38,12 @@ pub async fn discover(http: &reqwest::Client, base_url: &str) -> Result<AuthDisc
         .get(url.clone())
         .send()
         .await
-        .map_err(|source| Error::Transport {
-            url: url.to_string(),
-            source,
-        })?;
+        .map_err(|source| Error::Transport { url: url.to_string(), source })?;
     let status = response.status();
-    let text = response.text().await.map_err(|source| Error::Transport {
-        url: url.to_string(),
-        source,
-    })?;
+    let text = response.text().await.map_err(|source| Error::Transport { url: url.to_string(), source })?;
     if !status.is_success() {
-        return Err(Error::Api {
-            status: status.as_u16(),
-            detail: ApiDetail::from_body(&text),
-        });
+        return Err(Error::Api { status: status.as_u16(), detail: ApiDetail::from_body(&text) });
     }
-    serde_json::from_str(&text).map_err(|error| Error::Decode {
-        url: url.to_string(),
-        message: error.to_string(),
-    })
+    serde_json::from_str(&text)
+        .map_err(|error| Error::Decode { url: url.to_string(), message: error.to_string() })
 }

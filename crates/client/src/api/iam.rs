@@ -31,10 +31,7 @@ impl RoleBindingQuery {
             ("filter[workspace]", self.workspace.clone()),
             ("filter[role]", self.role.clone()),
             ("filter[granted_by]", self.granted_by.clone()),
-            (
-                "filter[is_active]",
-                self.is_active.map(|active| active.to_string()),
-            ),
+            ("filter[is_active]", self.is_active.map(|active| active.to_string())),
             ("page", self.page.map(|page| page.to_string())),
             ("page_size", self.page_size.map(|size| size.to_string())),
             ("sort", self.sort.clone()),
@@ -57,22 +54,14 @@ impl<'a> RoleBindingsApi<'a> {
     }
 
     pub async fn list(&self, query: &RoleBindingQuery) -> Result<Page<RoleBinding>> {
-        self.client
-            .send(Method::GET, &self.base(), &query.query(), None)
-            .await
+        self.client.send(Method::GET, &self.base(), &query.query(), None).await
     }
 
     /// Every matching binding, page after page.
-    pub fn list_all(
-        &self,
-        query: RoleBindingQuery,
-    ) -> impl Stream<Item = Result<RoleBinding>> + 'a {
+    pub fn list_all(&self, query: RoleBindingQuery) -> impl Stream<Item = Result<RoleBinding>> + 'a {
         let api = *self;
         all_pages(query.page.unwrap_or(1), move |page| {
-            let query = RoleBindingQuery {
-                page: Some(page),
-                ..query.clone()
-            };
+            let query = RoleBindingQuery { page: Some(page), ..query.clone() };
             async move { api.list(&query).await }
         })
     }
@@ -83,35 +72,15 @@ impl<'a> RoleBindingsApi<'a> {
         input: &RoleBindingInput,
         wait_role_propagation: Option<bool>,
     ) -> Result<RoleBinding> {
-        self.client
-            .send(
-                Method::POST,
-                &self.base(),
-                &wait_query(wait_role_propagation),
-                Some(input),
-            )
-            .await
+        self.client.send(Method::POST, &self.base(), &wait_query(wait_role_propagation), Some(input)).await
     }
 
     pub async fn get(&self, name: &str) -> Result<RoleBinding> {
-        self.client
-            .send(Method::GET, &self.one(name), &[], None)
-            .await
+        self.client.send(Method::GET, &self.one(name), &[], None).await
     }
 
     /// Soft revoke (sets `revoked_at`); 409 if already revoked.
-    pub async fn delete(
-        &self,
-        name: &str,
-        wait_role_propagation: Option<bool>,
-    ) -> Result<DeleteResponse> {
-        self.client
-            .send(
-                Method::DELETE,
-                &self.one(name),
-                &wait_query(wait_role_propagation),
-                None,
-            )
-            .await
+    pub async fn delete(&self, name: &str, wait_role_propagation: Option<bool>) -> Result<DeleteResponse> {
+        self.client.send(Method::DELETE, &self.one(name), &wait_query(wait_role_propagation), None).await
     }
 }

@@ -1,8 +1,7 @@
 //! `/apis/entities/v2/workspaces/{workspace}/members`.
 
 use nmp_core::wire::{
-    DeleteResponse, WorkspaceMember, WorkspaceMemberInput, WorkspaceMemberListResponse,
-    WorkspaceMemberUpdate,
+    DeleteResponse, WorkspaceMember, WorkspaceMemberInput, WorkspaceMemberListResponse, WorkspaceMemberUpdate,
 };
 use reqwest::Method;
 
@@ -17,14 +16,7 @@ pub struct MembersApi<'a> {
 
 impl MembersApi<'_> {
     fn base(&self) -> [&str; 6] {
-        [
-            "apis",
-            "entities",
-            "v2",
-            "workspaces",
-            self.workspace,
-            "members",
-        ]
+        ["apis", "entities", "v2", "workspaces", self.workspace, "members"]
     }
 
     fn one<'p>(&'p self, principal: &'p str) -> [&'p str; 7] {
@@ -43,14 +35,7 @@ impl MembersApi<'_> {
         input: &WorkspaceMemberInput,
         wait_role_propagation: Option<bool>,
     ) -> Result<WorkspaceMember> {
-        self.client
-            .send(
-                Method::POST,
-                &self.base(),
-                &wait_query(wait_role_propagation),
-                Some(input),
-            )
-            .await
+        self.client.send(Method::POST, &self.base(), &wait_query(wait_role_propagation), Some(input)).await
     }
 
     /// Replace a member's roles.
@@ -61,12 +46,7 @@ impl MembersApi<'_> {
         wait_role_propagation: Option<bool>,
     ) -> Result<WorkspaceMember> {
         self.client
-            .send(
-                Method::PUT,
-                &self.one(principal),
-                &wait_query(wait_role_propagation),
-                Some(update),
-            )
+            .send(Method::PUT, &self.one(principal), &wait_query(wait_role_propagation), Some(update))
             .await
     }
 
@@ -76,13 +56,6 @@ impl MembersApi<'_> {
         principal: &str,
         wait_role_propagation: Option<bool>,
     ) -> Result<DeleteResponse> {
-        self.client
-            .send(
-                Method::DELETE,
-                &self.one(principal),
-                &wait_query(wait_role_propagation),
-                None,
-            )
-            .await
+        self.client.send(Method::DELETE, &self.one(principal), &wait_query(wait_role_propagation), None).await
     }
 }

@@ -21,18 +21,12 @@ impl Client {
 
     /// Members of one workspace.
     pub fn members<'a>(&'a self, workspace: &'a str) -> MembersApi<'a> {
-        MembersApi {
-            client: self,
-            workspace,
-        }
+        MembersApi { client: self, workspace }
     }
 
     /// Projects of one workspace.
     pub fn projects<'a>(&'a self, workspace: &'a str) -> ProjectsApi<'a> {
-        ProjectsApi {
-            client: self,
-            workspace,
-        }
+        ProjectsApi { client: self, workspace }
     }
 
     pub fn role_bindings(&self) -> RoleBindingsApi<'_> {

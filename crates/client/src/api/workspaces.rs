@@ -18,16 +18,12 @@ pub struct WorkspacesApi<'a> {
 impl<'a> WorkspacesApi<'a> {
     /// `POST /workspaces`; 409 when the name is taken (`Error::is_conflict`).
     pub async fn create(&self, input: &WorkspaceInput) -> Result<Workspace> {
-        self.client
-            .send(Method::POST, &BASE, &[], Some(input))
-            .await
+        self.client.send(Method::POST, &BASE, &[], Some(input)).await
     }
 
     /// One page.
     pub async fn list(&self, params: &ListParams) -> Result<Page<Workspace>> {
-        self.client
-            .send(Method::GET, &BASE, &params.query(), None)
-            .await
+        self.client.send(Method::GET, &BASE, &params.query(), None).await
     }
 
     /// Every workspace, page after page.
@@ -47,10 +43,7 @@ impl<'a> WorkspacesApi<'a> {
         let api = *self;
         let first = params.page.unwrap_or(1);
         all_pages(first, move |page| {
-            let params = ListParams {
-                page: Some(page),
-                ..params.clone()
-            };
+            let params = ListParams { page: Some(page), ..params.clone() };
             async move { api.list(&params).await }
         })
     }
@@ -60,15 +53,11 @@ impl<'a> WorkspacesApi<'a> {
     }
 
     pub async fn update(&self, name: &str, update: &WorkspaceUpdate) -> Result<Workspace> {
-        self.client
-            .send(Method::PUT, &path(name), &[], Some(update))
-            .await
+        self.client.send(Method::PUT, &path(name), &[], Some(update)).await
     }
 
     pub async fn delete(&self, name: &str) -> Result<DeleteResponse> {
-        self.client
-            .send(Method::DELETE, &path(name), &[], None)
-            .await
+        self.client.send(Method::DELETE, &path(name), &[], None).await
     }
 }
 

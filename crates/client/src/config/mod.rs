@@ -8,8 +8,7 @@ mod paths;
 mod store;
 
 pub use model::{
-    normalize_base_url, CliConfig, Cluster, Context, Preferences, User, USER_TYPE_NO_AUTH,
-    USER_TYPE_OAUTH,
+    normalize_base_url, CliConfig, Cluster, Context, Preferences, User, USER_TYPE_NO_AUTH, USER_TYPE_OAUTH,
 };
 pub use paths::{config_path, config_path_from, state_dir, state_dir_from, EnvLookup};
 pub use store::{load, load_or_default, lock_path_for, save};
@@ -38,6 +37,8 @@ pub enum ConfigError {
     },
     #[error("context `{0}` does not exist")]
     NoSuchContext(String),
-    #[error("no current context: run `nemo auth login --base-url <url>` or `nemo config set --base-url <url>`")]
+    #[error(
+        "no current context: run `nemo auth login --base-url <url>` or `nemo config set --base-url <url>`"
+    )]
     NoCurrentContext,
 }

@@ -145,9 +145,7 @@ impl CliConfig {
     }
 
     pub fn context_mut(&mut self, name: &str) -> Option<&mut Context> {
-        self.contexts
-            .iter_mut()
-            .find(|context| context.name == name)
+        self.contexts.iter_mut().find(|context| context.name == name)
     }
 
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
@@ -164,14 +162,12 @@ impl CliConfig {
 
     /// The cluster of a context.
     pub fn cluster_of(&self, context: &str) -> Option<&Cluster> {
-        self.context(context)
-            .and_then(|context| self.cluster(&context.cluster))
+        self.context(context).and_then(|context| self.cluster(&context.cluster))
     }
 
     /// The user of a context.
     pub fn user_of(&self, context: &str) -> Option<&User> {
-        self.context(context)
-            .and_then(|context| self.user(&context.user))
+        self.context(context).and_then(|context| self.user(&context.user))
     }
 
     pub fn user_of_mut(&mut self, context: &str) -> Option<&mut User> {
@@ -204,11 +200,7 @@ impl CliConfig {
                 ..Context::default()
             });
         }
-        let position = self
-            .contexts
-            .iter()
-            .position(|context| context.name == name)
-            .unwrap_or_default();
+        let position = self.contexts.iter().position(|context| context.name == name).unwrap_or_default();
         &mut self.contexts[position]
     }
 
@@ -218,11 +210,9 @@ impl CliConfig {
         let normalized = normalize_base_url(base_url);
         match self.clusters.iter_mut().find(|c| c.name == cluster_name) {
             Some(cluster) => cluster.base_url = normalized,
-            None => self.clusters.push(Cluster {
-                name: cluster_name,
-                base_url: normalized,
-                ..Cluster::default()
-            }),
+            None => {
+                self.clusters.push(Cluster { name: cluster_name, base_url: normalized, ..Cluster::default() })
+            }
         }
     }
 
@@ -232,11 +222,7 @@ impl CliConfig {
         if self.user(&user_name).is_none() {
             self.users.push(User::no_auth(user_name.clone()));
         }
-        let position = self
-            .users
-            .iter()
-            .position(|user| user.name == user_name)
-            .unwrap_or_default();
+        let position = self.users.iter().position(|user| user.name == user_name).unwrap_or_default();
         &mut self.users[position]
     }
 }

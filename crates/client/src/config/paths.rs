@@ -35,10 +35,7 @@ pub fn config_path_from(env: EnvLookup<'_>) -> Result<PathBuf, ConfigError> {
         }
     }
     let home = env("HOME").ok_or(ConfigError::NoHome)?;
-    Ok(Path::new(&home)
-        .join(".config")
-        .join("nmp")
-        .join("config.yaml"))
+    Ok(Path::new(&home).join(".config").join("nmp").join("config.yaml"))
 }
 
 /// The CLI's state directory (quickstart data, pid files) from the process environment.
@@ -60,10 +57,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(key, value)| (key.to_string(), value.clone()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(key, value)| (key.to_string(), value.clone())).collect();
         move |name| map.get(name).cloned()
     }
 
@@ -73,10 +68,7 @@ mod tests {
         let missing = scratch.path().join("nope.yaml");
         let env = env_of(&[("NMP_CONFIG_FILE", missing.display().to_string())]);
         let error = config_path_from(&env).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            format!("Config file not found at {}", missing.display())
-        );
+        assert_eq!(error.to_string(), format!("Config file not found at {}", missing.display()));
         std::fs::write(&missing, "").unwrap();
         assert_eq!(config_path_from(&env).unwrap(), missing);
     }
@@ -86,14 +78,9 @@ mod tests {
         let scratch = tempfile::tempdir().unwrap();
         let home = scratch.path().join("home");
         let xdg = scratch.path().join("xdg");
-        let env = env_of(&[
-            ("HOME", home.display().to_string()),
-            ("XDG_CONFIG_HOME", xdg.display().to_string()),
-        ]);
-        assert_eq!(
-            config_path_from(&env).unwrap(),
-            home.join(".config/nmp/config.yaml")
-        );
+        let env =
+            env_of(&[("HOME", home.display().to_string()), ("XDG_CONFIG_HOME", xdg.display().to_string())]);
+        assert_eq!(config_path_from(&env).unwrap(), home.join(".config/nmp/config.yaml"));
         std::fs::create_dir_all(&xdg).unwrap();
         assert_eq!(config_path_from(&env).unwrap(), xdg.join("nmp/config.yaml"));
     }
@@ -101,10 +88,7 @@ mod tests {
     #[test]
     fn state_dir_prefers_xdg_state_home() {
         let env = env_of(&[("HOME", "/h".into())]);
-        assert_eq!(
-            state_dir_from(&env).unwrap(),
-            PathBuf::from("/h/.local/state/nmp")
-        );
+        assert_eq!(state_dir_from(&env).unwrap(), PathBuf::from("/h/.local/state/nmp"));
         let env = env_of(&[("HOME", "/h".into()), ("XDG_STATE_HOME", "/s".into())]);
         assert_eq!(state_dir_from(&env).unwrap(), PathBuf::from("/s/nmp"));
     }

@@ -11,19 +11,14 @@ pub fn load(path: &Path) -> Result<CliConfig, ConfigError> {
         if source.kind() == std::io::ErrorKind::NotFound {
             ConfigError::NotFound(path.display().to_string())
         } else {
-            ConfigError::Read {
-                path: path.display().to_string(),
-                source,
-            }
+            ConfigError::Read { path: path.display().to_string(), source }
         }
     })?;
     if text.trim().is_empty() {
         return Ok(CliConfig::default());
     }
-    serde_yaml_ng::from_str(&text).map_err(|error| ConfigError::Parse {
-        path: path.display().to_string(),
-        message: error.to_string(),
-    })
+    serde_yaml_ng::from_str(&text)
+        .map_err(|error| ConfigError::Parse { path: path.display().to_string(), message: error.to_string() })
 }
 
 /// Read the config, or an empty one when the file does not exist yet.
@@ -36,10 +31,8 @@ pub fn load_or_default(path: &Path) -> Result<CliConfig, ConfigError> {
 
 /// Write the config atomically with private permissions.
 pub fn save(path: &Path, config: &CliConfig) -> Result<(), ConfigError> {
-    let write_error = |source: std::io::Error| ConfigError::Write {
-        path: path.display().to_string(),
-        source,
-    };
+    let write_error =
+        |source: std::io::Error| ConfigError::Write { path: path.display().to_string(), source };
     let text = serde_yaml_ng::to_string(config).map_err(|error| ConfigError::Parse {
         path: path.display().to_string(),
         message: error.to_string(),
@@ -49,16 +42,12 @@ pub fn save(path: &Path, config: &CliConfig) -> Result<(), ConfigError> {
     set_mode(&directory, 0o700).map_err(write_error)?;
 
     // tempfile creates the file with mode 0600 on Unix, in the same directory, so rename is atomic.
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".config.yaml.")
-        .tempfile_in(&directory)
-        .map_err(write_error)?;
+    let mut temporary =
+        tempfile::Builder::new().prefix(".config.yaml.").tempfile_in(&directory).map_err(write_error)?;
     temporary.write_all(text.as_bytes()).map_err(write_error)?;
     set_mode(temporary.path(), 0o600).map_err(write_error)?;
     temporary.as_file().sync_all().map_err(write_error)?;
-    temporary
-        .persist(path)
-        .map_err(|error| write_error(error.error))?;
+    temporary.persist(path).map_err(|error| write_error(error.error))?;
     if let Ok(handle) = std::fs::File::open(&directory) {
         // Make the rename itself durable; failure here only weakens crash safety.
         let _ = handle.sync_all();
@@ -69,10 +58,7 @@ pub fn save(path: &Path, config: &CliConfig) -> Result<(), ConfigError> {
 /// The cross-process refresh lock of a context: `<config>.<context>.oauth-refresh.lock`,
 /// the name the official SDK uses, so both serialize on the same file.
 pub fn lock_path_for(config_path: &Path, context: &str) -> PathBuf {
-    let mut name = config_path
-        .file_name()
-        .map(|name| name.to_os_string())
-        .unwrap_or_default();
+    let mut name = config_path.file_name().map(|name| name.to_os_string()).unwrap_or_default();
     name.push(format!(".{context}.oauth-refresh.lock"));
     parent_dir(config_path).join(name)
 }

@@ -77,21 +77,11 @@ fn official_file_is_read_and_rewritten_byte_for_byte() {
     let (_scratch, path) = write(OFFICIAL);
     let config = load(&path).unwrap();
     assert_eq!(config.current_context.as_deref(), Some("default"));
-    assert_eq!(
-        config.cluster_of("default").unwrap().base_url,
-        "http://127.0.0.1:18081/"
-    );
+    assert_eq!(config.cluster_of("default").unwrap().base_url, "http://127.0.0.1:18081/");
     let user = config.user_of("default").unwrap();
     assert!(user.is_oauth());
-    assert!(user
-        .bearer()
-        .unwrap()
-        .expose()
-        .starts_with("eyJhbGciOiJub25l"));
-    assert_eq!(
-        config.context("default").unwrap().preferences,
-        Preferences::official_defaults()
-    );
+    assert!(user.bearer().unwrap().expose().starts_with("eyJhbGciOiJub25l"));
+    assert_eq!(config.context("default").unwrap().preferences, Preferences::official_defaults());
     save(&path, &config).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), OFFICIAL);
 }
@@ -101,10 +91,7 @@ fn unknown_keys_at_every_level_survive_a_rewrite() {
     let (_scratch, path) = write(WITH_UNKNOWN_KEYS);
     let mut config = load(&path).unwrap();
     // A real modification, as a refresh would make.
-    config
-        .user_of_mut("default")
-        .unwrap()
-        .set_tokens(Secret::new("new-access"), None);
+    config.user_of_mut("default").unwrap().set_tokens(Secret::new("new-access"), None);
     save(&path, &config).unwrap();
 
     let rewritten: serde_yaml_ng::Value =
@@ -112,32 +99,14 @@ fn unknown_keys_at_every_level_survive_a_rewrite() {
     let original: serde_yaml_ng::Value = serde_yaml_ng::from_str(WITH_UNKNOWN_KEYS).unwrap();
     assert_eq!(rewritten["local_services"], original["local_services"]);
     assert_eq!(rewritten["future_top_level"], original["future_top_level"]);
-    assert_eq!(
-        rewritten["clusters"][0]["tls_verify"],
-        original["clusters"][0]["tls_verify"]
-    );
-    assert_eq!(
-        rewritten["clusters"][0]["metadata"],
-        original["clusters"][0]["metadata"]
-    );
-    assert_eq!(
-        rewritten["users"][0]["id_token_hint"],
-        original["users"][0]["id_token_hint"]
-    );
+    assert_eq!(rewritten["clusters"][0]["tls_verify"], original["clusters"][0]["tls_verify"]);
+    assert_eq!(rewritten["clusters"][0]["metadata"], original["clusters"][0]["metadata"]);
+    assert_eq!(rewritten["users"][0]["id_token_hint"], original["users"][0]["id_token_hint"]);
     assert_eq!(rewritten["users"][0]["refresh_token"].as_str(), Some("def"));
     assert_eq!(rewritten["users"][0]["token"].as_str(), Some("new-access"));
-    assert_eq!(
-        rewritten["contexts"][0]["default_model"].as_str(),
-        Some("llama")
-    );
-    assert_eq!(
-        rewritten["contexts"][0]["preferences"]["page_size"].as_u64(),
-        Some(50)
-    );
-    assert_eq!(
-        rewritten["contexts"][0]["metadata"],
-        original["contexts"][0]["metadata"]
-    );
+    assert_eq!(rewritten["contexts"][0]["default_model"].as_str(), Some("llama"));
+    assert_eq!(rewritten["contexts"][0]["preferences"]["page_size"].as_u64(), Some(50));
+    assert_eq!(rewritten["contexts"][0]["metadata"], original["contexts"][0]["metadata"]);
 }
 
 #[cfg(unix)]
@@ -166,16 +135,10 @@ fn save_creates_missing_directories_privately() {
     let mut config = CliConfig::default();
     config.set_base_url("default", "http://127.0.0.1:1");
     save(&path, &config).unwrap();
-    let directory_mode = std::fs::metadata(path.parent().unwrap())
-        .unwrap()
-        .permissions()
-        .mode();
+    let directory_mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
     assert_eq!(directory_mode & 0o777, 0o700);
     let loaded = load(&path).unwrap();
-    assert_eq!(
-        loaded.cluster_of("default").unwrap().base_url,
-        "http://127.0.0.1:1/"
-    );
+    assert_eq!(loaded.cluster_of("default").unwrap().base_url, "http://127.0.0.1:1/");
     assert_eq!(loaded.user_of("default").unwrap().kind, USER_TYPE_NO_AUTH);
 }
 

@@ -11,20 +11,19 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthType, ClientId, DeviceAuthorizationUrl, DeviceCodeErrorResponse,
-    DeviceCodeErrorResponseType, HttpRequest, RequestTokenError, Scope,
-    StandardDeviceAuthorizationResponse, TokenUrl,
+    AuthType, ClientId, DeviceAuthorizationUrl, DeviceCodeErrorResponse, DeviceCodeErrorResponseType,
+    RequestTokenError, Scope, StandardDeviceAuthorizationResponse, TokenUrl,
 };
 use tokio::sync::Notify;
 
 use super::grants::token_set_from;
-use super::transport::{self, TransportError};
+use super::transport::{FailureBudget, IdpTransport, TransportError};
 use super::{OidcEndpoints, TokenSet};
 use crate::error::AuthError;
 
@@ -43,9 +42,7 @@ pub struct RealSleeper {
 
 impl Default for RealSleeper {
     fn default() -> Self {
-        RealSleeper {
-            started: Instant::now(),
-        }
+        RealSleeper { started: Instant::now() }
     }
 }
 
@@ -102,14 +99,11 @@ fn client_for(
     >,
     AuthError,
 > {
-    let device_url = endpoints
-        .device_authorization_endpoint
-        .as_deref()
-        .ok_or_else(|| {
-            AuthError::InvalidTokenResponse(
-                "the cluster's identity provider has no device authorization endpoint".into(),
-            )
-        })?;
+    let device_url = endpoints.device_authorization_endpoint.as_deref().ok_or_else(|| {
+        AuthError::InvalidTokenResponse(
+            "the cluster's identity provider has no device authorization endpoint".into(),
+        )
+    })?;
     let device_url = DeviceAuthorizationUrl::new(device_url.to_string())
         .map_err(|error| AuthError::InvalidTokenResponse(format!("device endpoint: {error}")))?;
     let token_url = TokenUrl::new(endpoints.token_endpoint.clone())
@@ -127,7 +121,7 @@ pub async fn start_device_flow(
     scopes: &[String],
 ) -> Result<DeviceAuthorization, AuthError> {
     let client = client_for(endpoints)?;
-    let send = |request: HttpRequest| transport::send(http, request);
+    let send = IdpTransport { client: http.clone(), budget: None };
     let response: StandardDeviceAuthorizationResponse = client
         .exchange_device_code()
         .add_scopes(scopes.iter().cloned().map(Scope::new))
@@ -137,9 +131,7 @@ pub async fn start_device_flow(
     Ok(DeviceAuthorization {
         user_code: response.user_code().secret().clone(),
         verification_uri: response.verification_uri().to_string(),
-        verification_uri_complete: response
-            .verification_uri_complete()
-            .map(|uri| uri.secret().clone()),
+        verification_uri_complete: response.verification_uri_complete().map(|uri| uri.secret().clone()),
         expires_in: response.expires_in(),
         interval: response.interval(),
         response,
@@ -155,26 +147,13 @@ pub async fn poll_device_flow(
     options: &DeviceFlowOptions,
 ) -> Result<TokenSet, AuthError> {
     let client = client_for(endpoints)?;
-    let consecutive_failures = AtomicU32::new(0);
-    let give_up = Notify::new();
     let max_failures = options.max_network_retries + 1;
-    let send = |request: HttpRequest| {
-        let consecutive_failures = &consecutive_failures;
-        let give_up = &give_up;
-        async move {
-            let result = transport::send(http, request).await;
-            match &result {
-                Ok(_) => consecutive_failures.store(0, Ordering::SeqCst),
-                Err(error) => {
-                    tracing::debug!(%error, "device-flow poll failed");
-                    if consecutive_failures.fetch_add(1, Ordering::SeqCst) + 1 >= max_failures {
-                        give_up.notify_one();
-                    }
-                }
-            }
-            result
-        }
-    };
+    let budget = Arc::new(FailureBudget {
+        consecutive: AtomicU32::new(0),
+        limit: max_failures,
+        give_up: Notify::new(),
+    });
+    let send = IdpTransport { client: http.clone(), budget: Some(budget.clone()) };
 
     // RFC 8628 §3.5: wait the interval before the first poll too.
     options.sleeper.sleep(authorization.interval).await;
@@ -184,9 +163,7 @@ pub async fn poll_device_flow(
     let sleeper = options.sleeper.clone();
     let mut request = client
         .exchange_device_access_token(&authorization.response)
-        .set_time_fn(move || {
-            started + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default()
-        })
+        .set_time_fn(move || started + chrono::Duration::from_std(clock.elapsed()).unwrap_or_default())
         .set_max_backoff_interval(options.max_backoff);
     if !scopes.is_empty() {
         request = request.add_extra_param("scope", scopes.join(" "));
@@ -194,7 +171,7 @@ pub async fn poll_device_flow(
     let polling = request.request_async(&send, move |interval| sleeper.sleep(interval), None);
     tokio::select! {
         result = polling => token_set_from(result.map_err(map_error)?),
-        () = give_up.notified() => Err(AuthError::IdpUnavailable(format!(
+        () = budget.give_up.notified() => Err(AuthError::IdpUnavailable(format!(
             "the token endpoint failed {max_failures} times in a row; giving up"
         ))),
     }
@@ -211,9 +188,11 @@ fn map_error(error: RequestTokenError<TransportError, DeviceCodeErrorResponse>) 
             },
         },
         RequestTokenError::Request(transport) => AuthError::IdpUnavailable(transport.to_string()),
-        RequestTokenError::Parse(error, _body) => {
-            AuthError::InvalidTokenResponse(error.to_string())
-        }
+        RequestTokenError::Parse(error, _body) => AuthError::InvalidTokenResponse(error.to_string()),
         RequestTokenError::Other(message) => AuthError::InvalidTokenResponse(message),
     }
 }
+
+#[cfg(test)]
+#[path = "device_tests.rs"]
+mod tests;

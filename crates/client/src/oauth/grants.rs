@@ -2,11 +2,11 @@
 
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse, BasicTokenType};
 use oauth2::{
-    AuthType, ClientId, HttpRequest, RefreshToken, RequestTokenError, ResourceOwnerPassword,
-    ResourceOwnerUsername, Scope, TokenResponse, TokenUrl,
+    AuthType, ClientId, RefreshToken, RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername, Scope,
+    TokenResponse, TokenUrl,
 };
 
-use super::transport::{self, TransportError};
+use super::transport::{IdpTransport, TransportError};
 use super::{OidcEndpoints, TokenSet};
 use crate::error::AuthError;
 use crate::secret::Secret;
@@ -41,7 +41,7 @@ pub async fn password_grant(
     let client = token_client(endpoints)?;
     let username = ResourceOwnerUsername::new(username.to_string());
     let password = ResourceOwnerPassword::new(password.expose().to_string());
-    let send = |request: HttpRequest| transport::send(http, request);
+    let send = IdpTransport { client: http.clone(), budget: None };
     let response = client
         .exchange_password(&username, &password)
         .add_scopes(scopes.iter().cloned().map(Scope::new))
@@ -60,7 +60,7 @@ pub async fn refresh_grant(
 ) -> Result<TokenSet, AuthError> {
     let client = token_client(endpoints)?;
     let refresh_token = RefreshToken::new(refresh_token.expose().to_string());
-    let send = |request: HttpRequest| transport::send(http, request);
+    let send = IdpTransport { client: http.clone(), budget: None };
     let response = client
         .exchange_refresh_token(&refresh_token)
         .add_scopes(scopes.iter().cloned().map(Scope::new))
@@ -84,13 +84,9 @@ pub(super) fn token_set_from(response: BasicTokenResponse) -> Result<TokenSet, A
     }
     Ok(TokenSet {
         access_token: Secret::new(access_token.clone()),
-        refresh_token: response
-            .refresh_token()
-            .map(|token| Secret::new(token.secret().clone())),
+        refresh_token: response.refresh_token().map(|token| Secret::new(token.secret().clone())),
         expires_in: response.expires_in(),
-        scopes: response
-            .scopes()
-            .map(|scopes| scopes.iter().map(|scope| scope.to_string()).collect()),
+        scopes: response.scopes().map(|scopes| scopes.iter().map(|scope| scope.to_string()).collect()),
     })
 }
 
@@ -101,9 +97,7 @@ pub(super) fn map_error(error: RequestTokenError<TransportError, BasicErrorRespo
             description: response.error_description().cloned(),
         },
         RequestTokenError::Request(transport) => AuthError::IdpUnavailable(transport.to_string()),
-        RequestTokenError::Parse(error, _body) => {
-            AuthError::InvalidTokenResponse(error.to_string())
-        }
+        RequestTokenError::Parse(error, _body) => AuthError::InvalidTokenResponse(error.to_string()),
         RequestTokenError::Other(message) => AuthError::IdpUnavailable(message),
     }
 }

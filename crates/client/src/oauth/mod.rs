@@ -9,8 +9,7 @@ mod scopes;
 mod transport;
 
 pub use device::{
-    poll_device_flow, start_device_flow, DeviceAuthorization, DeviceFlowOptions, RealSleeper,
-    Sleeper,
+    poll_device_flow, start_device_flow, DeviceAuthorization, DeviceFlowOptions, RealSleeper, Sleeper,
 };
 pub use grants::{password_grant, refresh_grant};
 pub use scopes::{apply_scope_prefix, missing_scopes, normalize_scope_prefix, requested_scopes};

@@ -22,9 +22,7 @@ pub fn requested_scopes(default_scopes: &str, user_scopes: Option<&str>) -> Vec<
     match user_scopes {
         None => defaults.for_each(&mut push),
         Some(user) => {
-            defaults
-                .filter(|scope| !scope.contains(':'))
-                .for_each(&mut push);
+            defaults.filter(|scope| !scope.contains(':')).for_each(&mut push);
             user.split_whitespace().for_each(&mut push);
         }
     }
@@ -52,11 +50,7 @@ pub fn apply_scope_prefix(scopes: &[String], prefix: Option<&str>) -> Vec<String
 }
 
 /// Requested API scopes (`x:y`) that the granted token lacks, compared without the prefix.
-pub fn missing_scopes(
-    requested: &[String],
-    granted: &[String],
-    prefix: Option<&str>,
-) -> Vec<String> {
+pub fn missing_scopes(requested: &[String], granted: &[String], prefix: Option<&str>) -> Vec<String> {
     let prefix = prefix.map(normalize_scope_prefix).unwrap_or_default();
     let strip = |scope: &str| -> String {
         if !prefix.is_empty() {
@@ -88,12 +82,7 @@ mod tests {
         let scopes = strings(&["openid", "platform:read", ".default", "offline_access"]);
         assert_eq!(
             apply_scope_prefix(&scopes, Some("api://nmp")),
-            strings(&[
-                "openid",
-                "api://nmp/platform:read",
-                "api://nmp/.default",
-                "offline_access"
-            ])
+            strings(&["openid", "api://nmp/platform:read", "api://nmp/.default", "offline_access"])
         );
         assert_eq!(apply_scope_prefix(&scopes, None), scopes);
         assert_eq!(apply_scope_prefix(&scopes, Some("")), scopes);
@@ -110,39 +99,19 @@ mod tests {
         let defaults = "platform:read platform:write openid profile email offline_access";
         assert_eq!(
             requested_scopes(defaults, None),
-            strings(&[
-                "platform:read",
-                "platform:write",
-                "openid",
-                "profile",
-                "email",
-                "offline_access"
-            ])
+            strings(&["platform:read", "platform:write", "openid", "profile", "email", "offline_access"])
         );
         assert_eq!(
             requested_scopes(defaults, Some("entities:read openid")),
-            strings(&[
-                "openid",
-                "profile",
-                "email",
-                "offline_access",
-                "entities:read"
-            ])
+            strings(&["openid", "profile", "email", "offline_access", "entities:read"])
         );
     }
 
     #[test]
     fn missing_scopes_compare_without_prefix() {
-        let requested = strings(&[
-            "openid",
-            "api://nmp/platform:read",
-            "api://nmp/platform:write",
-        ]);
+        let requested = strings(&["openid", "api://nmp/platform:read", "api://nmp/platform:write"]);
         let granted = strings(&["platform:read"]);
-        assert_eq!(
-            missing_scopes(&requested, &granted, Some("api://nmp")),
-            strings(&["platform:write"])
-        );
+        assert_eq!(missing_scopes(&requested, &granted, Some("api://nmp")), strings(&["platform:write"]));
         let granted_prefixed = strings(&["api://nmp/platform:read", "platform:write"]);
         assert!(missing_scopes(&requested, &granted_prefixed, Some("api://nmp/")).is_empty());
     }

@@ -4,7 +4,12 @@
 //! device-flow and grant codes count only on 4xx answers (RFC 6749 §5.2, RFC 8628 §3.5),
 //! and a failing IdP must never look like `invalid_grant` (which would mean "log in again").
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
+use tokio::sync::Notify;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -14,15 +19,46 @@ pub enum TransportError {
     ServerError(u16),
 }
 
+/// Counts consecutive failures and rings `give_up` when `limit` is reached.
+#[derive(Debug)]
+pub struct FailureBudget {
+    pub consecutive: AtomicU32,
+    pub limit: u32,
+    pub give_up: Notify,
+}
+
+/// The `oauth2` crate's HTTP client: reqwest + [`send`], optionally counting failures.
+pub struct IdpTransport {
+    pub client: reqwest::Client,
+    pub budget: Option<std::sync::Arc<FailureBudget>>,
+}
+
+impl<'c> AsyncHttpClient<'c> for IdpTransport {
+    type Error = TransportError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let result = send(&self.client, request).await;
+            if let Some(budget) = &self.budget {
+                match &result {
+                    Ok(_) => budget.consecutive.store(0, Ordering::SeqCst),
+                    Err(error) => {
+                        tracing::debug!(%error, "request to the identity provider failed");
+                        if budget.consecutive.fetch_add(1, Ordering::SeqCst) + 1 >= budget.limit {
+                            budget.give_up.notify_one();
+                        }
+                    }
+                }
+            }
+            result
+        })
+    }
+}
+
 /// Send one OAuth request.
-pub async fn send(
-    client: &reqwest::Client,
-    request: HttpRequest,
-) -> Result<HttpResponse, TransportError> {
-    let response = client
-        .call(request)
-        .await
-        .map_err(|error| TransportError::Network(error.to_string()))?;
+pub async fn send(client: &reqwest::Client, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+    let response = client.call(request).await.map_err(|error| TransportError::Network(error.to_string()))?;
     if response.status().is_server_error() {
         return Err(TransportError::ServerError(response.status().as_u16()));
     }

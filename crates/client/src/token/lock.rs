@@ -17,10 +17,7 @@ impl RefreshLock {
     pub async fn acquire(path: &Path) -> Result<RefreshLock, AuthError> {
         let path: PathBuf = path.to_path_buf();
         let shown = path.display().to_string();
-        let lock_error = |source| AuthError::Lock {
-            path: shown.clone(),
-            source,
-        };
+        let lock_error = |source| AuthError::Lock { path: shown.clone(), source };
         tokio::task::spawn_blocking(move || -> std::io::Result<RefreshLock> {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
@@ -44,19 +41,10 @@ impl Drop for RefreshLock {
 #[cfg(unix)]
 fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path)
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(path)
 }
 
 #[cfg(not(unix))]
 fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)
 }

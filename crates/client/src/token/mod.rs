@@ -88,10 +88,7 @@ impl TokenProvider {
         base_url: impl Into<String>,
     ) -> TokenProvider {
         TokenProvider::new(
-            TokenSource::ConfigFile {
-                path: path.into(),
-                context: context.into(),
-            },
+            TokenSource::ConfigFile { path: path.into(), context: context.into() },
             base_url.into(),
         )
     }
@@ -124,9 +121,7 @@ impl TokenProvider {
         });
         let mut inner = inner;
         change(&mut inner);
-        TokenProvider {
-            inner: Arc::new(inner),
-        }
+        TokenProvider { inner: Arc::new(inner) }
     }
 
     /// Refresh when this many seconds or fewer remain (SDK 60, CLI 300).
@@ -151,22 +146,14 @@ impl TokenProvider {
     pub async fn fetch(&self) -> Result<FetchedToken> {
         let (path, context) = match &self.inner.source {
             TokenSource::Fixed(token) => {
-                return Ok(FetchedToken {
-                    token: Some(token.clone()),
-                    refreshed: false,
-                })
+                return Ok(FetchedToken { token: Some(token.clone()), refreshed: false })
             }
             TokenSource::ConfigFile { path, context } => (path, context),
         };
         let stored = read_token(path, context)?;
         match &stored {
             Some(token) if self.needs_refresh(token) => {}
-            _ => {
-                return Ok(FetchedToken {
-                    token: stored,
-                    refreshed: false,
-                })
-            }
+            _ => return Ok(FetchedToken { token: stored, refreshed: false }),
         }
         self.refresh_if_still_needed(path, context, None).await
     }
@@ -179,9 +166,7 @@ impl TokenProvider {
         let _gate = self.inner.refresh_gate.lock().await;
         let _lock = RefreshLock::acquire(&config::lock_path_for(path, context)).await?;
         let fetched = self.refresh_locked(path, context).await?;
-        fetched
-            .token
-            .ok_or_else(|| AuthError::NoRefreshToken.into())
+        fetched.token.ok_or_else(|| AuthError::NoRefreshToken.into())
     }
 
     /// The API answered 401 to `rejected`: refresh once if we can, for one retry.
@@ -197,9 +182,7 @@ impl TokenProvider {
         if !has_refresh_token {
             return Ok(None);
         }
-        let fetched = self
-            .refresh_if_still_needed(path, context, Some(rejected))
-            .await?;
+        let fetched = self.refresh_if_still_needed(path, context, Some(rejected.clone())).await?;
         Ok(fetched.token.filter(|token| token != rejected))
     }
 
@@ -209,8 +192,15 @@ impl TokenProvider {
 
     /// Tokens without a readable `exp` are never refreshed ahead of time.
     fn needs_refresh(&self, token: &Secret) -> bool {
-        self.seconds_left(token)
-            .is_some_and(|left| left <= self.inner.refresh_margin)
+        self.seconds_left(token).is_some_and(|left| left <= self.inner.refresh_margin)
+    }
+
+    fn still_needed(&self, stored: Option<&Secret>, rejected: Option<&Secret>) -> bool {
+        match (stored, rejected) {
+            (Some(token), Some(rejected)) => token == rejected,
+            (Some(token), None) => self.needs_refresh(token),
+            (None, _) => false,
+        }
     }
 
     /// Serialize (in process, then across processes), re-read, and refresh only if the
@@ -219,28 +209,17 @@ impl TokenProvider {
         &self,
         path: &Path,
         context: &str,
-        rejected: Option<&Secret>,
+        rejected: Option<Secret>,
     ) -> Result<FetchedToken> {
-        let still_needed = |token: &Option<Secret>| match (token, rejected) {
-            (Some(token), Some(rejected)) => token == rejected,
-            (Some(token), None) => self.needs_refresh(token),
-            (None, _) => false,
-        };
         let _gate = self.inner.refresh_gate.lock().await;
         let stored = read_token(path, context)?;
-        if !still_needed(&stored) {
-            return Ok(FetchedToken {
-                token: stored,
-                refreshed: false,
-            });
+        if !self.still_needed(stored.as_ref(), rejected.as_ref()) {
+            return Ok(FetchedToken { token: stored, refreshed: false });
         }
         let _lock = RefreshLock::acquire(&config::lock_path_for(path, context)).await?;
         let stored = read_token(path, context)?;
-        if !still_needed(&stored) {
-            return Ok(FetchedToken {
-                token: stored,
-                refreshed: false,
-            });
+        if !self.still_needed(stored.as_ref(), rejected.as_ref()) {
+            return Ok(FetchedToken { token: stored, refreshed: false });
         }
         self.refresh_locked(path, context).await
     }
@@ -248,74 +227,41 @@ impl TokenProvider {
     /// Refresh with the lock held.
     async fn refresh_locked(&self, path: &Path, context: &str) -> Result<FetchedToken> {
         let config = config::load_or_default(path)?;
-        let user = config
-            .user_of(context)
-            .ok_or_else(|| AuthError::NotLoggedIn {
-                context: context.to_string(),
-            })?;
+        let user =
+            config.user_of(context).ok_or_else(|| AuthError::NotLoggedIn { context: context.to_string() })?;
         let current = user.bearer().cloned();
-        let still_valid = current
-            .as_ref()
-            .filter(|token| self.seconds_left(token).is_none_or(|left| left > 0))
-            .cloned();
+        let still_valid = self.still_valid(current.clone());
         let Some(refresh_token) = user.refresh_token.clone() else {
             // Nothing to refresh with: use the token while it lasts.
-            return match still_valid {
-                Some(token) => Ok(FetchedToken {
-                    token: Some(token),
-                    refreshed: false,
-                }),
-                None if current.is_none() => Err(AuthError::NotLoggedIn {
-                    context: context.to_string(),
-                }
-                .into()),
-                None => Err(AuthError::TokenExpired.into()),
+            return match (still_valid, current) {
+                (Some(token), _) => Ok(FetchedToken { token: Some(token), refreshed: false }),
+                (None, None) => Err(AuthError::NotLoggedIn { context: context.to_string() }.into()),
+                (None, Some(_)) => Err(AuthError::TokenExpired.into()),
             };
         };
         let oidc = self.oidc().await?;
-        let outcome = oauth::refresh_grant(
-            &self.inner.idp_http,
-            &oidc.endpoints,
-            &refresh_token,
-            &oidc.scopes,
-        )
-        .await;
+        let outcome =
+            oauth::refresh_grant(&self.inner.idp_http, &oidc.endpoints, &refresh_token, &oidc.scopes).await;
         let tokens = match outcome {
             Ok(tokens) => tokens,
             Err(AuthError::Rejected { code, description }) if code == "invalid_grant" => {
                 // A process that does not take our lock may have rotated the pair: re-read once.
-                let reread = config::load_or_default(path)?;
-                let reread_user = reread.user_of(context);
-                let reread_token = reread_user.and_then(|user| user.bearer().cloned());
-                if let Some(token) = reread_token.filter(|token| Some(token) != current.as_ref()) {
-                    if !self.needs_refresh(&token) {
-                        return Ok(FetchedToken {
-                            token: Some(token),
-                            refreshed: false,
-                        });
+                match self.after_invalid_grant(path, context, current, refresh_token)? {
+                    AfterInvalidGrant::Use(token) => {
+                        return Ok(FetchedToken { token: Some(token), refreshed: false })
                     }
-                }
-                match reread_user.and_then(|user| user.refresh_token.clone()) {
-                    Some(rotated) if rotated != refresh_token => {
-                        oauth::refresh_grant(
-                            &self.inner.idp_http,
-                            &oidc.endpoints,
-                            &rotated,
-                            &oidc.scopes,
-                        )
-                        .await?
+                    AfterInvalidGrant::RetryWith(rotated) => {
+                        oauth::refresh_grant(&self.inner.idp_http, &oidc.endpoints, &rotated, &oidc.scopes)
+                            .await?
                     }
-                    _ => return Err(AuthError::Rejected { code, description }.into()),
+                    AfterInvalidGrant::GiveUp => return Err(AuthError::Rejected { code, description }.into()),
                 }
             }
             Err(AuthError::IdpUnavailable(reason)) => {
                 // Transient: keep everything; a token that has not expired still works.
                 tracing::warn!(%reason, "token refresh failed; keeping the stored credentials");
                 return match still_valid {
-                    Some(token) => Ok(FetchedToken {
-                        token: Some(token),
-                        refreshed: false,
-                    }),
+                    Some(token) => Ok(FetchedToken { token: Some(token), refreshed: false }),
                     None => Err(AuthError::IdpUnavailable(reason).into()),
                 };
             }
@@ -326,23 +272,58 @@ impl TokenProvider {
         let user = latest.ensure_user(context);
         user.set_tokens(tokens.access_token.clone(), tokens.refresh_token.clone());
         config::save(path, &latest)?;
-        Ok(FetchedToken {
-            token: Some(tokens.access_token),
-            refreshed: true,
+        Ok(FetchedToken { token: Some(tokens.access_token), refreshed: true })
+    }
+
+    /// The token if it has not expired yet (tokens without `exp` count as valid).
+    fn still_valid(&self, token: Option<Secret>) -> Option<Secret> {
+        let token = token?;
+        match self.seconds_left(&token) {
+            Some(left) if left <= 0 => None,
+            _ => Some(token),
+        }
+    }
+
+    /// After `invalid_grant`, read the file again: a fresh token or a rotated refresh token
+    /// written by another process is used; otherwise we give up (keeping the credentials).
+    fn after_invalid_grant(
+        &self,
+        path: &Path,
+        context: &str,
+        used_access: Option<Secret>,
+        used_refresh: Secret,
+    ) -> Result<AfterInvalidGrant> {
+        let reread = config::load_or_default(path)?;
+        let Some(user) = reread.user_of(context) else {
+            return Ok(AfterInvalidGrant::GiveUp);
+        };
+        if let Some(token) = user.bearer() {
+            if Some(token) != used_access.as_ref() && !self.needs_refresh(token) {
+                return Ok(AfterInvalidGrant::Use(token.clone()));
+            }
+        }
+        Ok(match &user.refresh_token {
+            Some(rotated) if *rotated != used_refresh => AfterInvalidGrant::RetryWith(rotated.clone()),
+            _ => AfterInvalidGrant::GiveUp,
         })
     }
 
     /// Discovery, once per provider.
     async fn oidc(&self) -> Result<OidcSettings> {
-        self.inner
-            .discovery
-            .get_or_try_init(|| async {
-                let discovery = discover(&self.inner.api_http, &self.inner.base_url).await?;
-                oidc_settings(discovery).ok_or(Error::Auth(AuthError::OidcNotConfigured))
-            })
-            .await
-            .cloned()
+        if let Some(settings) = self.inner.discovery.get() {
+            return Ok(settings.clone());
+        }
+        let discovery = discover(&self.inner.api_http, &self.inner.base_url).await?;
+        let settings = oidc_settings(discovery).ok_or(Error::Auth(AuthError::OidcNotConfigured))?;
+        let _ = self.inner.discovery.set(settings.clone());
+        Ok(settings)
     }
+}
+
+enum AfterInvalidGrant {
+    Use(Secret),
+    RetryWith(Secret),
+    GiveUp,
 }
 
 /// Endpoints and refresh scopes (cluster defaults, prefixed) from a discovery answer.
@@ -362,9 +343,7 @@ fn oidc_settings(discovery: nmp_core::wire::AuthDiscoveryResponse) -> Option<Oid
 
 fn read_token(path: &Path, context: &str) -> Result<Option<Secret>> {
     let config = config::load_or_default(path)?;
-    Ok(config
-        .user_of(context)
-        .and_then(|user| user.bearer().cloned()))
+    Ok(config.user_of(context).and_then(|user| user.bearer().cloned()))
 }
 
 #[cfg(test)]
