@@ -1,0 +1,168 @@
+//! The `Authorization` header: pull one bearer token out of its value (RFC 6750 §2.1), with the
+//! length cap checked before anything else, and [`BearerToken`], a token whose `Debug` is redacted.
+
+use std::fmt;
+
+/// Default longest token accepted, in bytes. Real access tokens are 1–4 KiB.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// A raw bearer token. Its `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken([redacted])")
+    }
+}
+
+/// Why an `Authorization` value gave no usable bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorizationError {
+    /// Another scheme (`Basic`, `Token`, ...) or an empty value: no bearer credentials at all.
+    /// The server treats the request as unauthenticated (401 without `error=`).
+    #[error("no bearer credentials")]
+    NotBearer,
+    /// `Bearer` with broken syntax: nothing after it, two tokens, extra spaces, non-ASCII or a
+    /// character outside the b64token alphabet. The server answers 400 `invalid_request`.
+    #[error("malformed bearer credentials")]
+    Malformed,
+    /// Longer than the cap; rejected before any splitting or decoding (server: 431 or 400).
+    #[error("bearer credentials too long")]
+    TooLong,
+}
+
+/// Parse an `Authorization` header value with the default length cap.
+pub fn parse_authorization(value: &[u8]) -> Result<BearerToken, AuthorizationError> {
+    parse_authorization_with_limit(value, DEFAULT_MAX_TOKEN_BYTES)
+}
+
+/// Parse an `Authorization` header value: scheme `Bearer` (any case), exactly one space, one
+/// token of RFC 6750 b64token characters (`A-Z a-z 0-9 - . _ ~ + /` then `=` padding only).
+pub fn parse_authorization_with_limit(
+    value: &[u8],
+    max_token_bytes: usize,
+) -> Result<BearerToken, AuthorizationError> {
+    const SCHEME: &[u8] = b"bearer";
+    // Cap first: the longest acceptable value is "Bearer " plus the longest token.
+    if value.len() > max_token_bytes.saturating_add(SCHEME.len() + 1) {
+        return Err(AuthorizationError::TooLong);
+    }
+    let scheme_end = value.iter().position(|&b| b == b' ').unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(scheme_end);
+    if !scheme.eq_ignore_ascii_case(SCHEME) {
+        return Err(AuthorizationError::NotBearer);
+    }
+    // `rest` is empty ("Bearer") or starts with the single separating space.
+    let token = rest.get(1..).unwrap_or_default();
+    if token.is_empty() || !is_b64token(token) {
+        return Err(AuthorizationError::Malformed);
+    }
+    // is_b64token admits ASCII only, so this cannot fail; map it anyway rather than panic.
+    let token = std::str::from_utf8(token).map_err(|_| AuthorizationError::Malformed)?;
+    Ok(BearerToken(token.to_owned()))
+}
+
+fn is_b64token(token: &[u8]) -> bool {
+    let body_end = token
+        .iter()
+        .position(|&b| b == b'=')
+        .unwrap_or(token.len());
+    let (body, padding) = token.split_at(body_end);
+    !body.is_empty()
+        && body
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && padding.iter().all(|&b| b == b'=')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_02_scheme_is_case_insensitive() {
+        for value in ["Bearer abc.def.ghi", "bearer abc.def.ghi", "BEARER abc.def.ghi"] {
+            let token = parse_authorization(value.as_bytes()).expect(value);
+            assert_eq!(token.as_str(), "abc.def.ghi");
+        }
+    }
+
+    #[test]
+    fn http_02_other_schemes_are_not_bearer_credentials() {
+        for value in ["Basic dXNlcjpwYXNz", "Token abc", "", "Bearerabc", "Bear abc"] {
+            assert_eq!(
+                parse_authorization(value.as_bytes()),
+                Err(AuthorizationError::NotBearer),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn http_02_broken_bearer_syntax_is_malformed() {
+        for value in [
+            "Bearer",
+            "Bearer ",
+            "Bearer  abc",
+            "Bearer abc def",
+            "Bearer abc ",
+            "Bearer a\tb",
+            "Bearer ab=c",
+            "Bearer =",
+            "Bearer a,b",
+        ] {
+            assert_eq!(
+                parse_authorization(value.as_bytes()),
+                Err(AuthorizationError::Malformed),
+                "{value:?}"
+            );
+        }
+        assert_eq!(
+            parse_authorization("Bearer ab\u{e9}c".as_bytes()),
+            Err(AuthorizationError::Malformed)
+        );
+        assert_eq!(
+            parse_authorization(b"Bearer ab\xffc"),
+            Err(AuthorizationError::Malformed)
+        );
+    }
+
+    #[test]
+    fn b64token_alphabet_and_trailing_padding_are_accepted() {
+        let token = parse_authorization(b"Bearer aZ09-._~+/==").expect("b64token");
+        assert_eq!(token.as_str(), "aZ09-._~+/==");
+    }
+
+    #[test]
+    fn jwt_f07_oversized_value_is_rejected_before_parsing() {
+        let mut value = b"Bearer ".to_vec();
+        value.extend(std::iter::repeat_n(b'.', 100_000));
+        assert_eq!(parse_authorization(&value), Err(AuthorizationError::TooLong));
+        let exact = format!("Bearer {}", "a".repeat(DEFAULT_MAX_TOKEN_BYTES));
+        assert!(parse_authorization(exact.as_bytes()).is_ok());
+        let over = format!("Bearer {}", "a".repeat(DEFAULT_MAX_TOKEN_BYTES + 1));
+        assert_eq!(
+            parse_authorization(over.as_bytes()),
+            Err(AuthorizationError::TooLong)
+        );
+    }
+
+    #[test]
+    fn bearer_token_debug_is_redacted() {
+        let token = parse_authorization(b"Bearer secret.token.value").expect("token");
+        let printed = format!("{token:?}");
+        assert!(printed.contains("[redacted]"));
+        assert!(!printed.contains("secret"));
+    }
+}

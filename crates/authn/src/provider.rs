@@ -1,0 +1,216 @@
+//! The IdP as seen from here: discovery metadata and the JWKS, cached, refreshed in the
+//! background, re-fetched on an unknown `kid` at most once per cooldown, single-flight (one
+//! fetch in flight no matter how many requests wait), and kept as last-known-good when the IdP
+//! fails. Only configured URLs and the configured issuer's discovery document are fetched.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use url::Url;
+
+use crate::fetch::{discovery_url, parse_discovery, FetchError, Fetcher};
+use crate::keys::{parse_jwks, KeyFingerprint, VerificationKey};
+use crate::settings::secure_url;
+
+/// Endpoints from the IdP's discovery document, for `/apis/auth/discovery`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderMetadata {
+    pub issuer: String,
+    pub jwks_uri: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub device_authorization_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+}
+
+/// One immutable version of the key set. `loaded` is false until the first good JWKS.
+#[derive(Debug, Default)]
+pub struct KeySnapshot {
+    pub keys: Vec<Arc<VerificationKey>>,
+    pub loaded: bool,
+    /// Bumped on every successful JWKS fetch.
+    pub generation: u64,
+}
+
+impl KeySnapshot {
+    pub fn contains(&self, fingerprint: &KeyFingerprint) -> bool {
+        self.keys.iter().any(|key| &key.fingerprint == fingerprint)
+    }
+}
+
+/// Why a refresh runs: the background task ignores the cooldown, on-demand fetches respect it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshCause {
+    Scheduled,
+    /// A token named a `kid` we do not have, or no key set is loaded yet.
+    OnDemand { seen_generation: u64 },
+}
+
+#[derive(Debug, Default)]
+struct FetchBookkeeping {
+    last_attempt: Option<Instant>,
+    jwks_uri: Option<Url>,
+}
+
+#[derive(Debug)]
+pub struct Provider {
+    issuer: String,
+    issuer_url: Url,
+    configured_jwks_uri: Option<Url>,
+    cooldown: Duration,
+    fetcher: Fetcher,
+    keys: RwLock<Arc<KeySnapshot>>,
+    metadata: RwLock<Option<ProviderMetadata>>,
+    /// Set while the discovery document names another issuer (OIDC-10): nothing is accepted.
+    misconfigured: RwLock<Option<String>>,
+    /// Held for the whole of a fetch: this is the single-flight gate.
+    gate: tokio::sync::Mutex<FetchBookkeeping>,
+    fetches: AtomicU64,
+}
+
+impl Provider {
+    pub fn new(
+        issuer: String,
+        issuer_url: Url,
+        configured_jwks_uri: Option<Url>,
+        cooldown: Duration,
+        fetcher: Fetcher,
+    ) -> Self {
+        Provider {
+            issuer,
+            issuer_url,
+            configured_jwks_uri,
+            cooldown,
+            fetcher,
+            keys: RwLock::new(Arc::new(KeySnapshot::default())),
+            metadata: RwLock::new(None),
+            misconfigured: RwLock::new(None),
+            gate: tokio::sync::Mutex::new(FetchBookkeeping::default()),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    pub fn snapshot(&self) -> Arc<KeySnapshot> {
+        Arc::clone(&self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    pub fn metadata(&self) -> Option<ProviderMetadata> {
+        self.metadata
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub fn is_misconfigured(&self) -> bool {
+        self.misconfigured
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.snapshot().loaded && !self.is_misconfigured()
+    }
+
+    /// JWKS HTTP requests made so far (discovery not counted). For tests and metrics.
+    pub fn jwks_fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Refresh discovery and keys. Concurrent callers queue on one gate; an on-demand caller
+    /// that finds the set changed while it waited, or the cooldown still running, fetches nothing.
+    pub async fn refresh(&self, cause: RefreshCause) {
+        let mut bookkeeping = self.gate.lock().await;
+        if let RefreshCause::OnDemand { seen_generation } = cause {
+            if self.snapshot().generation != seen_generation {
+                return;
+            }
+            if bookkeeping
+                .last_attempt
+                .is_some_and(|at| at.elapsed() < self.cooldown)
+            {
+                return;
+            }
+        }
+        bookkeeping.last_attempt = Some(Instant::now());
+        let rediscover = cause == RefreshCause::Scheduled || bookkeeping.jwks_uri.is_none();
+        if rediscover {
+            match self.discover().await {
+                Ok(discovered) => {
+                    bookkeeping.jwks_uri =
+                        self.configured_jwks_uri.clone().or(discovered).or(bookkeeping.jwks_uri.take());
+                }
+                Err(error) => {
+                    tracing::warn!(%error, issuer = %self.issuer, "OIDC discovery failed");
+                    if matches!(error, FetchError::IssuerMismatch { .. }) {
+                        return;
+                    }
+                    if bookkeeping.jwks_uri.is_none() {
+                        bookkeeping.jwks_uri = self.configured_jwks_uri.clone();
+                    }
+                }
+            }
+        }
+        let Some(jwks_uri) = bookkeeping.jwks_uri.clone() else {
+            tracing::warn!(issuer = %self.issuer, "{}", FetchError::NoJwksUri);
+            return;
+        };
+        if let Err(error) = self.fetch_keys(&jwks_uri).await {
+            // Last known good stays in place (JWKS-05); an error never empties the set.
+            tracing::warn!(%error, issuer = %self.issuer, "JWKS refresh failed; keeping cached keys");
+        }
+    }
+
+    /// Fetch discovery; returns its `jwks_uri` (vetted) and records the metadata.
+    async fn discover(&self) -> Result<Option<Url>, FetchError> {
+        let url = discovery_url(&self.issuer_url)?;
+        let body = self.fetcher.get(&url).await?;
+        let document = match parse_discovery(&body, &url, &self.issuer) {
+            Err(error @ FetchError::IssuerMismatch { .. }) => {
+                *self.misconfigured.write().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
+                tracing::error!(%error, "refusing the IdP configuration: no token will be accepted");
+                return Err(error);
+            }
+            other => other?,
+        };
+        *self.misconfigured.write().unwrap_or_else(|p| p.into_inner()) = None;
+        let jwks_uri = match &document.jwks_uri {
+            Some(uri) => Some(secure_url("jwks_uri", uri).map_err(|error| FetchError::InsecureUrl {
+                field: "jwks_uri",
+                detail: error.to_string(),
+            })?),
+            None => None,
+        };
+        let metadata = ProviderMetadata {
+            issuer: document.issuer,
+            jwks_uri: document.jwks_uri,
+            authorization_endpoint: document.authorization_endpoint,
+            token_endpoint: document.token_endpoint,
+            device_authorization_endpoint: document.device_authorization_endpoint,
+            userinfo_endpoint: document.userinfo_endpoint,
+        };
+        *self.metadata.write().unwrap_or_else(|p| p.into_inner()) = Some(metadata);
+        Ok(jwks_uri)
+    }
+
+    async fn fetch_keys(&self, jwks_uri: &Url) -> Result<(), FetchError> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        let body = self.fetcher.get(jwks_uri).await?;
+        let parsed = parse_jwks(&body).map_err(|_| FetchError::BadDocument {
+            url: jwks_uri.to_string(),
+        })?;
+        for skipped in &parsed.skipped {
+            tracing::warn!(issuer = %self.issuer, "JWKS entry not used: {skipped}");
+        }
+        let mut current = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        // A well-formed answer replaces the set: keys the IdP dropped are gone (JWKS-07).
+        *current = Arc::new(KeySnapshot {
+            keys: parsed.keys,
+            loaded: true,
+            generation: current.generation + 1,
+        });
+        Ok(())
+    }
+}

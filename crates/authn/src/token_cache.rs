@@ -1,0 +1,170 @@
+//! Verified-token cache: a token seen before costs a hash and a map lookup. Keyed by SHA-256 of
+//! the exact token string (two spellings of "the same" token never share an entry), bounded in
+//! size (oldest inserted evicted first), and an entry never outlives the token's `exp`.
+//! Entries of signed tokens remember which key verified them; the caller re-checks that the key
+//! is still in the JWKS, so a key removed at the IdP stops cached tokens too.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use crate::keys::KeyFingerprint;
+use crate::VerifiedToken;
+
+pub type CacheKey = [u8; 32];
+
+/// Hash of the full token bytes.
+pub fn cache_key(token: &str) -> CacheKey {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+#[derive(Debug, Clone)]
+pub struct CachedToken {
+    pub verified: VerifiedToken,
+    /// `None` for unsigned tokens.
+    pub key: Option<KeyFingerprint>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    by_key: HashMap<CacheKey, CachedToken>,
+    insertion_order: VecDeque<CacheKey>,
+}
+
+#[derive(Debug)]
+pub struct TokenCache {
+    capacity: usize,
+    entries: Mutex<Entries>,
+}
+
+impl TokenCache {
+    pub fn new(capacity: usize) -> Self {
+        TokenCache {
+            capacity,
+            entries: Mutex::new(Entries::default()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().by_key.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The entry for `key` if `now` is before the token's `exp`; an expired entry is dropped.
+    pub fn get(&self, key: &CacheKey, now: i64) -> Option<CachedToken> {
+        let mut entries = self.lock();
+        let hit = entries.by_key.get(key)?;
+        if now < hit.verified.expires_at {
+            return Some(hit.clone());
+        }
+        entries.by_key.remove(key);
+        None
+    }
+
+    pub fn remove(&self, key: &CacheKey) {
+        self.lock().by_key.remove(key);
+    }
+
+    /// Remember a verified token, unless the cache is disabled or the token is already at `exp`.
+    pub fn insert(&self, key: CacheKey, entry: CachedToken, now: i64) {
+        if self.capacity == 0 || now >= entry.verified.expires_at {
+            return;
+        }
+        let mut entries = self.lock();
+        if entries.by_key.contains_key(&key) {
+            return;
+        }
+        if entries.by_key.len() >= self.capacity {
+            entries.by_key.retain(|_, cached| now < cached.verified.expires_at);
+        }
+        while entries.by_key.len() >= self.capacity {
+            let Some(oldest) = entries.insertion_order.pop_front() else {
+                break;
+            };
+            entries.by_key.remove(&oldest);
+        }
+        // Keys removed by expiry linger in the order queue; compact it before it grows past 2x.
+        if entries.insertion_order.len() >= self.capacity.saturating_mul(2) {
+            let Entries {
+                by_key,
+                insertion_order,
+            } = &mut *entries;
+            insertion_order.retain(|queued| by_key.contains_key(queued));
+        }
+        entries.by_key.insert(key, entry);
+        entries.insertion_order.push_back(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nmp_core::Principal;
+
+    fn entry(id: &str, expires_at: i64) -> CachedToken {
+        CachedToken {
+            verified: VerifiedToken {
+                principal: Principal::new(id),
+                jti: None,
+                expires_at,
+                issued_at: 0,
+                issuer: None,
+                key_id: None,
+                unsigned: true,
+            },
+            key: None,
+        }
+    }
+
+    #[test]
+    fn key_is_the_hash_of_the_exact_string() {
+        assert_ne!(cache_key("a.b.c"), cache_key("a.b.d"));
+        assert_ne!(cache_key("a.b.c"), cache_key("a.b.c "));
+        assert_eq!(cache_key("a.b.c"), cache_key("a.b.c"));
+    }
+
+    #[test]
+    fn entries_expire_at_exp() {
+        let cache = TokenCache::new(10);
+        cache.insert(cache_key("t"), entry("u", 100), 50);
+        assert!(cache.get(&cache_key("t"), 99).is_some());
+        assert!(cache.get(&cache_key("t"), 100).is_none());
+        assert_eq!(cache.len(), 0, "expired entry dropped on lookup");
+        cache.insert(cache_key("late"), entry("u", 100), 100);
+        assert_eq!(cache.len(), 0, "never cached at or after exp");
+    }
+
+    #[test]
+    fn capacity_bounds_memory_and_evicts_oldest() {
+        let cache = TokenCache::new(3);
+        for index in 0..10 {
+            cache.insert(cache_key(&format!("t{index}")), entry("u", 1_000), 0);
+            assert!(cache.len() <= 3);
+        }
+        assert!(cache.get(&cache_key("t0"), 0).is_none());
+        assert!(cache.get(&cache_key("t9"), 0).is_some());
+        assert!(cache.lock().insertion_order.len() <= 6);
+    }
+
+    #[test]
+    fn zero_capacity_disables_the_cache() {
+        let cache = TokenCache::new(0);
+        cache.insert(cache_key("t"), entry("u", 1_000), 0);
+        assert!(cache.get(&cache_key("t"), 0).is_none());
+    }
+
+    #[test]
+    fn insertion_order_stays_bounded_under_churn() {
+        let cache = TokenCache::new(4);
+        for index in 0..1_000 {
+            let key = cache_key(&format!("t{index}"));
+            cache.insert(key, entry("u", 1_000), 0);
+            cache.remove(&key);
+        }
+        assert!(cache.lock().insertion_order.len() <= 8);
+    }
+}
