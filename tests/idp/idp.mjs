@@ -25,6 +25,8 @@ const { values: options } = parseArgs({
     state: { type: 'string', default: process.env.IDP_STATE_FILE },
     audience: { type: 'string', default: process.env.IDP_AUDIENCE ?? 'nmp-api' },
     'access-token-ttl': { type: 'string', default: process.env.IDP_ACCESS_TOKEN_TTL ?? '900' },
+    // Exit when stdin closes, so the IdP dies with the test process that started it, however it dies.
+    'exit-with-stdin': { type: 'boolean', default: false },
   },
 });
 
@@ -67,6 +69,8 @@ const state = {
     AccessToken: Number(options['access-token-ttl']), RefreshToken: 14 * 24 * 3600, DeviceCode: 600, IdToken: 3600,
   },
   counters: saved?.counters ?? {},
+  // Seconds, added to device authorization responses (oidc-provider sends none: clients then wait 5 s).
+  deviceInterval: saved?.deviceInterval ?? (process.env.IDP_DEVICE_INTERVAL ? Number(process.env.IDP_DEVICE_INTERVAL) : undefined),
   cookieKeys: saved?.cookieKeys ?? [crypto.randomBytes(32).toString('base64url')],
 };
 // Faults are deliberately not saved: a restart is how a test models recovery.
@@ -105,7 +109,6 @@ function configuration() {
         grant_types: ['client_credentials'],
         response_types: [],
         redirect_uris: [],
-        scope: API_SCOPES.join(' '),
       })),
     ],
     cookies: { keys: state.cookieKeys },
@@ -186,6 +189,12 @@ let providerHandler;
 function rebuildProvider() {
   provider = new Provider(issuer, configuration());
   provider.on('server_error', (_ctx, err) => console.error('idp server_error:', err));
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path === '/device/auth' && ctx.status === 200 && state.deviceInterval !== undefined) {
+      ctx.body = { ...ctx.body, interval: state.deviceInterval };
+    }
+  });
   providerHandler = provider.callback();
   save();
 }
@@ -235,6 +244,7 @@ function publicState() {
     signing_kid: signingKey().kid,
     kids: state.keys.map((key) => key.kid),
     ttl: state.ttl,
+    device_interval: state.deviceInterval ?? null,
     faults,
     counters: state.counters,
   };
@@ -248,8 +258,14 @@ const COUNTED = {
   '/device/auth': 'device_authorization',
 };
 
+const publicJwk = ({ alg, use, kid, ...key }) => ({
+  ...crypto.createPublicKey({ key, format: 'jwk' }).export({ format: 'jwk' }), alg, use, kid,
+});
+
 const control = {
   'GET /__control/state': () => publicState(),
+  // The same keys as /jwks, without counting as a JWKS fetch.
+  'GET /__control/jwks': () => ({ keys: state.keys.map(publicJwk) }),
   'GET /__control/counters': () => state.counters,
   'POST /__control/counters/reset': () => { state.counters = {}; save(); return state.counters; },
   // Adds a key of `alg` and signs access tokens with it from now on.
@@ -285,6 +301,13 @@ const control = {
       }
       state.ttl[names[field]] = seconds;
     }
+    save();
+    return publicState();
+  },
+  // Seconds to put in device authorization responses as `interval`; null to send none.
+  'POST /__control/device-interval': ({ seconds }) => {
+    if (seconds !== null && !(Number.isInteger(seconds) && seconds >= 0)) throw new HttpError(400, 'seconds must be a non-negative integer or null');
+    state.deviceInterval = seconds ?? undefined;
     save();
     return publicState();
   },
@@ -365,4 +388,5 @@ server.on('error', (err) => {
   console.error(`idp: cannot listen on 127.0.0.1:${options.port}: ${err.message}`);
   process.exit(1);
 });
+if (options['exit-with-stdin']) process.stdin.on('end', () => process.exit(0)).resume();
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));
