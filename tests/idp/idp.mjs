@@ -69,6 +69,8 @@ const state = {
     AccessToken: Number(options['access-token-ttl']), RefreshToken: 14 * 24 * 3600, DeviceCode: 600, IdToken: 3600,
   },
   counters: saved?.counters ?? {},
+  discoveryOverrides: saved?.discoveryOverrides ?? {}, // fields merged into the discovery document
+  jwksCacheControl: saved?.jwksCacheControl, // Cache-Control header of /jwks responses
   // Seconds, added to device authorization responses (oidc-provider sends none: clients then wait 5 s).
   deviceInterval: saved?.deviceInterval ?? (process.env.IDP_DEVICE_INTERVAL ? Number(process.env.IDP_DEVICE_INTERVAL) : undefined),
   cookieKeys: saved?.cookieKeys ?? [crypto.randomBytes(32).toString('base64url')],
@@ -191,8 +193,13 @@ function rebuildProvider() {
   provider.on('server_error', (_ctx, err) => console.error('idp server_error:', err));
   provider.use(async (ctx, next) => {
     await next();
-    if (ctx.path === '/device/auth' && ctx.status === 200 && state.deviceInterval !== undefined) {
+    if (ctx.status !== 200) return;
+    if (ctx.path === '/device/auth' && state.deviceInterval !== undefined) {
       ctx.body = { ...ctx.body, interval: state.deviceInterval };
+    } else if (ctx.path === '/.well-known/openid-configuration') {
+      ctx.body = { ...ctx.body, ...state.discoveryOverrides };
+    } else if (ctx.path === '/jwks' && state.jwksCacheControl) {
+      ctx.set('cache-control', state.jwksCacheControl);
     }
   });
   providerHandler = provider.callback();
@@ -245,6 +252,8 @@ function publicState() {
     kids: state.keys.map((key) => key.kid),
     ttl: state.ttl,
     device_interval: state.deviceInterval ?? null,
+    discovery_overrides: state.discoveryOverrides,
+    jwks_cache_control: state.jwksCacheControl ?? null,
     faults,
     counters: state.counters,
   };
@@ -308,6 +317,19 @@ const control = {
   'POST /__control/device-interval': ({ seconds }) => {
     if (seconds !== null && !(Number.isInteger(seconds) && seconds >= 0)) throw new HttpError(400, 'seconds must be a non-negative integer or null');
     state.deviceInterval = seconds ?? undefined;
+    save();
+    return publicState();
+  },
+  // Fields merged into the discovery document, e.g. {"issuer": "http://127.0.0.1:1/"} or a jwks_uri
+  // elsewhere; a field set to null is removed. {} restores the real document.
+  'POST /__control/discovery-overrides': (fields) => {
+    state.discoveryOverrides = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, value ?? undefined]));
+    save();
+    return publicState();
+  },
+  // Cache-Control header value for /jwks responses (e.g. "max-age=60"); null for oidc-provider's default.
+  'POST /__control/jwks-cache-control': ({ value }) => {
+    state.jwksCacheControl = value ?? undefined;
     save();
     return publicState();
   },

@@ -16,11 +16,13 @@
 //! `carol@example.com` (`u-carol`, `ml-team`, `data-team`). See tests/idp/README.md.
 
 mod browser;
+mod control;
 mod html;
 mod idp;
 mod npm;
 mod oauth;
 mod process;
 
-pub use idp::{is_oauth_error, Counters, Endpoint, Fault, IdpOptions, IdpState, TestIdp};
-pub use oauth::{decode_jwt_unverified, DeviceAuthorization, OAuthError, TokenSet};
+pub use control::{Counters, Endpoint, Fault, IdpState};
+pub use idp::{IdpOptions, TestIdp};
+pub use oauth::{decode_jwt_unverified, is_oauth_error, DeviceAuthorization, OAuthError, TokenSet};

@@ -24,12 +24,12 @@ pub struct TokenSet {
 
 impl fmt::Debug for TokenSet {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |present: bool| if present { "[redacted]" } else { "None" };
+        let redacted = |token: &Option<String>| token.as_ref().map(|_| "[redacted]");
         formatter
             .debug_struct("TokenSet")
             .field("access_token", &"[redacted]")
-            .field("refresh_token", &redacted(self.refresh_token.is_some()))
-            .field("id_token", &redacted(self.id_token.is_some()))
+            .field("refresh_token", &redacted(&self.refresh_token))
+            .field("id_token", &redacted(&self.id_token))
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
             .field("scope", &self.scope)
@@ -171,4 +171,9 @@ pub fn decode_jwt_unverified(token: &str) -> Result<(serde_json::Value, serde_js
         serde_json::from_slice(&bytes).with_context(|| format!("JWT {what} is not JSON"))
     };
     Ok((decode(header, "header")?, decode(payload, "payload")?))
+}
+
+/// Whether `error` (from a testkit call) holds the OAuth error `code`, e.g. `invalid_grant`.
+pub fn is_oauth_error(error: &anyhow::Error, code: &str) -> bool {
+    error.downcast_ref::<OAuthError>().is_some_and(|oauth| oauth.error == code)
 }

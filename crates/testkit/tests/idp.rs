@@ -59,6 +59,8 @@ async fn device_login_gives_a_verifiable_jwt_with_nmp_claims() {
     assert!(scopes.contains(&"entities:read".to_owned()), "scope claim: {scopes:?}");
     assert!(!scopes.contains(&"platform:write".to_owned()), "only what was asked: {scopes:?}");
 
+    assert!(!idp.stderr().contains("error"), "IdP logged errors:\n{}", idp.stderr());
+
     let debug = format!("{tokens:?}");
     assert!(!debug.contains(&tokens.access_token[..20]), "Debug must redact: {debug}");
 }
@@ -178,6 +180,20 @@ async fn counters_and_faults() {
     let garbage = reqwest::get(idp.jwks_url()).await.expect("GET");
     assert!(garbage.json::<Value>().await.is_err(), "garbage is not JSON");
     idp.set_fault(Endpoint::Jwks, Fault::None).await.expect("repair");
+
+    idp.set_jwks_cache_control(Some("max-age=60")).await.expect("cache-control");
+    let response = reqwest::get(idp.jwks_url()).await.expect("GET");
+    assert_eq!(response.headers()["cache-control"], "max-age=60");
+    let other_jwks = format!("{}/elsewhere/jwks", idp.issuer());
+    idp.set_discovery_overrides(serde_json::json!({ "jwks_uri": other_jwks })).await.expect("override");
+    let discovery: Value = reqwest::get(idp.discovery_url()).await.expect("GET").json().await.expect("JSON");
+    assert_eq!(discovery["jwks_uri"], other_jwks.as_str());
+    assert_eq!(discovery["issuer"], idp.issuer());
+    idp.set_discovery_overrides(serde_json::json!({})).await.expect("restore");
+
+    idp.set_device_interval(Some(1)).await.expect("interval");
+    let flow = idp.start_device_authorization("openid").await.expect("device authorization");
+    assert_eq!(flow.interval, Some(1));
 
     idp.set_access_token_ttl(Duration::from_secs(2)).await.expect("ttl");
     let short = idp.device_login("bob", "openid platform:read").await.expect("login");
