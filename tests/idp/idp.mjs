@@ -197,7 +197,11 @@ function rebuildProvider() {
     if (ctx.path === '/device/auth' && state.deviceInterval !== undefined) {
       ctx.body = { ...ctx.body, interval: state.deviceInterval };
     } else if (ctx.path === '/.well-known/openid-configuration') {
-      ctx.body = { ...ctx.body, ...state.discoveryOverrides };
+      const body = { ...ctx.body };
+      for (const [field, value] of Object.entries(state.discoveryOverrides)) {
+        if (value === null) delete body[field]; else body[field] = value;
+      }
+      ctx.body = body;
     } else if (ctx.path === '/jwks' && state.jwksCacheControl) {
       ctx.set('cache-control', state.jwksCacheControl);
     }
@@ -323,7 +327,7 @@ const control = {
   // Fields merged into the discovery document, e.g. {"issuer": "http://127.0.0.1:1/"} or a jwks_uri
   // elsewhere; a field set to null is removed. {} restores the real document.
   'POST /__control/discovery-overrides': (fields) => {
-    state.discoveryOverrides = Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, value ?? undefined]));
+    state.discoveryOverrides = fields;
     save();
     return publicState();
   },
