@@ -69,7 +69,11 @@ fn jwt_c01_exp_boundary_and_presence() {
 #[test]
 fn jwt_c02_nbf_boundary() {
     let nbf = NOW + 1_000;
-    let claims = || with("nbf", json!(nbf)).tap_iat(NOW - 10);
+    let claims = || {
+        let mut claims = with("nbf", json!(nbf)).tap_iat(NOW - 10);
+        claims["exp"] = json!(nbf + 600);
+        claims
+    };
     assert!(check_at(nbf - LEEWAY, claims()).is_ok());
     assert_eq!(
         check_at(nbf - LEEWAY - 1, claims()).unwrap_err(),
