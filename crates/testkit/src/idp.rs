@@ -287,6 +287,8 @@ impl TestIdp {
                         bail!("restarted IdP has issuer {}, expected {}", ready.issuer, self.ready.issuer);
                     }
                     self.process = Some(process);
+                    // Pooled connections went to the killed process; start with a fresh pool.
+                    self.http = reqwest::Client::builder().timeout(HTTP_TIMEOUT).build()?;
                     return Ok(());
                 }
                 Err(error) => last_error = Some(error),
