@@ -1,0 +1,511 @@
+//! Platform configuration: the YAML file schema (reference `auth:` keys plus our `server:` and
+//! `store:` sections), `NMP_AUTH_*` / `NMP_SERVER_*` / `NMP_STORE_*` environment overrides with
+//! `__` for nesting, and validation into the runtime [`Settings`].
+//!
+//! Rule: unknown keys are errors naming the key; reference keys we do not implement are errors
+//! saying so; reference keys that have no effect in our design are accepted and documented.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Yaml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub auth: AuthConfig,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Master switch: with `false` every request is allowed.
+    pub enabled: bool,
+    /// Identity bound to `PlatformAdmin` in `system` at start.
+    pub admin_email: Option<String>,
+    /// Workspace that gets the `*` → Editor seed binding.
+    pub default_workspace: String,
+    /// Accept unsigned (`alg: none`) JWTs. Local development only.
+    pub allow_unsigned_jwt: bool,
+    /// `embedded` (in-process) or `opa` (external OPA over its REST API).
+    pub policy_decision_point_provider: PdpProvider,
+    /// OPA's base URL when the provider is `opa`.
+    pub policy_decision_point_base_url: String,
+    /// Timeout of one call to an external PDP, in seconds.
+    pub policy_decision_point_request_timeout_seconds: u64,
+    /// Poll interval of `wait_role_propagation`; ours propagates immediately, so it rarely matters.
+    pub propagation_poll_interval_seconds: f64,
+    /// Cross-replica refresh of the in-memory bindings index, in seconds.
+    pub policy_data_refresh_interval: f64,
+    /// `Cache-Control: max-age` of the OPA bundle, and how long the server reuses a built bundle.
+    pub bundle_cache_seconds: f64,
+    /// Reference WASM settings: accepted for compatibility, no effect (our PDP is native).
+    pub embedded_pdp_auto_build_wasm: bool,
+    pub embedded_pdp_cpu_limit: u64,
+    pub embedded_pdp_memory_limit_mb: u64,
+    pub oidc: OidcConfig,
+    pub gateway: GatewayConfig,
+    pub decision_log: DecisionLogConfig,
+    /// Reference features not implemented yet: present ⇒ start-up error saying so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_keys: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_signing: Option<serde_json::Value>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            enabled: false,
+            admin_email: None,
+            default_workspace: nmp_core::DEFAULT_WORKSPACE.to_string(),
+            allow_unsigned_jwt: false,
+            policy_decision_point_provider: PdpProvider::Embedded,
+            policy_decision_point_base_url: "http://localhost:8080".to_string(),
+            policy_decision_point_request_timeout_seconds: 5,
+            propagation_poll_interval_seconds: 1.0,
+            policy_data_refresh_interval: 1.0,
+            bundle_cache_seconds: 5.0,
+            embedded_pdp_auto_build_wasm: true,
+            embedded_pdp_cpu_limit: 200,
+            embedded_pdp_memory_limit_mb: 32,
+            oidc: OidcConfig::default(),
+            gateway: GatewayConfig::default(),
+            decision_log: DecisionLogConfig::default(),
+            access_keys: None,
+            token_signing: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PdpProvider {
+    Embedded,
+    Opa,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// Validate IdP-signed JWTs.
+    pub enabled: bool,
+    /// Issuer URL: discovery at `{issuer}/.well-known/openid-configuration` and exact `iss` match.
+    pub issuer: String,
+    /// Other accepted `iss` values.
+    pub additional_issuers: Vec<String>,
+    /// OAuth client id of the CLI and Studio; the expected audience when `audience` is unset.
+    pub client_id: String,
+    /// Expected `aud` (decision 4: always checked).
+    pub audience: Option<String>,
+    pub email_claim: String,
+    pub subject_claim: String,
+    pub groups_claim: String,
+    /// Scopes clients request by default.
+    pub default_scopes: String,
+    /// Prefix stripped from token scopes (and added by clients), e.g. `api://nmp/`.
+    pub scope_prefix: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub device_authorization_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// Seconds the IdP discovery document is cached.
+    pub discovery_cache_ttl: u64,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_seconds: u64,
+    /// Background JWKS refresh period, in seconds.
+    pub jwks_refresh_interval_seconds: u64,
+    /// Minimum seconds between two JWKS fetches caused by unknown `kid`s.
+    pub jwks_unknown_kid_cooldown_seconds: u64,
+    /// Timeout of one request to the IdP, in seconds.
+    pub http_timeout_seconds: u64,
+    /// Workload identity exchange (reference S2): not implemented yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload_token_exchange_enabled: Option<bool>,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            enabled: false,
+            issuer: String::new(),
+            additional_issuers: Vec::new(),
+            client_id: String::new(),
+            audience: None,
+            email_claim: "email".into(),
+            subject_claim: "sub".into(),
+            groups_claim: "groups".into(),
+            default_scopes: "openid profile email offline_access".into(),
+            scope_prefix: None,
+            authorization_endpoint: None,
+            token_endpoint: None,
+            device_authorization_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            discovery_cache_ttl: 300,
+            leeway_seconds: 60,
+            jwks_refresh_interval_seconds: 300,
+            jwks_unknown_kid_cooldown_seconds: 30,
+            http_timeout_seconds: 5,
+            workload_token_exchange_enabled: None,
+        }
+    }
+}
+
+/// Where `X-NMP-Principal-*` headers may come from (decision 8).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Header a trusted gateway sends with `shared_secret`.
+    pub shared_secret_header: Option<String>,
+    /// The secret itself (prefer `shared_secret_file`).
+    pub shared_secret: Option<String>,
+    /// File holding the secret.
+    pub shared_secret_file: Option<PathBuf>,
+    /// Source addresses (CIDR) of trusted gateways.
+    pub trusted_cidrs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecisionLogConfig {
+    /// Emit a structured event for every denial.
+    pub denials: bool,
+    /// Also emit one for every allowed request.
+    pub allowed: bool,
+}
+
+impl Default for DecisionLogConfig {
+    fn default() -> Self {
+        DecisionLogConfig { denials: true, allowed: false }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Deadline of one request, in seconds.
+    pub request_timeout_seconds: u64,
+    /// Log format: `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { max_body_bytes: 1024 * 1024, request_timeout_seconds: 30, log_format: LogFormat::Text }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Directory of the embedded database (default `$XDG_DATA_HOME/nmp`, else `~/.local/share/nmp`).
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A configuration that cannot be used. The message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config: {0}")]
+    Parse(String),
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+    #[error("config file `{0}` does not exist")]
+    Missing(PathBuf),
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, message: message.into() }
+}
+
+impl FileConfig {
+    /// Defaults, then the file (if any), then `NMP_AUTH_*`, `NMP_SERVER_*` and `NMP_STORE_*`
+    /// environment variables (`__` separates nested keys: `NMP_AUTH_OIDC__ISSUER`).
+    pub fn load(file: Option<&Path>) -> Result<FileConfig, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(FileConfig::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Missing(path.to_path_buf()));
+            }
+            figment = figment.merge(Yaml::file_exact(path));
+        }
+        for (prefix, section) in [("NMP_AUTH_", "auth"), ("NMP_SERVER_", "server"), ("NMP_STORE_", "store")] {
+            figment = figment.merge(
+                Env::prefixed(prefix)
+                    .split("__")
+                    .map(move |key| format!("{section}.{}", key.as_str()).into()),
+            );
+        }
+        figment.extract().map_err(|e| ConfigError::Parse(render_figment_error(e)))
+    }
+}
+
+fn render_figment_error(error: figment::Error) -> String {
+    error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// Validated settings the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub file: FileConfig,
+    pub data_dir: PathBuf,
+    pub trusted_gateway: TrustedGateway,
+    /// The audience tokens must carry (decision 4), when OIDC is on.
+    pub oidc_audience: Option<String>,
+}
+
+/// What proves a request comes from a configured gateway.
+#[derive(Clone, Default)]
+pub struct TrustedGateway {
+    pub secret: Option<(http_header::HeaderName, String)>,
+    pub networks: Vec<ipnet::IpNet>,
+}
+
+mod http_header {
+    pub use axum::http::HeaderName;
+}
+
+impl std::fmt::Debug for TrustedGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustedGateway")
+            .field("secret_header", &self.secret.as_ref().map(|(h, _)| h))
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("networks", &self.networks)
+            .finish()
+    }
+}
+
+impl TrustedGateway {
+    pub fn is_configured(&self) -> bool {
+        self.secret.is_some() || !self.networks.is_empty()
+    }
+
+    /// True when the request proves it comes from a trusted gateway: every configured proof must hold.
+    pub fn trusts(&self, peer: Option<IpAddr>, headers: &axum::http::HeaderMap) -> bool {
+        if !self.is_configured() {
+            return false;
+        }
+        if let Some((name, secret)) = &self.secret {
+            let presented = headers.get(name).map(|v| v.as_bytes()).unwrap_or_default();
+            if !constant_time_eq(presented, secret.as_bytes()) {
+                return false;
+            }
+        }
+        if !self.networks.is_empty() {
+            let Some(peer) = peer else { return false };
+            let peer = match peer {
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+                v4 => v4,
+            };
+            if !self.networks.iter().any(|n| n.contains(&peer)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Settings {
+    /// Check the loaded file and resolve defaults that depend on the environment.
+    pub fn validate(
+        file: FileConfig,
+        data_dir_override: Option<PathBuf>,
+        home: Option<PathBuf>,
+    ) -> Result<Settings, ConfigError> {
+        let auth = &file.auth;
+        if auth.access_keys.is_some() {
+            return Err(invalid(
+                "auth.access_keys",
+                "Scoped Access Keys are not implemented yet; remove this section",
+            ));
+        }
+        if auth.token_signing.is_some() {
+            return Err(invalid(
+                "auth.token_signing",
+                "token signing is not implemented yet; remove this section",
+            ));
+        }
+        if auth.oidc.workload_token_exchange_enabled == Some(true) {
+            return Err(invalid(
+                "auth.oidc.workload_token_exchange_enabled",
+                "workload identity token exchange is not implemented yet",
+            ));
+        }
+        if !nmp_core::names::is_valid_name(&auth.default_workspace) {
+            return Err(invalid(
+                "auth.default_workspace",
+                format!("`{}` is not a valid workspace name", auth.default_workspace),
+            ));
+        }
+        if let Some(email) = &auth.admin_email {
+            if email.trim().is_empty() {
+                return Err(invalid("auth.admin_email", "must not be empty when set"));
+            }
+            nmp_core::principal::validate_id("auth.admin_email", email)
+                .map_err(|e| invalid("auth.admin_email", e.0))?;
+        }
+        if auth.policy_decision_point_request_timeout_seconds == 0 {
+            return Err(invalid("auth.policy_decision_point_request_timeout_seconds", "must be at least 1"));
+        }
+        if auth.propagation_poll_interval_seconds <= 0.0
+            || !auth.propagation_poll_interval_seconds.is_finite()
+        {
+            return Err(invalid("auth.propagation_poll_interval_seconds", "must be greater than 0"));
+        }
+        if auth.policy_data_refresh_interval <= 0.0 || !auth.policy_data_refresh_interval.is_finite() {
+            return Err(invalid("auth.policy_data_refresh_interval", "must be greater than 0"));
+        }
+        if auth.bundle_cache_seconds < 0.0 || !auth.bundle_cache_seconds.is_finite() {
+            return Err(invalid("auth.bundle_cache_seconds", "must not be negative"));
+        }
+        if auth.policy_decision_point_provider == PdpProvider::Opa {
+            url_ok(&auth.policy_decision_point_base_url)
+                .map_err(|m| invalid("auth.policy_decision_point_base_url", m))?;
+        }
+        let oidc = &auth.oidc;
+        let mut oidc_audience = None;
+        if oidc.enabled {
+            if oidc.issuer.trim().is_empty() {
+                return Err(invalid("auth.oidc.issuer", "required when auth.oidc.enabled is true"));
+            }
+            url_ok(&oidc.issuer).map_err(|m| invalid("auth.oidc.issuer", m))?;
+            let audience = oidc
+                .audience
+                .clone()
+                .filter(|a| !a.is_empty())
+                .or_else(|| Some(oidc.client_id.clone()).filter(|c| !c.is_empty()));
+            match audience {
+                Some(audience) => oidc_audience = Some(audience),
+                None => {
+                    return Err(invalid(
+                        "auth.oidc.audience",
+                        "set auth.oidc.audience or auth.oidc.client_id: tokens are always checked for an audience",
+                    ))
+                }
+            }
+            if let Some(uri) = &oidc.jwks_uri {
+                url_ok(uri).map_err(|m| invalid("auth.oidc.jwks_uri", m))?;
+            }
+            if oidc.leeway_seconds > 300 {
+                return Err(invalid("auth.oidc.leeway_seconds", "must be at most 300"));
+            }
+            if oidc.http_timeout_seconds == 0 {
+                return Err(invalid("auth.oidc.http_timeout_seconds", "must be at least 1"));
+            }
+            if oidc.jwks_refresh_interval_seconds == 0 {
+                return Err(invalid("auth.oidc.jwks_refresh_interval_seconds", "must be at least 1"));
+            }
+        }
+        let trusted_gateway = gateway(&auth.gateway)?;
+        if file.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        if file.server.request_timeout_seconds == 0 {
+            return Err(invalid("server.request_timeout_seconds", "must be at least 1"));
+        }
+        let data_dir = data_dir_override
+            .or_else(|| file.store.data_dir.clone())
+            .or_else(|| {
+                std::env::var_os("XDG_DATA_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|d| PathBuf::from(d).join("nmp"))
+            })
+            .or_else(|| home.map(|h| h.join(".local/share/nmp")))
+            .ok_or_else(|| {
+                invalid("store.data_dir", "no data directory: set store.data_dir, --data-dir or HOME")
+            })?;
+        Ok(Settings { file, data_dir, trusted_gateway, oidc_audience })
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("nmp-platform.db")
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.file.server.request_timeout_seconds)
+    }
+}
+
+fn url_ok(url: &str) -> Result<(), String> {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(()),
+        Ok(_) => Err(format!("`{url}` must be an http or https URL")),
+        Err(e) => Err(format!("`{url}` is not a URL: {e}")),
+    }
+}
+
+fn gateway(config: &GatewayConfig) -> Result<TrustedGateway, ConfigError> {
+    let secret_value = match (&config.shared_secret, &config.shared_secret_file) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "auth.gateway.shared_secret",
+                "set shared_secret or shared_secret_file, not both",
+            ))
+        }
+        (Some(secret), None) => Some(secret.clone()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| {
+                    invalid(
+                        "auth.gateway.shared_secret_file",
+                        format!("cannot read `{}`: {e}", path.display()),
+                    )
+                })?
+                .trim()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
+    let secret = match (secret_value, &config.shared_secret_header) {
+        (Some(secret), header) => {
+            if secret.len() < 16 {
+                return Err(invalid("auth.gateway.shared_secret", "must be at least 16 characters"));
+            }
+            let header = header.clone().unwrap_or_else(|| "X-NMP-Gateway-Secret".to_string());
+            let name = axum::http::HeaderName::try_from(header.as_str()).map_err(|_| {
+                invalid("auth.gateway.shared_secret_header", format!("`{header}` is not a header name"))
+            })?;
+            Some((name, secret))
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "auth.gateway.shared_secret_header",
+                "set auth.gateway.shared_secret or shared_secret_file too",
+            ))
+        }
+        (None, None) => None,
+    };
+    let networks = config
+        .trusted_cidrs
+        .iter()
+        .map(|cidr| {
+            cidr.parse::<ipnet::IpNet>().or_else(|_| cidr.parse::<IpAddr>().map(ipnet::IpNet::from)).map_err(
+                |_| invalid("auth.gateway.trusted_cidrs", format!("`{cidr}` is not a CIDR or an IP address")),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TrustedGateway { secret, networks })
+}

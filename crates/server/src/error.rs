@@ -1,0 +1,113 @@
+//! The one mapping from errors to HTTP answers: `{"detail": "..."}` bodies with the reference's
+//! messages, 422 validation lists, and generic 5xx bodies (details go to the log only).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use nmp_core::wire::{ErrorDetail, HttpValidationError, ValidationError};
+use nmp_store::StoreError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400 with a message naming the problem.
+    BadRequest(String),
+    /// 401. `token_presented` adds `error="invalid_token"` to `WWW-Authenticate` (RFC 6750).
+    Unauthorized {
+        detail: String,
+        token_presented: bool,
+    },
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    PayloadTooLarge(String),
+    /// 422 in the reference (pydantic) shape.
+    Validation(Vec<ValidationError>),
+    /// 503: a dependency (store, IdP, PDP) is unavailable. The message goes to the log only.
+    Unavailable(String),
+    /// A bad answer from an external PDP (502) or its timeout (504): reference messages.
+    BadGateway(String),
+    GatewayTimeout(String),
+    /// 500: a bug. The message goes to the log only.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError::Unauthorized { detail: detail.into(), token_presented: false }
+    }
+
+    pub fn forbidden() -> Self {
+        ApiError::Forbidden("Forbidden".into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(m) => ApiError::NotFound(m),
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Invalid(m) => ApiError::BadRequest(format!("Invalid filter query: {m}")),
+            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+        }
+    }
+}
+
+fn detail(status: StatusCode, message: String) -> Response {
+    (status, Json(ErrorDetail { detail: message })).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match self {
+            ApiError::Unauthorized { detail: message, token_presented } => {
+                let mut response = detail(status, message);
+                let challenge = if token_presented {
+                    r#"Bearer realm="nmp", error="invalid_token""#
+                } else {
+                    r#"Bearer realm="nmp""#
+                };
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+                response
+            }
+            ApiError::Validation(errors) => {
+                (status, Json(HttpValidationError { detail: errors })).into_response()
+            }
+            ApiError::Unavailable(message) => {
+                tracing::error!(error = %message, "dependency unavailable");
+                let mut response = detail(status, "Service temporarily unavailable".into());
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
+            ApiError::Internal(message) => {
+                tracing::error!(error = %message, "internal error");
+                detail(status, "Internal server error".into())
+            }
+            ApiError::BadRequest(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Conflict(m)
+            | ApiError::PayloadTooLarge(m)
+            | ApiError::BadGateway(m)
+            | ApiError::GatewayTimeout(m) => detail(status, m),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,76 @@
+//! Shared state of the server: settings, the store, the access layer, the clock.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use nmp_core::Principal;
+use nmp_store::Store;
+use time::OffsetDateTime;
+
+use crate::access::Access;
+use crate::config::Settings;
+use crate::error::{ApiError, ApiResult};
+
+/// Where "now" comes from, so tests can move time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub access: Arc<Access>,
+    pub clock: Arc<dyn Clock>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn auth_enabled(&self) -> bool {
+        self.settings.file.auth.enabled
+    }
+
+    /// Run a store call on the blocking pool (SQLite calls block).
+    pub async fn store<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, nmp_store::StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || work(store.as_ref()))
+            .await
+            .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+}
+
+/// Who is making the request, as the middleware established it. Handlers read it for attribution.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub principal: Option<Principal>,
+}
+
+impl Caller {
+    /// `created_by` / `updated_by`: the principal id, or "" when nobody identified themselves.
+    pub fn actor(&self) -> String {
+        self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_default()
+    }
+
+    /// `granted_by`: the principal id, or `system`.
+    pub fn granted_by(&self) -> String {
+        self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_else(|| nmp_core::SYSTEM_ACTOR.to_string())
+    }
+}
