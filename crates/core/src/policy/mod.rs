@@ -1,2 +1,29 @@
-//! Policy: roles, permissions, scopes, the endpoint map and the access decision.
-//! (Filled in by the authorization work; see ARCHITECTURE.md.)
+//! Policy: roles, permissions, scopes, the endpoint map, the binding index and the access
+//! decision, all pure. The shipped data lives in `crates/core/policy/` (TSV and Rego).
+//!
+//! Entry points: `PolicyData::builtin` / `PolicyData::with_extensions` once at start,
+//! `BindingIndex` kept current by the server, and `decide` / `has_permissions` / `has_role` /
+//! `BindingIndex::visible_workspaces` per request. `bundle_data` and `rego_sources` feed OPA.
+
+mod bundle;
+mod data;
+mod decide;
+pub mod docs;
+mod error;
+mod extensions;
+pub mod grammar;
+mod index;
+mod load;
+mod pattern;
+
+pub use bundle::{bundle_data, rego_sources};
+pub use data::{Endpoint, PolicyData, Role, Route};
+pub use decide::{
+    decide, has_permissions, has_role, is_platform_admin, scopes_allow, Decision, DenyRule,
+    Reason, Request, ALL_WORKSPACES, HEALTH_PATHS,
+};
+pub use error::PolicyError;
+pub use extensions::{Callers, EndpointSpec, PolicyExtensions, RoleSpec};
+pub use index::{BindingIndex, Visibility, PLATFORM_ADMIN_ROLE, SERVICE_DEFAULT_ROLE};
+pub use load::{PolicySources, MAX_INCLUDE_DEPTH, SHIPPED};
+pub use pattern::{PathPattern, Segment};

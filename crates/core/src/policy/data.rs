@@ -1,0 +1,132 @@
+//! `PolicyData`: the validated roles, permission registry and compiled endpoint map that every
+//! decision reads. Built once at start (shipped TSV data plus operator extensions, see `load`)
+//! and never changed afterwards; bindings live in `BindingIndex`, not here.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::extensions::Callers;
+use super::pattern::{path_segments, PathPattern};
+
+/// A role with its includes resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    /// Roles whose permissions this one inherits, as declared.
+    pub includes: Vec<String>,
+    /// Permissions granted by this role itself, as declared (`*` = every permission).
+    pub own_permissions: Vec<String>,
+    pub(crate) grants: Grants,
+}
+
+/// What a role grants once includes are resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Grants {
+    /// `*`: every permission, including ones registered later by extensions.
+    All,
+    Some(BTreeSet<String>),
+}
+
+impl Role {
+    pub fn grants(&self, permission: &str) -> bool {
+        match &self.grants {
+            Grants::All => true,
+            Grants::Some(set) => set.contains(permission),
+        }
+    }
+
+    /// True for roles granting `*`.
+    pub fn grants_everything(&self) -> bool {
+        matches!(self.grants, Grants::All)
+    }
+
+    /// Every permission this role grants (own and inherited), from `registry` when it is `*`.
+    pub fn effective_permissions<'a>(&'a self, registry: &'a BTreeSet<String>) -> BTreeSet<&'a str> {
+        match &self.grants {
+            Grants::All => registry.iter().map(String::as_str).collect(),
+            Grants::Some(set) => set.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// One compiled route rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub method: String,
+    pub pattern: PathPattern,
+    /// All required; empty means "any authenticated caller".
+    pub permissions: Vec<String>,
+    /// Any one accepted; empty means no scope is needed.
+    pub scopes: Vec<String>,
+    pub deny: bool,
+    pub callers: Option<Callers>,
+}
+
+/// The endpoint a request matched and the workspace its path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route<'a> {
+    pub endpoint: &'a Endpoint,
+    /// `None` for platform-level routes; `Some("-")` means "all workspaces".
+    pub workspace: Option<&'a str>,
+}
+
+/// The whole static policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyData {
+    pub(crate) roles: Vec<Role>,
+    pub(crate) role_positions: HashMap<String, usize>,
+    pub(crate) permissions: BTreeSet<String>,
+    pub(crate) endpoints: Vec<Endpoint>,
+}
+
+impl PolicyData {
+    pub fn is_known_role(&self, name: &str) -> bool {
+        self.role_positions.contains_key(name)
+    }
+
+    /// Role names in declaration order (shipped roles first).
+    pub fn role_names(&self) -> Vec<&str> {
+        self.roles.iter().map(|role| role.name.as_str()).collect()
+    }
+
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.role_positions.get(name).map(|&index| &self.roles[index])
+    }
+
+    /// Whether `role` grants `permission`; false for unknown roles.
+    pub fn role_grants(&self, role: &str, permission: &str) -> bool {
+        self.role(role).is_some_and(|role| role.grants(permission))
+    }
+
+    /// The permission registry, sorted.
+    pub fn permissions(&self) -> &BTreeSet<String> {
+        &self.permissions
+    }
+
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// The endpoint for `method` whose pattern matches `path` (query string ignored) with the
+    /// fewest placeholders; ties go to the pattern that sorts first, so the answer never
+    /// depends on declaration order.
+    pub fn route<'a>(&'a self, method: &str, path: &'a str) -> Option<Route<'a>> {
+        let method = method.to_ascii_uppercase();
+        let segments = path_segments(path);
+        let best = self
+            .endpoints
+            .iter()
+            .filter(|endpoint| endpoint.method == method && endpoint.pattern.matches(&segments))
+            .min_by(|a, b| {
+                (a.pattern.placeholders(), a.pattern.as_str())
+                    .cmp(&(b.pattern.placeholders(), b.pattern.as_str()))
+            })?;
+        Some(Route {
+            endpoint: best,
+            workspace: best.pattern.workspace_in(&segments),
+        })
+    }
+}

@@ -1,0 +1,307 @@
+//! The access decision: `decide(request, policy, index) -> Decision`, a pure function with the
+//! semantics of facts §4.5–§4.6 and decisions 12–14, plus the `has_permissions` and `has_role`
+//! questions services ask. The Rego in `crates/core/policy/rego/` decides identically (tested).
+//!
+//! Order: health paths are open; anonymous callers get nothing else; explicit denies override
+//! every allow; then PlatformAdmin, unmatched service paths, the scope layer and the role layer.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use super::data::{PolicyData, Route};
+use super::extensions::Callers;
+use super::grammar::{is_read_method, is_write_method};
+use super::index::{BindingIndex, PLATFORM_ADMIN_ROLE};
+use super::pattern::{path_segments, strip_query, PathPattern};
+use crate::{Principal, SYSTEM_WORKSPACE};
+
+/// Paths open to everyone, any method (rule 9).
+pub const HEALTH_PATHS: &[&str] = &["/health/live", "/health/ready", "/status", "/metrics"];
+/// The workspace segment meaning "all workspaces" (cross-workspace listings).
+pub const ALL_WORKSPACES: &str = "-";
+/// Direct secret-value reads: for service principals only, even PlatformAdmin is denied.
+pub const SECRET_ACCESS_PATTERN: &str = "/apis/secrets/v2/workspaces/{workspace}/secrets/{name}/access";
+/// The OPA bundle: needs `iam.bundle.read` in `system` whatever route data says.
+pub const BUNDLE_PATH: &str = "/apis/auth/v2/iam/opa-bundle.tar.gz";
+pub const BUNDLE_PERMISSION: &str = "iam.bundle.read";
+/// Prefix of the entity store; only some of its routes are open to ordinary principals.
+pub const ENTITIES_PREFIX: &str = "/apis/entities/v2/";
+
+/// One request to decide on. `principal: None` is an anonymous request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub principal: Option<&'a Principal>,
+    pub method: &'a str,
+    /// The request path, with or without its query string.
+    pub path: &'a str,
+}
+
+/// The answer, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub reason: Reason,
+    /// The workspace the matched endpoint names (`-` = all workspaces).
+    pub workspace: Option<String>,
+    /// The matched endpoint pattern.
+    pub endpoint: Option<String>,
+    pub required_permissions: Vec<String>,
+    /// Scopes the endpoint accepts (any one); for `WWW-Authenticate: ... scope="..."`.
+    pub accepted_scopes: Vec<String>,
+}
+
+/// Which rule decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    // Allowed.
+    HealthPath,
+    PlatformAdmin,
+    /// A `service:` principal on a path no endpoint describes.
+    ServiceUnmatchedPath,
+    /// The principal's roles in `workspace` grant every required permission.
+    RoleGrants { workspace: String, roles: Vec<String> },
+    /// The endpoint needs no permission, only an authenticated caller.
+    Authenticated,
+    /// GET/HEAD across all workspaces (`-`); the service filters the results.
+    AllWorkspacesRead,
+    // Denied.
+    /// No principal: the server answers 401, every other denial is 403.
+    Anonymous,
+    NoMatchingEndpoint,
+    MissingScope,
+    /// No role at all in the workspace (the server hides whether it exists: decision 14).
+    NoBinding { workspace: String },
+    /// Some role in the workspace, but not one granting every required permission.
+    MissingPermissions { workspace: String, missing: Vec<String> },
+    /// Writes across all workspaces are for service principals only.
+    AllWorkspacesWrite,
+    ExplicitDeny(DenyRule),
+}
+
+/// The explicit denies of facts §4.5, which override every allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyRule {
+    /// The endpoint entry itself says `deny`.
+    EndpointDenied,
+    /// Secret values are read only through service delegation.
+    SecretAccess,
+    /// The policy bundle needs `iam.bundle.read` in `system`.
+    Bundle,
+    /// Entity-store routes other than workspaces and their members/projects/entities.
+    EntitiesPath,
+    /// The route accepts only service principals.
+    ServiceCallersOnly,
+    /// The route does not accept service principals.
+    PrincipalCallersOnly,
+    /// No endpoint data at all: fail closed.
+    NoPolicyData,
+}
+
+impl Reason {
+    /// The variant name, stable for logs and fixtures.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::HealthPath => "HealthPath",
+            Reason::PlatformAdmin => "PlatformAdmin",
+            Reason::ServiceUnmatchedPath => "ServiceUnmatchedPath",
+            Reason::RoleGrants { .. } => "RoleGrants",
+            Reason::Authenticated => "Authenticated",
+            Reason::AllWorkspacesRead => "AllWorkspacesRead",
+            Reason::Anonymous => "Anonymous",
+            Reason::NoMatchingEndpoint => "NoMatchingEndpoint",
+            Reason::MissingScope => "MissingScope",
+            Reason::NoBinding { .. } => "NoBinding",
+            Reason::MissingPermissions { .. } => "MissingPermissions",
+            Reason::AllWorkspacesWrite => "AllWorkspacesWrite",
+            Reason::ExplicitDeny(_) => "ExplicitDeny",
+        }
+    }
+}
+
+impl Decision {
+    /// Denied because nobody was identified: the server answers 401 rather than 403.
+    pub fn is_anonymous_denial(&self) -> bool {
+        !self.allowed && self.reason == Reason::Anonymous
+    }
+}
+
+/// Decide one request.
+pub fn decide(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex) -> Decision {
+    let method = request.method.to_ascii_uppercase();
+    let path = strip_query(request.path);
+    let route = policy.route(&method, path);
+    let verdict = |allowed: bool, reason: Reason| Decision {
+        allowed,
+        reason,
+        workspace: route.and_then(|r| r.workspace.map(str::to_string)),
+        endpoint: route.map(|r| r.endpoint.pattern.as_str().to_string()),
+        required_permissions: route.map(|r| r.endpoint.permissions.clone()).unwrap_or_default(),
+        accepted_scopes: route.map(|r| r.endpoint.scopes.clone()).unwrap_or_default(),
+    };
+
+    if HEALTH_PATHS.contains(&path) {
+        return verdict(true, Reason::HealthPath);
+    }
+    let principal = match request.principal {
+        Some(principal) if !principal.identities().is_empty() => principal,
+        _ => return verdict(false, Reason::Anonymous),
+    };
+    if let Some(rule) = explicit_deny(principal, path, route, policy, index) {
+        return verdict(false, Reason::ExplicitDeny(rule));
+    }
+    if index.is_platform_admin(principal) {
+        return verdict(true, Reason::PlatformAdmin);
+    }
+    let Some(route) = route else {
+        return if principal.is_service() {
+            verdict(true, Reason::ServiceUnmatchedPath)
+        } else {
+            verdict(false, Reason::NoMatchingEndpoint)
+        };
+    };
+    if !scopes_allow(principal.scopes.as_deref(), &route.endpoint.scopes) {
+        return verdict(false, Reason::MissingScope);
+    }
+    if route.endpoint.permissions.is_empty() {
+        return verdict(true, Reason::Authenticated);
+    }
+    let (allowed, reason) = match route.workspace {
+        Some(ALL_WORKSPACES) if is_read_method(&method) => (true, Reason::AllWorkspacesRead),
+        Some(ALL_WORKSPACES) if !(is_write_method(&method) && principal.is_service()) => {
+            (false, Reason::AllWorkspacesWrite)
+        }
+        Some(workspace) => role_check(principal, workspace, &route.endpoint.permissions, policy, index),
+        None => role_check(principal, SYSTEM_WORKSPACE, &route.endpoint.permissions, policy, index),
+    };
+    verdict(allowed, reason)
+}
+
+/// The token-scope layer: skipped when the token has no scopes or only colon-less ones
+/// (`openid`, `profile`, ...); otherwise one accepted scope must be present.
+pub fn scopes_allow(token_scopes: Option<&[String]>, accepted: &[String]) -> bool {
+    let Some(token_scopes) = token_scopes else { return true };
+    if !token_scopes.iter().any(|scope| scope.contains(':')) || accepted.is_empty() {
+        return true;
+    }
+    accepted.iter().any(|scope| token_scopes.contains(scope))
+}
+
+fn role_check(
+    principal: &Principal,
+    workspace: &str,
+    permissions: &[String],
+    policy: &PolicyData,
+    index: &BindingIndex,
+) -> (bool, Reason) {
+    let roles = index.effective_roles(principal, workspace);
+    if roles.is_empty() {
+        return (false, Reason::NoBinding { workspace: workspace.to_string() });
+    }
+    let missing = missing_permissions(&roles, permissions, policy);
+    if missing.is_empty() {
+        let roles = roles.into_iter().collect();
+        (true, Reason::RoleGrants { workspace: workspace.to_string(), roles })
+    } else {
+        (false, Reason::MissingPermissions { workspace: workspace.to_string(), missing })
+    }
+}
+
+fn missing_permissions(roles: &BTreeSet<String>, permissions: &[String], policy: &PolicyData) -> Vec<String> {
+    permissions
+        .iter()
+        .filter(|permission| !roles.iter().any(|role| policy.role_grants(role, permission)))
+        .cloned()
+        .collect()
+}
+
+fn explicit_deny(
+    principal: &Principal,
+    path: &str,
+    route: Option<Route<'_>>,
+    policy: &PolicyData,
+    index: &BindingIndex,
+) -> Option<DenyRule> {
+    let is_service = principal.is_service();
+    let segments = path_segments(path);
+    if policy.endpoints().is_empty() {
+        return Some(DenyRule::NoPolicyData);
+    }
+    if route.is_some_and(|route| route.endpoint.deny) {
+        return Some(DenyRule::EndpointDenied);
+    }
+    if !is_service && SECRET_ACCESS.matches(&segments) {
+        return Some(DenyRule::SecretAccess);
+    }
+    if path == BUNDLE_PATH && !holds_in_system(principal, BUNDLE_PERMISSION, policy, index) {
+        return Some(DenyRule::Bundle);
+    }
+    let privileged = || is_service || index.is_platform_admin(principal);
+    if path.starts_with(ENTITIES_PREFIX) && !is_open_entities_path(&segments) && !privileged() {
+        return Some(DenyRule::EntitiesPath);
+    }
+    match route.and_then(|route| route.endpoint.callers) {
+        Some(Callers::ServicePrincipal) if !privileged() => Some(DenyRule::ServiceCallersOnly),
+        Some(Callers::Principal) if is_service => Some(DenyRule::PrincipalCallersOnly),
+        _ => None,
+    }
+}
+
+static SECRET_ACCESS: LazyLock<PathPattern> = LazyLock::new(|| {
+    PathPattern::parse(SECRET_ACCESS_PATTERN).expect("the constant secret-access pattern parses")
+});
+
+fn holds_in_system(principal: &Principal, permission: &str, policy: &PolicyData, index: &BindingIndex) -> bool {
+    let roles = index.effective_roles(principal, SYSTEM_WORKSPACE);
+    roles.iter().any(|role| policy.role_grants(role, permission))
+}
+
+/// Entity-store paths open to ordinary principals: the workspace collection, one workspace,
+/// and `members`/`projects`/`entities` under a named workspace (not `-`).
+fn is_open_entities_path(segments: &[&str]) -> bool {
+    // ["", "apis", "entities", "v2", "workspaces", w, sub, ...]
+    let in_workspaces = segments.len() >= 5 && segments[4] == "workspaces";
+    match segments.len() {
+        5 => in_workspaces,
+        6 => in_workspaces && !segments[5].is_empty(),
+        _ => {
+            in_workspaces
+                && !segments[5].is_empty()
+                && segments[5] != ALL_WORKSPACES
+                && matches!(segments[6], "members" | "projects" | "entities")
+        }
+    }
+}
+
+/// `has_permissions`: PlatformAdmin (in `system`) holds everything; otherwise the principal's
+/// effective roles must grant every permission, each checked in `workspace` or, for the
+/// `<workspace>/<permission>` form, in the workspace it names. Anonymous holds nothing.
+pub fn has_permissions(
+    principal: &Principal,
+    workspace: &str,
+    permissions: &[&str],
+    policy: &PolicyData,
+    index: &BindingIndex,
+) -> bool {
+    if principal.identities().is_empty() {
+        return false;
+    }
+    if index.is_platform_admin(principal) {
+        return true;
+    }
+    permissions.iter().all(|qualified| {
+        let (workspace, permission) = qualified.split_once('/').unwrap_or((workspace, qualified));
+        let roles = index.effective_roles(principal, workspace);
+        roles.iter().any(|role| policy.role_grants(role, permission))
+    })
+}
+
+/// `has_role`: the exact role is among the principal's effective roles in `workspace`
+/// (`*` bindings and the service default included; no inheritance, no PlatformAdmin bypass).
+pub fn has_role(principal: &Principal, workspace: &str, role: &str, _policy: &PolicyData, index: &BindingIndex) -> bool {
+    index.effective_roles(principal, workspace).contains(role)
+}
+
+/// Whether `principal` is a PlatformAdmin (bound in `system`, directly, by group or via `*`).
+pub fn is_platform_admin(principal: &Principal, index: &BindingIndex) -> bool {
+    index.effective_roles(principal, SYSTEM_WORKSPACE).contains(PLATFORM_ADMIN_ROLE)
+}
