@@ -1,2 +1,75 @@
-//! The `nemo` binary.
-fn main() {}
+//! The `nemo` binary: parse, run, map errors to exit codes (0 ok, 1 local, 2 usage, 3 API).
+
+mod cli;
+mod commands;
+mod exit;
+mod output;
+mod session;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command, ServicesCommand};
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("Error: cannot start the async runtime: {error}");
+            std::process::exit(exit::LOCAL);
+        }
+    };
+    let outcome = runtime.block_on(run(&cli));
+    if let Err(error) = outcome {
+        let (code, lines) = exit::report(&error);
+        for line in lines {
+            eprintln!("{line}");
+        }
+        std::process::exit(code);
+    }
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Auth(command) => commands::auth::run(cli, command).await,
+        Command::Config(command) => commands::config::run(cli, command).await,
+        Command::Workspaces(command) => commands::workspaces::run(cli, command).await,
+        Command::Iam(command) => commands::iam::run(cli, command).await,
+        Command::Quickstart(command) => commands::quickstart::run(command).await,
+        Command::Services(ServicesCommand::Run(args)) => nmp_server::cli::run(args.clone()).await,
+        Command::Completion { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "nemo", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unsigned_options_need_unsigned_token() {
+        let parsed = Cli::try_parse_from(["nemo", "auth", "login", "--email", "a@b"]);
+        assert_eq!(parsed.unwrap_err().exit_code(), 2);
+        let parsed = Cli::try_parse_from([
+            "nemo",
+            "auth",
+            "login",
+            "--unsigned-token",
+            "--email",
+            "a@b",
+            "--username",
+            "u",
+            "--password",
+            "p",
+        ]);
+        assert_eq!(parsed.unwrap_err().exit_code(), 2);
+        assert!(Cli::try_parse_from(["nemo", "auth", "login", "--unsigned-token", "--email", "a@b"]).is_ok());
+    }
+}

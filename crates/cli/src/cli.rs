@@ -1,0 +1,439 @@
+//! The command tree of `nemo`, as clap derive types.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Command-line interface for nmp, compatible with NeMo Platform's `nemo`.
+#[derive(Debug, Parser)]
+#[command(name = "nemo", version, about, propagate_version = true)]
+#[command(after_help = "Examples:
+  nemo quickstart configure && nemo quickstart up
+  nemo auth login --base-url https://nemo.example.com
+  nemo workspaces list -f json
+  nemo completion bash > /etc/bash_completion.d/nemo
+
+Exit codes: 0 ok, 1 local error, 2 usage error, 3 remote/API error.")]
+pub struct Cli {
+    /// Output format (default: table on a terminal, json otherwise; env NMP_OUTPUT_FORMAT).
+    #[arg(short = 'f', long = "format", global = true, value_enum)]
+    pub format: Option<OutputFormat>,
+    /// Do not refresh an expiring OAuth token before the command.
+    #[arg(long, global = true, hide = true)]
+    pub no_auto_refresh: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage authentication for NeMo Platform.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// View and change the CLI configuration (contexts, clusters, credentials).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage workspaces.
+    #[command(subcommand)]
+    Workspaces(WorkspacesCommand),
+    /// Identity and access management (PlatformAdmin / service principals).
+    #[command(subcommand)]
+    Iam(IamCommand),
+    /// Run the platform locally in the background, with optional quickstart auth.
+    #[command(subcommand)]
+    Quickstart(QuickstartCommand),
+    /// Run platform services in the foreground.
+    #[command(subcommand)]
+    Services(ServicesCommand),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  nemo completion bash > ~/.local/share/bash-completion/completions/nemo\n  nemo completion zsh > \"${fpath[1]}/_nemo\""
+    )]
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Authenticate with the NeMo Platform cluster.
+    ///
+    /// Uses device flow (browser) by default, or password grant when username and
+    /// password are provided (e.g. for CI).
+    /// For quickstart, use `--unsigned-token` to generate an unsigned JWT.
+    #[command(after_help = "Examples:
+  nemo auth login --base-url https://nemo.example.com
+  nemo auth login --context staging --base-url https://nmp.staging.example.com
+  nemo auth login
+  nemo auth login --no-browser
+  nemo auth login --base-url http://127.0.0.1:8080 --unsigned-token --email admin@example.com")]
+    Login(Box<LoginArgs>),
+    /// Remove stored credentials for the current context.
+    #[command(after_help = "Examples:\n  nemo auth logout")]
+    Logout,
+    /// Refresh the current access token.
+    #[command(after_help = "Examples:\n  nemo auth refresh")]
+    Refresh,
+    /// Print the current access token (for use with SDK or curl).
+    #[command(
+        after_help = "Examples:\n  curl -H \"Authorization: Bearer $(nemo auth token)\" $URL\n  nemo auth token --decode"
+    )]
+    Token {
+        /// Print the token's claims (unverified) as JSON instead.
+        #[arg(long)]
+        decode: bool,
+    },
+    /// Show current authentication status.
+    #[command(after_help = "Examples:\n  nemo auth status\n  nemo auth status -f json")]
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Context to use for this login command.
+    #[arg(long, value_name = "CONTEXT_NAME")]
+    pub context: Option<String>,
+    /// Set cluster base URL for the selected context before login.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Don't open browser (device flow only).
+    #[arg(long)]
+    pub no_browser: bool,
+    /// OAuth scopes to request (space-separated; replaces the cluster's API scopes).
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Username for password grant (CI / non-interactive).
+    #[arg(long, env = "NMP_OIDC_USERNAME", requires = "password")]
+    pub username: Option<String>,
+    /// Password for password grant (prefer env NMP_OIDC_PASSWORD).
+    #[arg(long, env = "NMP_OIDC_PASSWORD", hide_env_values = true, requires = "username")]
+    pub password: Option<String>,
+    /// Generate and save an unsigned JWT for local/testing authentication.
+    #[arg(long, help_heading = "Unsigned Token Options", requires = "email", conflicts_with_all = ["username", "password"])]
+    pub unsigned_token: bool,
+    /// Principal ID for the unsigned token (`sub` claim). Defaults to --email.
+    #[arg(long, help_heading = "Unsigned Token Options", requires = "unsigned_token")]
+    pub principal_id: Option<String>,
+    /// Email claim for the unsigned token (required with --unsigned-token).
+    #[arg(long, help_heading = "Unsigned Token Options", requires = "unsigned_token")]
+    pub email: Option<String>,
+    /// Group claim value for unsigned token (repeat for multiple).
+    #[arg(
+        long = "group",
+        value_name = "GROUPS",
+        help_heading = "Unsigned Token Options",
+        requires = "unsigned_token"
+    )]
+    pub groups: Vec<String>,
+    /// Unsigned token expiry in seconds from now.
+    #[arg(long, default_value_t = 3600, help_heading = "Unsigned Token Options")]
+    pub expires_in: i64,
+    /// Omit the exp claim from the unsigned token (servers reject such tokens).
+    #[arg(long, help_heading = "Unsigned Token Options", requires = "unsigned_token")]
+    pub no_exp: bool,
+    /// Audience (`aud`) claim for unsigned token.
+    #[arg(long, help_heading = "Unsigned Token Options", requires = "unsigned_token")]
+    pub audience: Option<String>,
+    /// Issuer (`iss`) claim for unsigned token.
+    #[arg(long, help_heading = "Unsigned Token Options", requires = "unsigned_token")]
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Set values of a context (created if missing).
+    #[command(after_help = "Examples:
+  nemo config set --base-url http://127.0.0.1:8080 --workspace default
+  nemo config set --access-token -          # prompts without echo
+  nemo config set --context staging --base-url https://staging.example.com --activate")]
+    Set(ConfigSetArgs),
+    /// Show the configuration (tokens redacted).
+    #[command(after_help = "Examples:\n  nemo config view\n  nemo config view --all-contexts")]
+    View {
+        /// Show every context, not only the current one.
+        #[arg(long)]
+        all_contexts: bool,
+    },
+    /// Make a context the current one.
+    #[command(after_help = "Examples:\n  nemo config use-context quickstart")]
+    UseContext { name: String },
+    /// Print the current context's name.
+    #[command(after_help = "Examples:\n  nemo config current-context")]
+    CurrentContext,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigSetArgs {
+    /// Cluster base URL.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Store a bearer token (`-` prompts for it).
+    #[arg(long, conflicts_with = "access_token")]
+    pub api_key: Option<String>,
+    /// Store a bearer access token (`-` prompts for it).
+    #[arg(long)]
+    pub access_token: Option<String>,
+    /// Default workspace.
+    #[arg(short = 'w', long)]
+    pub workspace: Option<String>,
+    /// Preferred output format.
+    #[arg(long, value_enum)]
+    pub output_format: Option<OutputFormat>,
+    /// Preferred timestamp format.
+    #[arg(long)]
+    pub timestamp_format: Option<String>,
+    /// Truncate long table cells.
+    #[arg(long)]
+    pub truncate: Option<bool>,
+    /// Context to change (default: the current one, or `default`).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Make the context current.
+    #[arg(long)]
+    pub activate: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspacesCommand {
+    /// Create a workspace.
+    #[command(
+        after_help = "Examples:\n  nemo workspaces create ml-team --description \"ML team\"\n  nemo workspaces create ml-team --exist-ok"
+    )]
+    Create {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// Succeed (and print the existing one) if it already exists.
+        #[arg(long)]
+        exist_ok: bool,
+    },
+    /// List workspaces you can see.
+    #[command(
+        after_help = "Examples:\n  nemo workspaces list\n  nemo workspaces list --sort name --filter 'name:\"ml-team\"'\n  nemo workspaces list --all-pages -f json"
+    )]
+    List(ListArgs),
+    /// Show one workspace.
+    #[command(after_help = "Examples:\n  nemo workspaces get ml-team")]
+    Get { name: String },
+    /// Change a workspace's description.
+    #[command(after_help = "Examples:\n  nemo workspaces update ml-team --description \"new text\"")]
+    Update {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Delete a workspace.
+    #[command(after_help = "Examples:\n  nemo workspaces delete ml-team")]
+    Delete { name: String },
+    /// Manage workspace members and their roles.
+    #[command(subcommand)]
+    Members(MembersCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub page: Option<u64>,
+    #[arg(long)]
+    pub page_size: Option<u64>,
+    /// Field to sort by; `-` in front for descending.
+    #[arg(long)]
+    pub sort: Option<String>,
+    /// Filter expression, e.g. `name:"ml-team"`.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Fetch every page.
+    #[arg(long)]
+    pub all_pages: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkspaceArg {
+    /// Workspace (default: the context's workspace).
+    #[arg(long, env = "NMP_WORKSPACE")]
+    pub workspace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Wait until the role change is enforced (server default).
+    #[arg(long, overrides_with = "no_wait_role_propagation")]
+    pub wait_role_propagation: bool,
+    /// Return at once, before the role change propagates.
+    #[arg(long)]
+    pub no_wait_role_propagation: bool,
+}
+
+impl WaitArgs {
+    pub fn value(&self) -> Option<bool> {
+        if self.no_wait_role_propagation {
+            Some(false)
+        } else if self.wait_role_propagation {
+            Some(true)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// Add a new member to the workspace with specified roles.
+    #[command(
+        after_help = "Examples:\n  nemo workspaces members create --principal bob@example.com --roles Viewer --workspace ml-team\n  nemo workspaces members create --principal '*' --roles Viewer"
+    )]
+    Create {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// Email, user id, group id, or `*` (every authenticated user).
+        #[arg(long)]
+        principal: String,
+        /// Role to grant (repeat for several; server default Editor).
+        #[arg(long = "roles", value_name = "ROLE")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// List all members of a workspace with their roles.
+    #[command(after_help = "Examples:\n  nemo workspaces members list --workspace ml-team")]
+    List {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+    },
+    /// Update the roles for a workspace member.
+    #[command(
+        after_help = "Examples:\n  nemo workspaces members update bob@example.com --roles Editor --workspace ml-team"
+    )]
+    Update {
+        principal_id: String,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[arg(long = "roles", value_name = "ROLE", required = true)]
+        roles: Vec<String>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Remove a member from the workspace by revoking all their roles.
+    #[command(
+        after_help = "Examples:\n  nemo workspaces members delete bob@example.com --workspace ml-team"
+    )]
+    Delete {
+        principal_id: String,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IamCommand {
+    /// Platform-level role bindings.
+    #[command(subcommand)]
+    RoleBindings(RoleBindingsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleBindingsCommand {
+    /// Bind a role to a principal (in a workspace, or platform-wide in `system`).
+    #[command(
+        after_help = "Examples:\n  nemo iam role-bindings create --principal alice@example.com --role PlatformAdmin"
+    )]
+    Create {
+        #[arg(long)]
+        principal: String,
+        #[arg(long)]
+        role: String,
+        /// Workspace (default: platform-level, stored in `system`).
+        #[arg(long)]
+        workspace: Option<String>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// List role bindings.
+    #[command(
+        after_help = "Examples:\n  nemo iam role-bindings list --filter.principal alice@example.com --filter.is-active true"
+    )]
+    List {
+        #[arg(long = "filter.principal")]
+        principal: Option<String>,
+        #[arg(long = "filter.workspace")]
+        workspace: Option<String>,
+        #[arg(long = "filter.role")]
+        role: Option<String>,
+        #[arg(long = "filter.granted-by")]
+        granted_by: Option<String>,
+        #[arg(long = "filter.is-active")]
+        is_active: Option<bool>,
+        #[arg(long)]
+        page: Option<u64>,
+        #[arg(long)]
+        page_size: Option<u64>,
+        /// Fetch every page.
+        #[arg(long)]
+        all_pages: bool,
+    },
+    /// Show one role binding.
+    #[command(after_help = "Examples:\n  nemo iam role-bindings get admin-example-com-system-platformadmin")]
+    Get { name: String },
+    /// Revoke a role binding.
+    #[command(
+        after_help = "Examples:\n  nemo iam role-bindings delete admin-example-com-system-platformadmin"
+    )]
+    Delete {
+        name: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuickstartCommand {
+    /// Choose quickstart options (interactive, or with flags for scripts).
+    #[command(after_help = "Examples:
+  nemo quickstart configure
+  nemo quickstart configure --auth --admin-email admin@example.com --non-interactive
+  nemo quickstart configure --no-auth --port 8081 --non-interactive")]
+    Configure(ConfigureArgs),
+    /// Start the platform in the background and write the `quickstart` context.
+    #[command(after_help = "Examples:\n  nemo quickstart up && nemo workspaces list")]
+    Up,
+    /// Stop the background platform.
+    #[command(after_help = "Examples:\n  nemo quickstart down")]
+    Down,
+    /// Is the background platform running?
+    #[command(after_help = "Examples:\n  nemo quickstart status")]
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    /// Enable authentication (unsigned quickstart tokens).
+    #[arg(long, overrides_with = "no_auth")]
+    pub auth: bool,
+    /// Disable authentication.
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Admin email (grants PlatformAdmin).
+    #[arg(long)]
+    pub admin_email: Option<String>,
+    /// Local port of the platform.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Never prompt; use flags and defaults.
+    #[arg(long)]
+    pub non_interactive: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServicesCommand {
+    /// Run the platform in the foreground until Ctrl-C.
+    #[command(after_help = "Examples:\n  nemo services run --port 8080 --config platform.yaml")]
+    Run(nmp_server::cli::ServicesRunArgs),
+}

@@ -1,0 +1,8 @@
+//! One module per command group.
+
+pub mod auth;
+pub mod config;
+pub mod iam;
+pub mod login;
+pub mod quickstart;
+pub mod workspaces;
