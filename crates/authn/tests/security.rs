@@ -1,0 +1,29 @@
+//! Security suite of nmp-authn: one test per applicable case of reliability-cases.md sections
+//! A–I, against a fake IdP on 127.0.0.1 and tokens minted with the keys in `tests/keys/`.
+//! (One integration-test binary for the crate; the cases live in `tests/security/*.rs`.)
+
+mod support;
+
+#[path = "security/format.rs"]
+mod format;
+
+#[path = "security/algorithms.rs"]
+mod algorithms;
+
+#[path = "security/key_resolution.rs"]
+mod key_resolution;
+
+#[path = "security/claims.rs"]
+mod claims;
+
+#[path = "security/quickstart_and_transport.rs"]
+mod quickstart_and_transport;
+
+#[path = "security/oidc.rs"]
+mod oidc;
+
+#[path = "security/jwks.rs"]
+mod jwks;
+
+#[path = "security/caching.rs"]
+mod caching;
