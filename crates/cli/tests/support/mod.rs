@@ -1,6 +1,9 @@
 //! Test support: a fake NMP server (discovery, workspaces, members, an OAuth token endpoint)
 //! on 127.0.0.1:0, and a scratch HOME to run the real `nemo` binary in.
 
+// Test scaffolding: a panic is the right failure here.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -27,9 +30,12 @@ pub fn jwt(email: &str, expires_in: i64) -> String {
     )
 }
 
+/// (method, path, Authorization header, JSON body).
+pub type Request = (String, String, Option<String>, Value);
+
 #[derive(Clone, Default)]
 pub struct Recorded {
-    pub requests: Arc<Mutex<Vec<(String, String, Option<String>, Value)>>>,
+    pub requests: Arc<Mutex<Vec<Request>>>,
     pub token_calls: Arc<AtomicUsize>,
 }
 
