@@ -15,13 +15,15 @@ cfg := data.authz.config
 
 # ---------------------------------------------------------------- who is asking
 
-string_or_empty(value) := value if is_string(value)
+# A string field of the input, or "" when it is missing, null or not a string.
+input_string(key) := value if {
+	value := input[key]
+	is_string(value)
+} else := ""
 
-else := ""
+principal_id := input_string("principal_id")
 
-principal_id := string_or_empty(input.principal_id)
-
-principal_email := string_or_empty(input.principal_email)
+principal_email := input_string("principal_email")
 
 principal_groups := [group | some group in input.principal_groups; is_string(group)] if {
 	is_array(input.principal_groups)

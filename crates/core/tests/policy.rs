@@ -1,0 +1,21 @@
+//! The policy integration tests, one binary: the YAML corpus, the generated role × scope ×
+//! workspace matrix against an independent model, the Rego differential test, invariants,
+//! loading and validation, the binding index and the generated documentation.
+
+#[path = "policy/support.rs"]
+mod support;
+
+#[path = "policy/corpus.rs"]
+mod corpus;
+#[path = "policy/differential.rs"]
+mod differential;
+#[path = "policy/docs.rs"]
+mod docs;
+#[path = "policy/index.rs"]
+mod index;
+#[path = "policy/loading.rs"]
+mod loading;
+#[path = "policy/matrix.rs"]
+mod matrix;
+#[path = "policy/properties.rs"]
+mod properties;

@@ -1,0 +1,74 @@
+//! The binding index: grant/revoke/remove bookkeeping, effective roles and workspace visibility.
+
+use std::collections::BTreeSet;
+
+use nmp_core::policy::{BindingIndex, Visibility};
+use nmp_core::Principal;
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn grant_revoke_and_remove_workspace() {
+    let mut index = BindingIndex::new();
+    assert!(index.grant("alice", "ws1", "Editor"));
+    assert!(!index.grant("alice", "ws1", "Editor"), "idempotent");
+    index.grant("alice", "ws2", "Viewer");
+    index.grant("*", "ws1", "Viewer");
+    assert_eq!(index.len(), 3);
+    assert_eq!(index.identities_in("ws1").collect::<BTreeSet<_>>(), ["*", "alice"].into_iter().collect());
+
+    assert!(index.revoke("alice", "ws1", "Editor"));
+    assert!(!index.revoke("alice", "ws1", "Editor"));
+    assert!(!index.revoke("nobody", "ws1", "Editor"));
+    assert_eq!(index.identities_in("ws1").collect::<Vec<_>>(), ["*"]);
+
+    assert_eq!(index.remove_workspace("ws1"), 1);
+    assert_eq!(index.remove_workspace("ws1"), 0);
+    assert!(!index.has_any_binding("*"));
+    assert_eq!(index.len(), 1);
+    index.revoke("alice", "ws2", "Viewer");
+    assert!(index.is_empty());
+    assert_eq!(index, BindingIndex::new(), "no empty leftovers");
+}
+
+#[test]
+fn effective_roles_union_identities_wildcard_and_service_default() {
+    let index = BindingIndex::from_bindings([
+        ("bob", "ws1", "Viewer"),
+        ("bob@example.com", "ws1", "JobRunner"),
+        ("team", "ws1", "Editor"),
+        ("*", "ws1", "WorkspaceCreator"),
+        ("service:bound", "ws2", "Viewer"),
+    ]);
+    let bob = Principal::new("bob").with_email("bob@example.com").with_groups(["team"]);
+    assert_eq!(index.effective_roles(&bob, "ws1"), set(&["Editor", "JobRunner", "Viewer", "WorkspaceCreator"]));
+    assert_eq!(index.effective_roles(&Principal::new("x"), "ws1"), set(&["WorkspaceCreator"]));
+    assert_eq!(index.effective_roles(&Principal::default(), "ws1"), set(&[]), "anonymous gets no `*` roles");
+    assert_eq!(index.effective_roles(&Principal::new("service:free"), "any"), set(&["ServiceSystem"]));
+    assert_eq!(index.effective_roles(&Principal::new("service:bound"), "ws2"), set(&["Viewer"]));
+    assert_eq!(index.effective_roles(&Principal::new("service:bound"), "ws9"), set(&[]));
+}
+
+#[test]
+fn visible_workspaces() {
+    let index = BindingIndex::from_bindings([
+        ("alice", "ws1", "Viewer"),
+        ("team", "ws2", "Editor"),
+        ("*", "public", "Viewer"),
+        ("root@example.com", "system", "PlatformAdmin"),
+    ]);
+    let alice = Principal::new("alice").with_groups(["team"]);
+    assert_eq!(index.visible_workspaces(&alice), Visibility::Only(set(&["public", "ws1", "ws2"])));
+    assert_eq!(index.visible_workspaces(&Principal::new("nobody")), Visibility::Only(set(&["public"])));
+    assert_eq!(index.visible_workspaces(&Principal::default()), Visibility::Only(set(&[])));
+    let root = Principal::new("r").with_email("root@example.com");
+    assert_eq!(index.visible_workspaces(&root), Visibility::All);
+    assert_eq!(index.visible_workspaces(&Principal::new("service:jobs")), Visibility::All);
+
+    let mut delegated = Principal::new("service:jobs");
+    delegated.on_behalf_of = Some(Box::new(Principal::new("alice")));
+    assert_eq!(index.visible_workspaces(&delegated), Visibility::Only(set(&["public", "ws1"])));
+    assert!(index.visible_workspaces(&root).contains("anything"));
+}

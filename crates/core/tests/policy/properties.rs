@@ -1,0 +1,90 @@
+//! Invariants over random worlds: deny by default, no decision crosses workspaces, grants are
+//! monotonic and revocation restores the previous decisions.
+
+use nmp_core::policy::{decide, BindingIndex, Reason, Request};
+use proptest::prelude::*;
+use proptest::sample::select;
+
+use crate::differential::{arb_bindings, arb_principal, arb_request, ROLES};
+use crate::support::policy;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// With no bindings, a non-service caller gets only health paths, permissionless endpoints
+    /// and cross-workspace reads (which the services filter to nothing).
+    #[test]
+    fn deny_by_default(principal in arb_principal(), (method, path) in arb_request()) {
+        let index = BindingIndex::new();
+        let principal = principal.filter(|p| !p.is_service());
+        let decision = decide(&Request { principal: principal.as_ref(), method: &method, path: &path }, policy(), &index);
+        if decision.allowed {
+            prop_assert!(
+                matches!(decision.reason, Reason::HealthPath | Reason::Authenticated | Reason::AllWorkspacesRead),
+                "{} {} allowed with no bindings: {:?}", method, path, decision.reason
+            );
+        }
+    }
+
+    /// A binding in workspace W changes no decision about another named workspace W'
+    /// (unless it makes the caller a PlatformAdmin, i.e. W is `system`).
+    #[test]
+    fn no_decision_crosses_workspaces(
+        bindings in arb_bindings(),
+        principal in arb_principal(),
+        (method, path) in arb_request(),
+        identity in select(&["alice", "alice@example.com", "team-a", "*", "service:jobs", "carol"][..]),
+        workspace in select(&["ws1", "ws2", "default"][..]),
+        role in select(ROLES),
+    ) {
+        let before = BindingIndex::from_bindings(bindings.iter().cloned());
+        let mut after = before.clone();
+        after.grant(identity, workspace, role);
+        let request = Request { principal: principal.as_ref(), method: &method, path: &path };
+        let (old, new) = (decide(&request, policy(), &before), decide(&request, policy(), &after));
+        let target = new.workspace.clone();
+        // Service principals lose their default role on their first binding anywhere.
+        let service_default_changed = principal.as_ref().is_some_and(|p| p.is_service() && p.id == identity);
+        if let Some(target) = target.filter(|t| t != workspace && t != "-") {
+            if !service_default_changed {
+                prop_assert_eq!(old.allowed, new.allowed, "binding {} {} {} changed {} {} on {}", identity, workspace, role, method, path, target);
+            }
+        }
+        // And whatever is allowed on a named workspace is allowed by a binding there (or bypass).
+        if let (true, Some(target)) = (new.allowed, new.workspace.as_deref()) {
+            let ok = match &new.reason {
+                Reason::RoleGrants { workspace, .. } => workspace == target,
+                other => matches!(other, Reason::PlatformAdmin | Reason::Authenticated | Reason::AllWorkspacesRead | Reason::HealthPath),
+            };
+            prop_assert!(ok, "{} {} allowed on {} by {:?}", method, path, target, new.reason);
+        }
+    }
+
+    /// Granting never removes access (for non-service callers), and revoking what was granted
+    /// restores every decision.
+    #[test]
+    fn grant_is_monotonic_and_revoke_restores(
+        bindings in arb_bindings(),
+        principal in arb_principal(),
+        requests in prop::collection::vec(arb_request(), 10),
+        identity in select(&["alice", "team-a", "*", "bob@example.com"][..]),
+        workspace in select(&["ws1", "ws2", "system", "-"][..]),
+        role in select(ROLES),
+    ) {
+        let before = BindingIndex::from_bindings(bindings.iter().cloned());
+        let mut after = before.clone();
+        let added = after.grant(identity, workspace, role);
+        let mut restored = after.clone();
+        if added {
+            restored.revoke(identity, workspace, role);
+        }
+        let principal = principal.filter(|p| !p.is_service());
+        for (method, path) in &requests {
+            let request = Request { principal: principal.as_ref(), method, path };
+            let old = decide(&request, policy(), &before);
+            let new = decide(&request, policy(), &after);
+            prop_assert!(!old.allowed || new.allowed, "grant removed access to {} {}", method, path);
+            prop_assert_eq!(old, decide(&request, policy(), &restored));
+        }
+    }
+}
