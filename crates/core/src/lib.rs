@@ -11,6 +11,7 @@ pub mod principal;
 pub mod wire;
 
 pub use binding::{binding_name_for_api, binding_name_for_seed, RoleBinding};
+pub use policy::{decide, BindingIndex, Decision, PolicyData, Reason, Request, Visibility};
 pub use principal::{Principal, PrincipalHeaderError};
 
 /// The workspace that holds platform-level bindings (`PlatformAdmin`, `WorkspaceCreator`, ...).
