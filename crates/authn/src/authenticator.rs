@@ -132,10 +132,7 @@ impl Authenticator {
     /// True when requests can be authenticated: no OIDC configured, or the IdP's keys loaded
     /// (and its discovery document names the configured issuer).
     pub fn is_ready(&self) -> bool {
-        self.inner
-            .oidc
-            .as_ref()
-            .is_none_or(|oidc| oidc.provider.is_ready())
+        self.inner.oidc.as_ref().is_none_or(|oidc| oidc.provider.is_ready())
     }
 
     /// Endpoints from the IdP's discovery document, once fetched.
@@ -145,10 +142,7 @@ impl Authenticator {
 
     /// Number of JWKS requests made so far (for metrics and tests).
     pub fn jwks_fetch_count(&self) -> u64 {
-        self.inner
-            .oidc
-            .as_ref()
-            .map_or(0, |oidc| oidc.provider.jwks_fetch_count())
+        self.inner.oidc.as_ref().map_or(0, |oidc| oidc.provider.jwks_fetch_count())
     }
 
     /// Number of verified tokens currently cached.
@@ -189,14 +183,7 @@ impl Authenticator {
                 (verified, Some(key.fingerprint))
             }
         };
-        inner.cache.insert(
-            key,
-            CachedToken {
-                verified: verified.clone(),
-                key: key_fingerprint,
-            },
-            now,
-        );
+        inner.cache.insert(key, CachedToken { verified: verified.clone(), key: key_fingerprint }, now);
         Ok(verified)
     }
 
@@ -214,12 +201,7 @@ impl Authenticator {
         if !self.inner.settings.allow_unsigned_jwt {
             return Err(AuthnError::UnsignedRefused);
         }
-        let rules = ClaimRules {
-            now,
-            leeway: self.leeway(),
-            issuers: None,
-            audience: None,
-        };
+        let rules = ClaimRules { now, leeway: self.leeway(), issuers: None, audience: None };
         let checked = check_claims(&parsed.claims, &rules)?;
         let mapping = match &self.inner.oidc {
             Some(oidc) => oidc.mapping.clone(),
@@ -290,11 +272,7 @@ impl Authenticator {
         let mut snapshot = provider.snapshot();
         let mut lookup = select_key(&snapshot.keys, key_id, algorithm);
         if !snapshot.loaded || matches!(lookup, KeyLookup::UnknownKeyId) {
-            provider
-                .refresh(RefreshCause::OnDemand {
-                    seen_generation: snapshot.generation,
-                })
-                .await;
+            provider.refresh(RefreshCause::OnDemand { seen_generation: snapshot.generation }).await;
             snapshot = provider.snapshot();
             lookup = select_key(&snapshot.keys, key_id, algorithm);
         }

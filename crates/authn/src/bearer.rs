@@ -74,10 +74,7 @@ pub fn parse_authorization_with_limit(
 }
 
 fn is_b64token(token: &[u8]) -> bool {
-    let body_end = token
-        .iter()
-        .position(|&b| b == b'=')
-        .unwrap_or(token.len());
+    let body_end = token.iter().position(|&b| b == b'=').unwrap_or(token.len());
     let (body, padding) = token.split_at(body_end);
     !body.is_empty()
         && body
@@ -128,14 +125,8 @@ mod tests {
                 "{value:?}"
             );
         }
-        assert_eq!(
-            parse_authorization("Bearer ab\u{e9}c".as_bytes()),
-            Err(AuthorizationError::Malformed)
-        );
-        assert_eq!(
-            parse_authorization(b"Bearer ab\xffc"),
-            Err(AuthorizationError::Malformed)
-        );
+        assert_eq!(parse_authorization("Bearer ab\u{e9}c".as_bytes()), Err(AuthorizationError::Malformed));
+        assert_eq!(parse_authorization(b"Bearer ab\xffc"), Err(AuthorizationError::Malformed));
     }
 
     #[test]
@@ -152,10 +143,7 @@ mod tests {
         let exact = format!("Bearer {}", "a".repeat(DEFAULT_MAX_TOKEN_BYTES));
         assert!(parse_authorization(exact.as_bytes()).is_ok());
         let over = format!("Bearer {}", "a".repeat(DEFAULT_MAX_TOKEN_BYTES + 1));
-        assert_eq!(
-            parse_authorization(over.as_bytes()),
-            Err(AuthorizationError::TooLong)
-        );
+        assert_eq!(parse_authorization(over.as_bytes()), Err(AuthorizationError::TooLong));
     }
 
     #[test]

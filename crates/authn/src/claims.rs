@@ -83,12 +83,7 @@ pub fn check_claims(claims: &JsonObject, rules: &ClaimRules<'_>) -> Result<Check
         Some(Value::String(jti)) => Some(jti.clone()),
         Some(_) => return Err(RejectReason::BadClaimType("jti")),
     };
-    Ok(CheckedClaims {
-        expires_at,
-        issued_at,
-        issuer,
-        jti,
-    })
+    Ok(CheckedClaims { expires_at, issued_at, issuer, jti })
 }
 
 /// A NumericDate must be a JSON integer (decision 22: `"exp": "9999999999"` is refused; so are
@@ -96,10 +91,7 @@ pub fn check_claims(claims: &JsonObject, rules: &ClaimRules<'_>) -> Result<Check
 fn numeric_date(claims: &JsonObject, name: &'static str) -> Result<Option<i64>, RejectReason> {
     match claims.get(name) {
         None => Ok(None),
-        Some(Value::Number(number)) => number
-            .as_i64()
-            .map(Some)
-            .ok_or(RejectReason::BadClaimType(name)),
+        Some(Value::Number(number)) => number.as_i64().map(Some).ok_or(RejectReason::BadClaimType(name)),
         Some(_) => Err(RejectReason::BadClaimType(name)),
     }
 }

@@ -43,9 +43,7 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(now_unix: i64) -> Self {
-        ManualClock {
-            now: AtomicI64::new(now_unix),
-        }
+        ManualClock { now: AtomicI64::new(now_unix) }
     }
 
     pub fn set(&self, now_unix: i64) {

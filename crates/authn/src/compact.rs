@@ -66,9 +66,8 @@ pub fn accepted_algorithm(name: &str) -> Option<Algorithm> {
 /// Header members that mean JWE, compression, extensions we do not implement, or keys/URLs
 /// supplied by the token itself. Keys come only from the configured JWKS, so these are refused
 /// outright rather than ignored (`x5c`/`x5t` are ignored: they cannot select a key here).
-const REFUSED_HEADER_MEMBERS: [&str; 10] = [
-    "crit", "zip", "enc", "epk", "p2c", "p2s", "jku", "x5u", "jwk", "cty",
-];
+const REFUSED_HEADER_MEMBERS: [&str; 10] =
+    ["crit", "zip", "enc", "epk", "p2c", "p2s", "jku", "x5u", "jwk", "cty"];
 
 /// `typ` values that an access token may carry (compared case-insensitively, RFC 9068 §4).
 const ACCEPTED_TYPES: [&str; 4] = ["JWT", "application/jwt", "at+jwt", "application/at+jwt"];
@@ -79,17 +78,10 @@ pub fn parse_compact(token: &str, max_len: usize) -> Result<CompactToken<'_>, Re
         return Err(RejectReason::TooLong);
     }
     let bytes = token.as_bytes();
-    if !bytes
-        .iter()
-        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
+    if !bytes.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
         return Err(RejectReason::BadCharacters);
     }
-    let mut dots = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, &b)| b == b'.')
-        .map(|(at, _)| at);
+    let mut dots = bytes.iter().enumerate().filter(|(_, &b)| b == b'.').map(|(at, _)| at);
     let (first_dot, second_dot) = match (dots.next(), dots.next(), dots.next()) {
         (Some(first), Some(second), None) => (first, second),
         _ => return Err(RejectReason::BadSegments),
@@ -106,23 +98,14 @@ pub fn parse_compact(token: &str, max_len: usize) -> Result<CompactToken<'_>, Re
     let claims = decode_object(payload_b64, TokenPart::Payload)?;
 
     match header.algorithm {
-        TokenAlgorithm::Unsigned if !signature.is_empty() => {
-            return Err(RejectReason::UnsignedWithSignature)
-        }
-        TokenAlgorithm::Signed(_) if signature.is_empty() => {
-            return Err(RejectReason::MissingSignature)
-        }
+        TokenAlgorithm::Unsigned if !signature.is_empty() => return Err(RejectReason::UnsignedWithSignature),
+        TokenAlgorithm::Signed(_) if signature.is_empty() => return Err(RejectReason::MissingSignature),
         TokenAlgorithm::Signed(_) if decode_base64url(signature).is_none() => {
             return Err(RejectReason::BadBase64(TokenPart::Signature))
         }
         _ => {}
     }
-    Ok(CompactToken {
-        header,
-        claims,
-        signing_input: &token[..second_dot],
-        signature,
-    })
+    Ok(CompactToken { header, claims, signing_input: &token[..second_dot], signature })
 }
 
 fn decode_object(segment: &str, part: TokenPart) -> Result<JsonObject, RejectReason> {
@@ -132,10 +115,7 @@ fn decode_object(segment: &str, part: TokenPart) -> Result<JsonObject, RejectRea
 
 /// Apply the JOSE header rules to a decoded header object.
 pub fn parse_header(header: &JsonObject) -> Result<JoseHeader, RejectReason> {
-    if REFUSED_HEADER_MEMBERS
-        .iter()
-        .any(|member| header.contains_key(*member))
-    {
+    if REFUSED_HEADER_MEMBERS.iter().any(|member| header.contains_key(*member)) {
         return Err(RejectReason::UnsupportedHeader);
     }
     let algorithm = match header.get("alg").and_then(|alg| alg.as_str()) {

@@ -34,10 +34,7 @@ fn jwt_f01_segment_counts_other_than_three_are_rejected() {
     let ok = format!("{header}.{payload}.c2ln");
     assert!(parse_compact(&ok, MAX).is_ok());
     for padded in [format!(" {ok}"), format!("{ok} "), format!("{ok}\n")] {
-        assert_eq!(
-            parse_compact(&padded, MAX).unwrap_err(),
-            RejectReason::BadCharacters
-        );
+        assert_eq!(parse_compact(&padded, MAX).unwrap_err(), RejectReason::BadCharacters);
     }
 }
 
@@ -50,10 +47,7 @@ fn jwt_f02_json_serialization_and_foreign_characters_are_rejected() {
     let ok = token(json!({"alg": "RS256"}), "c2ln");
     for bad_char in ['+', '/', '=', '~', '%', '\u{e9}'] {
         let bad = format!("{ok}{bad_char}");
-        assert_eq!(
-            parse_compact(&bad, MAX).unwrap_err(),
-            RejectReason::BadCharacters
-        );
+        assert_eq!(parse_compact(&bad, MAX).unwrap_err(), RejectReason::BadCharacters);
     }
 }
 
@@ -63,10 +57,7 @@ fn jwt_f07_length_is_checked_first() {
     assert_eq!(parse_compact(&dots, MAX).unwrap_err(), RejectReason::TooLong);
     // Under the cap, many dots are still refused without allocating per segment.
     let dots = ".".repeat(MAX);
-    assert_eq!(
-        parse_compact(&dots, MAX).unwrap_err(),
-        RejectReason::BadSegments
-    );
+    assert_eq!(parse_compact(&dots, MAX).unwrap_err(), RejectReason::BadSegments);
 }
 
 #[test]
@@ -112,9 +103,7 @@ fn jwt_s02_hmac_algorithms_are_refused() {
 
 #[test]
 fn every_accepted_algorithm_parses() {
-    for name in [
-        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
-    ] {
+    for name in ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"] {
         let signed = token(json!({"alg": name, "kid": "k"}), "c2ln");
         let parsed = parse_compact(&signed, MAX).expect(name);
         assert!(matches!(parsed.header.algorithm, TokenAlgorithm::Signed(_)));
@@ -150,10 +139,7 @@ fn jwt_f09_f10_k01_k02_refused_header_members() {
 #[test]
 fn jwt_p02_typ_must_be_an_access_token_type() {
     for ok in ["JWT", "jwt", "at+jwt", "at+JWT", "application/at+jwt", "application/jwt"] {
-        assert!(
-            parse_compact(&token(json!({"alg": "RS256", "typ": ok}), "c2ln"), MAX).is_ok(),
-            "{ok}"
-        );
+        assert!(parse_compact(&token(json!({"alg": "RS256", "typ": ok}), "c2ln"), MAX).is_ok(), "{ok}");
     }
     for bad in [json!("logout+jwt"), json!("secevent+jwt"), json!("JOSE"), json!(1)] {
         assert_eq!(
@@ -177,8 +163,5 @@ fn kid_must_be_a_non_empty_string() {
 fn duplicate_alg_in_header_is_rejected() {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","alg":"none"}"#);
     let bad = format!("{header}.{}.c2ln", b64(&json!({"sub": "a"})));
-    assert_eq!(
-        parse_compact(&bad, MAX).unwrap_err(),
-        RejectReason::BadJson(TokenPart::Header)
-    );
+    assert_eq!(parse_compact(&bad, MAX).unwrap_err(), RejectReason::BadJson(TokenPart::Header));
 }

@@ -182,10 +182,7 @@ mod tests {
 
     #[test]
     fn reference_details_are_exact() {
-        assert_eq!(
-            AuthnError::NotConfigured.detail(),
-            "Bearer token authentication not configured"
-        );
+        assert_eq!(AuthnError::NotConfigured.detail(), "Bearer token authentication not configured");
         assert_eq!(
             AuthnError::UnsignedRefused.detail(),
             "Unsigned JWTs are not accepted. Set auth.allow_unsigned_jwt=true for local development."

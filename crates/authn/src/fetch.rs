@@ -41,19 +41,14 @@ impl Fetcher {
             // A redirect could lead anywhere (OIDC-12); IdPs serve these URLs directly.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|error| FetchError::Transport {
-                url: String::new(),
-                detail: error.to_string(),
-            })?;
+            .map_err(|error| FetchError::Transport { url: String::new(), detail: error.to_string() })?;
         Ok(Fetcher { client, max_bytes })
     }
 
     /// GET `url`, insisting on 200 and at most `max_bytes` of body.
     pub async fn get(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
-        let transport = |error: reqwest::Error| FetchError::Transport {
-            url: url.to_string(),
-            detail: error.to_string(),
-        };
+        let transport =
+            |error: reqwest::Error| FetchError::Transport { url: url.to_string(), detail: error.to_string() };
         let mut response = self
             .client
             .get(url.clone())
@@ -62,19 +57,10 @@ impl Fetcher {
             .await
             .map_err(transport)?;
         if response.status() != reqwest::StatusCode::OK {
-            return Err(FetchError::Status {
-                url: url.to_string(),
-                status: response.status().as_u16(),
-            });
+            return Err(FetchError::Status { url: url.to_string(), status: response.status().as_u16() });
         }
-        let too_large = || FetchError::TooLarge {
-            url: url.to_string(),
-            limit: self.max_bytes,
-        };
-        if response
-            .content_length()
-            .is_some_and(|length| length > self.max_bytes as u64)
-        {
+        let too_large = || FetchError::TooLarge { url: url.to_string(), limit: self.max_bytes };
+        if response.content_length().is_some_and(|length| length > self.max_bytes as u64) {
             return Err(too_large());
         }
         let mut body = Vec::new();
@@ -108,11 +94,8 @@ pub struct DiscoveryDocument {
 /// issuer is removed before appending).
 pub fn discovery_url(issuer: &Url) -> Result<Url, FetchError> {
     let base = issuer.as_str().trim_end_matches('/');
-    Url::parse(&format!("{base}/.well-known/openid-configuration")).map_err(|_| {
-        FetchError::BadDocument {
-            url: issuer.to_string(),
-        }
-    })
+    Url::parse(&format!("{base}/.well-known/openid-configuration"))
+        .map_err(|_| FetchError::BadDocument { url: issuer.to_string() })
 }
 
 /// Parse a discovery document and check that it speaks for the configured issuer, exactly
@@ -123,9 +106,7 @@ pub fn parse_discovery(
     expected_issuer: &str,
 ) -> Result<DiscoveryDocument, FetchError> {
     let document: DiscoveryDocument =
-        serde_json::from_slice(bytes).map_err(|_| FetchError::BadDocument {
-            url: url.to_string(),
-        })?;
+        serde_json::from_slice(bytes).map_err(|_| FetchError::BadDocument { url: url.to_string() })?;
     if document.issuer != expected_issuer {
         return Err(FetchError::IssuerMismatch {
             expected: expected_issuer.to_owned(),
@@ -153,10 +134,7 @@ mod tests {
         let url = Url::parse("https://idp/.well-known/openid-configuration").expect("url");
         let doc = br#"{"issuer":"https://idp","jwks_uri":"https://idp/jwks"}"#;
         assert!(parse_discovery(doc, &url, "https://idp").is_ok());
-        assert!(matches!(
-            parse_discovery(doc, &url, "https://idp/"),
-            Err(FetchError::IssuerMismatch { .. })
-        ));
+        assert!(matches!(parse_discovery(doc, &url, "https://idp/"), Err(FetchError::IssuerMismatch { .. })));
         assert!(matches!(
             parse_discovery(b"<html>", &url, "https://idp"),
             Err(FetchError::BadDocument { .. })

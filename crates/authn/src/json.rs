@@ -21,9 +21,7 @@ pub fn decode_base64url(segment: &str) -> Option<Vec<u8>> {
 /// Parse bytes as one JSON object with unique top-level member names. serde_json keeps its
 /// default recursion limit (128), so nesting bombs fail instead of overflowing the stack.
 pub fn parse_unique_object(bytes: &[u8]) -> Option<JsonObject> {
-    serde_json::from_slice::<UniqueKeyObject>(bytes)
-        .ok()
-        .map(|object| object.0)
+    serde_json::from_slice::<UniqueKeyObject>(bytes).ok().map(|object| object.0)
 }
 
 struct UniqueKeyObject(JsonObject);
@@ -75,15 +73,7 @@ mod tests {
     #[test]
     fn jwt_f04_only_json_objects_are_accepted() {
         assert!(parse_unique_object(br#"{"a":1}"#).is_some());
-        for bad in [
-            &b"[]"[..],
-            b"\"x\"",
-            b"null",
-            b"123",
-            b"{\"a\":",
-            b"{} {}",
-            b"",
-        ] {
+        for bad in [&b"[]"[..], b"\"x\"", b"null", b"123", b"{\"a\":", b"{} {}", b""] {
             assert!(parse_unique_object(bad).is_none(), "{bad:?}");
         }
     }
@@ -96,10 +86,7 @@ mod tests {
 
     #[test]
     fn jwt_f05_utf16_and_invalid_utf8_are_rejected() {
-        let utf16: Vec<u8> = "{\"a\":1}"
-            .encode_utf16()
-            .flat_map(|unit| unit.to_le_bytes())
-            .collect();
+        let utf16: Vec<u8> = "{\"a\":1}".encode_utf16().flat_map(|unit| unit.to_le_bytes()).collect();
         assert!(parse_unique_object(&utf16).is_none());
         assert!(parse_unique_object(b"{\"a\":\"\xff\"}").is_none());
         assert!(parse_unique_object(b"\xef\xbb\xbf{\"a\":1}").is_none(), "BOM");

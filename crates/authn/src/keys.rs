@@ -89,10 +89,7 @@ pub struct ParsedKeySet {
 /// (`d`, `p`, ...) is still used as a public key only.
 pub fn parse_jwks(bytes: &[u8]) -> Result<ParsedKeySet, JwksError> {
     let document: Value = serde_json::from_slice(bytes).map_err(|_| JwksError::NotAKeySet)?;
-    let entries = document
-        .get("keys")
-        .and_then(Value::as_array)
-        .ok_or(JwksError::NotAKeySet)?;
+    let entries = document.get("keys").and_then(Value::as_array).ok_or(JwksError::NotAKeySet)?;
     let mut parsed = ParsedKeySet::default();
     for (index, entry) in entries.iter().enumerate() {
         match entry.as_object().ok_or("not an object").and_then(parse_key) {
@@ -112,9 +109,7 @@ fn parse_key(jwk: &JsonObject) -> Result<VerificationKey, &'static str> {
         return Err("`use` is not `sig`");
     }
     if let Some(ops) = jwk.get("key_ops") {
-        let verifies = ops
-            .as_array()
-            .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
+        let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
         if !verifies {
             return Err("`key_ops` does not include `verify`");
         }
@@ -139,13 +134,7 @@ fn parse_key(jwk: &JsonObject) -> Result<VerificationKey, &'static str> {
         _ => return Err("`kty` missing or not RSA, EC or OKP"),
     };
     let fingerprint: KeyFingerprint = Sha256::digest(&material).into();
-    let key = VerificationKey {
-        key_id,
-        kind,
-        algorithm,
-        fingerprint,
-        decoding_key,
-    };
+    let key = VerificationKey { key_id, kind, algorithm, fingerprint, decoding_key };
     if algorithm.is_some_and(|alg| !key.fits(alg)) {
         return Err("`alg` does not fit the key type");
     }
@@ -159,9 +148,7 @@ fn rsa_key(n: Option<&str>, e: Option<&str>) -> Result<Built, &'static str> {
     let exponent = e.and_then(decode_base64url).ok_or("RSA `e` missing or not base64url")?;
     let modulus = strip_leading_zeros(&modulus);
     let exponent = strip_leading_zeros(&exponent);
-    let bits = modulus
-        .first()
-        .map_or(0, |top| modulus.len() * 8 - top.leading_zeros() as usize);
+    let bits = modulus.first().map_or(0, |top| modulus.len() * 8 - top.leading_zeros() as usize);
     if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
         return Err("RSA modulus outside 2048..=8192 bits");
     }
@@ -169,11 +156,8 @@ fn rsa_key(n: Option<&str>, e: Option<&str>) -> Result<Built, &'static str> {
         return Err("RSA modulus is even");
     }
     // A usable public exponent is odd, at least 3, and small (at most 64 bits here).
-    let exponent_value = if exponent.len() <= 8 {
-        exponent.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
-    } else {
-        0
-    };
+    let exponent_value =
+        if exponent.len() <= 8 { exponent.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)) } else { 0 };
     if exponent_value < 3 || exponent_value % 2 == 0 {
         return Err("RSA exponent is not an odd number of at least 3");
     }
@@ -221,10 +205,7 @@ fn okp_key(crv: Option<&str>, x: Option<&str>) -> Result<Built, &'static str> {
     }
     let x_text = x.ok_or("OKP `x` missing")?;
     let x_bytes = decode_base64url(x_text).ok_or("OKP `x` not base64url")?;
-    let point: [u8; 32] = x_bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| "Ed25519 key is not 32 bytes")?;
+    let point: [u8; 32] = x_bytes.as_slice().try_into().map_err(|_| "Ed25519 key is not 32 bytes")?;
     if ed25519_dalek::VerifyingKey::from_bytes(&point).is_err() {
         return Err("Ed25519 key is not a valid point");
     }
@@ -249,10 +230,7 @@ pub enum KeyLookup {
 /// Without: every key that fits `alg`, accepted only when exactly one does.
 pub fn select_key(keys: &[Arc<VerificationKey>], key_id: Option<&str>, algorithm: Algorithm) -> KeyLookup {
     let named: Vec<&Arc<VerificationKey>> = match key_id {
-        Some(kid) => keys
-            .iter()
-            .filter(|key| key.key_id.as_deref() == Some(kid))
-            .collect(),
+        Some(kid) => keys.iter().filter(|key| key.key_id.as_deref() == Some(kid)).collect(),
         None => keys.iter().collect(),
     };
     if named.is_empty() && key_id.is_some() {

@@ -4,8 +4,7 @@ use super::*;
 use serde_json::{json, Value};
 
 fn test_key(name: &str) -> Value {
-    let all: Value =
-        serde_json::from_str(include_str!("../tests/keys/public_jwks.json")).expect("test keys");
+    let all: Value = serde_json::from_str(include_str!("../tests/keys/public_jwks.json")).expect("test keys");
     all[name].clone()
 }
 
@@ -98,10 +97,7 @@ fn jwt_s03_key_type_and_alg_must_fit() {
     assert!(!found("ec", Algorithm::RS256));
     assert!(!found("ec", Algorithm::ES384));
     assert!(found("ec", Algorithm::ES256));
-    assert!(matches!(
-        select_key(&set.keys, Some("missing"), Algorithm::RS256),
-        KeyLookup::UnknownKeyId
-    ));
+    assert!(matches!(select_key(&set.keys, Some("missing"), Algorithm::RS256), KeyLookup::UnknownKeyId));
 }
 
 #[test]
@@ -111,18 +107,12 @@ fn jwt_k05_kid_absent_single_and_multiple() {
         with(test_key("ec256"), json!({"kid": "e"})),
     ]);
     assert!(matches!(select_key(&single.keys, None, Algorithm::RS256), KeyLookup::Found(_)));
-    assert!(matches!(
-        select_key(&single.keys, None, Algorithm::ES384),
-        KeyLookup::NoFittingKey
-    ));
+    assert!(matches!(select_key(&single.keys, None, Algorithm::ES384), KeyLookup::NoFittingKey));
     let multiple = parse(vec![
         with(test_key("rsa1"), json!({"kid": "r1"})),
         with(test_key("rsa2"), json!({"kid": "r2"})),
     ]);
-    assert!(matches!(
-        select_key(&multiple.keys, None, Algorithm::RS256),
-        KeyLookup::Ambiguous
-    ));
+    assert!(matches!(select_key(&multiple.keys, None, Algorithm::RS256), KeyLookup::Ambiguous));
 }
 
 #[test]

@@ -95,8 +95,8 @@ pub use bearer::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{
-    AuthnError, RejectReason, SettingsError, TokenPart, DETAIL_INVALID_TOKEN,
-    DETAIL_KEYS_UNAVAILABLE, DETAIL_NOT_CONFIGURED, DETAIL_UNSIGNED_REFUSED,
+    AuthnError, RejectReason, SettingsError, TokenPart, DETAIL_INVALID_TOKEN, DETAIL_KEYS_UNAVAILABLE,
+    DETAIL_NOT_CONFIGURED, DETAIL_UNSIGNED_REFUSED,
 };
 pub use provider::ProviderMetadata;
 pub use settings::{effective_audience, AuthnSettings, OidcSettings, MAX_LEEWAY_SECONDS};
@@ -104,8 +104,7 @@ pub use settings::{effective_audience, AuthnSettings, OidcSettings, MAX_LEEWAY_S
 /// Building blocks exposed for the fuzz targets and for tests: pure, no I/O.
 pub mod parsing {
     pub use crate::compact::{
-        accepted_algorithm, parse_compact, CompactToken, JoseHeader, TokenAlgorithm,
-        ACCEPTED_ALGORITHMS,
+        accepted_algorithm, parse_compact, CompactToken, JoseHeader, TokenAlgorithm, ACCEPTED_ALGORITHMS,
     };
     pub use crate::json::{decode_base64url, parse_unique_object, JsonObject};
     pub use crate::keys::{parse_jwks, select_key, KeyKind, KeyLookup, ParsedKeySet};

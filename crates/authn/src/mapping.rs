@@ -114,9 +114,7 @@ fn scopes(claims: &JsonObject, prefix: Option<&str>) -> Option<Vec<String>> {
     };
     let strip = |scope: &str| -> String {
         match prefix {
-            Some(prefix) if !prefix.is_empty() => {
-                scope.strip_prefix(prefix).unwrap_or(scope).to_owned()
-            }
+            Some(prefix) if !prefix.is_empty() => scope.strip_prefix(prefix).unwrap_or(scope).to_owned(),
             _ => scope.to_owned(),
         }
     };

@@ -25,10 +25,7 @@ fn reference_mapping_of_sub_email_groups() {
 
 #[test]
 fn subject_claim_with_fallback_to_sub() {
-    let mapping = ClaimMapping {
-        subject_claim: "oid".to_owned(),
-        ..ClaimMapping::default()
-    };
+    let mapping = ClaimMapping { subject_claim: "oid".to_owned(), ..ClaimMapping::default() };
     let with_oid = map_principal(&object(json!({"sub": "s", "oid": "o"})), &mapping).expect("ok");
     assert_eq!(with_oid.id, "o");
     let without = map_principal(&object(json!({"sub": "s"})), &mapping).expect("ok");
@@ -43,10 +40,7 @@ fn subject_claim_with_fallback_to_sub() {
 
 #[test]
 fn email_claim_has_no_fallback() {
-    let mapping = ClaimMapping {
-        email_claim: "upn".to_owned(),
-        ..ClaimMapping::default()
-    };
+    let mapping = ClaimMapping { email_claim: "upn".to_owned(), ..ClaimMapping::default() };
     let principal = map_principal(&object(json!({"sub": "s", "email": "a@b.c"})), &mapping).expect("ok");
     assert_eq!(principal.email, None);
     let principal = map_principal(&object(json!({"sub": "s", "upn": "u@b.c"})), &mapping).expect("ok");
@@ -62,10 +56,7 @@ fn groups_string_is_comma_split_and_cognito_is_recognised() {
     assert_eq!(principal.groups, vec!["x"]);
     let principal = map(json!({"sub": "s", "groups": ["g"], "cognito:groups": ["x"]})).expect("ok");
     assert_eq!(principal.groups, vec!["g"]);
-    assert_eq!(
-        map(json!({"sub": "s", "groups": [1]})).unwrap_err(),
-        RejectReason::BadIdentityClaim
-    );
+    assert_eq!(map(json!({"sub": "s", "groups": [1]})).unwrap_err(), RejectReason::BadIdentityClaim);
 }
 
 #[test]
@@ -80,14 +71,8 @@ fn jwt_c12_scope_parsing() {
         Some(vec!["platform:read,platform:write".to_owned()]),
         "a comma is not a delimiter: the single odd scope matches nothing"
     );
-    assert_eq!(
-        scopes(json!({"sub": "s", "scp": ["platform:read"]})),
-        Some(vec!["platform:read".to_owned()])
-    );
-    assert_eq!(
-        scopes(json!({"sub": "s", "scope": "a", "scp": ["b"]})),
-        Some(vec!["a".to_owned()])
-    );
+    assert_eq!(scopes(json!({"sub": "s", "scp": ["platform:read"]})), Some(vec!["platform:read".to_owned()]));
+    assert_eq!(scopes(json!({"sub": "s", "scope": "a", "scp": ["b"]})), Some(vec!["a".to_owned()]));
     for wrong in [json!(1), json!({"a": 1}), json!(["a", 1]), json!(true)] {
         assert_eq!(scopes(json!({"sub": "s", "scope": wrong})), Some(vec![]));
     }
@@ -96,19 +81,11 @@ fn jwt_c12_scope_parsing() {
 
 #[test]
 fn scope_prefix_is_stripped() {
-    let mapping = ClaimMapping {
-        scope_prefix: Some("api://nmp/".to_owned()),
-        ..ClaimMapping::default()
-    };
-    let principal = map_principal(
-        &object(json!({"sub": "s", "scp": "api://nmp/platform:read openid"})),
-        &mapping,
-    )
-    .expect("ok");
-    assert_eq!(
-        principal.scopes,
-        Some(vec!["platform:read".to_owned(), "openid".to_owned()])
-    );
+    let mapping = ClaimMapping { scope_prefix: Some("api://nmp/".to_owned()), ..ClaimMapping::default() };
+    let principal =
+        map_principal(&object(json!({"sub": "s", "scp": "api://nmp/platform:read openid"})), &mapping)
+            .expect("ok");
+    assert_eq!(principal.scopes, Some(vec!["platform:read".to_owned(), "openid".to_owned()]));
 }
 
 #[test]

@@ -45,7 +45,9 @@ impl KeySnapshot {
 pub enum RefreshCause {
     Scheduled,
     /// A token named a `kid` we do not have, or no key set is loaded yet.
-    OnDemand { seen_generation: u64 },
+    OnDemand {
+        seen_generation: u64,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -97,17 +99,11 @@ impl Provider {
     }
 
     pub fn metadata(&self) -> Option<ProviderMetadata> {
-        self.metadata
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.metadata.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     pub fn is_misconfigured(&self) -> bool {
-        self.misconfigured
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .is_some()
+        self.misconfigured.read().unwrap_or_else(|poisoned| poisoned.into_inner()).is_some()
     }
 
     pub fn is_ready(&self) -> bool {
@@ -127,10 +123,7 @@ impl Provider {
             if self.snapshot().generation != seen_generation {
                 return;
             }
-            if bookkeeping
-                .last_attempt
-                .is_some_and(|at| at.elapsed() < self.cooldown)
-            {
+            if bookkeeping.last_attempt.is_some_and(|at| at.elapsed() < self.cooldown) {
                 return;
             }
         }
@@ -176,13 +169,14 @@ impl Provider {
             other => other?,
         };
         *self.misconfigured.write().unwrap_or_else(|p| p.into_inner()) = None;
-        let jwks_uri = match &document.jwks_uri {
-            Some(uri) => Some(secure_url("jwks_uri", uri).map_err(|error| FetchError::InsecureUrl {
-                field: "jwks_uri",
-                detail: error.to_string(),
-            })?),
-            None => None,
-        };
+        let jwks_uri =
+            match &document.jwks_uri {
+                Some(uri) => Some(secure_url("jwks_uri", uri).map_err(|error| FetchError::InsecureUrl {
+                    field: "jwks_uri",
+                    detail: error.to_string(),
+                })?),
+                None => None,
+            };
         let metadata = ProviderMetadata {
             issuer: document.issuer,
             jwks_uri: document.jwks_uri,
@@ -198,19 +192,14 @@ impl Provider {
     async fn fetch_keys(&self, jwks_uri: &Url) -> Result<(), FetchError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         let body = self.fetcher.get(jwks_uri).await?;
-        let parsed = parse_jwks(&body).map_err(|_| FetchError::BadDocument {
-            url: jwks_uri.to_string(),
-        })?;
+        let parsed = parse_jwks(&body).map_err(|_| FetchError::BadDocument { url: jwks_uri.to_string() })?;
         for skipped in &parsed.skipped {
             tracing::warn!(issuer = %self.issuer, "JWKS entry not used: {skipped}");
         }
         let mut current = self.keys.write().unwrap_or_else(|p| p.into_inner());
         // A well-formed answer replaces the set: keys the IdP dropped are gone (JWKS-07).
-        *current = Arc::new(KeySnapshot {
-            keys: parsed.keys,
-            loaded: true,
-            generation: current.generation + 1,
-        });
+        *current =
+            Arc::new(KeySnapshot { keys: parsed.keys, loaded: true, generation: current.generation + 1 });
         Ok(())
     }
 }

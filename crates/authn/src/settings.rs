@@ -58,18 +58,13 @@ impl OidcSettings {
 
     /// Every accepted `iss` value: the issuer first, then the additional ones.
     pub(crate) fn accepted_issuers(&self) -> Vec<String> {
-        std::iter::once(self.issuer.clone())
-            .chain(self.additional_issuers.iter().cloned())
-            .collect()
+        std::iter::once(self.issuer.clone()).chain(self.additional_issuers.iter().cloned()).collect()
     }
 }
 
 /// Decision 4: the audience is `auth.oidc.audience`, else `auth.oidc.client_id`; neither set
 /// is a configuration error (JWT-C08), never "skip the check".
-pub fn effective_audience(
-    audience: Option<&str>,
-    client_id: Option<&str>,
-) -> Result<String, SettingsError> {
+pub fn effective_audience(audience: Option<&str>, client_id: Option<&str>) -> Result<String, SettingsError> {
     [audience, client_id]
         .into_iter()
         .flatten()
@@ -169,10 +164,7 @@ impl AuthnSettings {
 /// Parse a URL that keys or metadata are fetched from: https, or http to a loopback host
 /// (OIDC-12; loopback keeps local development and tests possible).
 pub fn secure_url(field: &'static str, value: &str) -> Result<Url, SettingsError> {
-    let url = Url::parse(value).map_err(|_| SettingsError::InvalidUrl {
-        field,
-        value: value.to_owned(),
-    })?;
+    let url = Url::parse(value).map_err(|_| SettingsError::InvalidUrl { field, value: value.to_owned() })?;
     let loopback = match url.host() {
         Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -182,14 +174,8 @@ pub fn secure_url(field: &'static str, value: &str) -> Result<Url, SettingsError
     match url.scheme() {
         "https" if url.host().is_some() => Ok(url),
         "http" if loopback => Ok(url),
-        "https" | "http" => Err(SettingsError::InsecureUrl {
-            field,
-            value: value.to_owned(),
-        }),
-        _ => Err(SettingsError::InvalidUrl {
-            field,
-            value: value.to_owned(),
-        }),
+        "https" | "http" => Err(SettingsError::InsecureUrl { field, value: value.to_owned() }),
+        _ => Err(SettingsError::InvalidUrl { field, value: value.to_owned() }),
     }
 }
 
@@ -198,10 +184,7 @@ mod tests {
     use super::*;
 
     fn with_oidc(oidc: OidcSettings) -> AuthnSettings {
-        AuthnSettings {
-            oidc: Some(oidc),
-            ..AuthnSettings::default()
-        }
+        AuthnSettings { oidc: Some(oidc), ..AuthnSettings::default() }
     }
 
     #[test]
@@ -245,15 +228,9 @@ mod tests {
 
     #[test]
     fn limits_must_be_sane() {
-        let too_lenient = AuthnSettings {
-            leeway_seconds: 3_600,
-            ..AuthnSettings::default()
-        };
+        let too_lenient = AuthnSettings { leeway_seconds: 3_600, ..AuthnSettings::default() };
         assert_eq!(too_lenient.validate().unwrap_err(), SettingsError::LeewayTooLarge(3_600));
-        let no_timeout = AuthnSettings {
-            http_timeout: Duration::ZERO,
-            ..AuthnSettings::default()
-        };
+        let no_timeout = AuthnSettings { http_timeout: Duration::ZERO, ..AuthnSettings::default() };
         assert!(matches!(no_timeout.validate(), Err(SettingsError::Zero { .. })));
         assert_eq!(AuthnSettings::default().leeway_seconds, 60);
     }

@@ -40,10 +40,7 @@ pub struct TokenCache {
 
 impl TokenCache {
     pub fn new(capacity: usize) -> Self {
-        TokenCache {
-            capacity,
-            entries: Mutex::new(Entries::default()),
-        }
+        TokenCache { capacity, entries: Mutex::new(Entries::default()) }
     }
 
     pub fn len(&self) -> usize {
@@ -89,10 +86,7 @@ impl TokenCache {
         }
         // Keys removed by expiry linger in the order queue; compact it before it grows past 2x.
         if entries.insertion_order.len() >= self.capacity.saturating_mul(2) {
-            let Entries {
-                by_key,
-                insertion_order,
-            } = &mut *entries;
+            let Entries { by_key, insertion_order } = &mut *entries;
             insertion_order.retain(|queued| by_key.contains_key(queued));
         }
         entries.by_key.insert(key, entry);

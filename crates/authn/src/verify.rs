@@ -27,10 +27,8 @@ pub struct LibraryPolicy<'a> {
 pub fn production_validation(algorithm: Algorithm, policy: &LibraryPolicy<'_>) -> Validation {
     let mut validation = Validation::new(algorithm);
     validation.algorithms = vec![algorithm];
-    validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect::<HashSet<_>>();
+    validation.required_spec_claims =
+        ["exp", "iss", "aud", "sub"].into_iter().map(str::to_owned).collect::<HashSet<_>>();
     validation.leeway = policy.leeway_seconds;
     validation.reject_tokens_expiring_in_less_than = 0;
     validation.validate_exp = policy.library_time_checks;
@@ -53,9 +51,8 @@ pub fn verify_with_library(
         return Err(RejectReason::KeyMismatch);
     }
     let validation = production_validation(algorithm, policy);
-    jsonwebtoken::decode::<serde::de::IgnoredAny>(token, &key.decoding_key, &validation)
-        .map(|_| ())
-        .map_err(|error| match error.kind() {
+    jsonwebtoken::decode::<serde::de::IgnoredAny>(token, &key.decoding_key, &validation).map(|_| ()).map_err(
+        |error| match error.kind() {
             ErrorKind::InvalidSignature => RejectReason::BadSignature,
             ErrorKind::ExpiredSignature => RejectReason::Expired,
             ErrorKind::ImmatureSignature => RejectReason::NotYetValid,
@@ -69,7 +66,8 @@ pub fn verify_with_library(
             },
             ErrorKind::InvalidAlgorithm | ErrorKind::InvalidKeyFormat => RejectReason::KeyMismatch,
             _ => RejectReason::LibraryRejected,
-        })
+        },
+    )
 }
 
 #[cfg(test)]

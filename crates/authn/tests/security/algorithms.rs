@@ -96,12 +96,8 @@ async fn jwt_s04_tampered_or_missing_signatures_are_rejected() {
     assert_eq!(h.reject_reason(&random).await, RejectReason::BadSignature);
     let swapped = format!("{}.{}.{}", parts[0], parts[1], other_sig);
     assert_eq!(h.reject_reason(&swapped).await, RejectReason::BadSignature);
-    let forged_sub = format!(
-        "{}.{}.{}",
-        parts[0],
-        encode_json(&h.claims_with(json!({"sub": "admin"}))),
-        parts[2]
-    );
+    let forged_sub =
+        format!("{}.{}.{}", parts[0], encode_json(&h.claims_with(json!({"sub": "admin"}))), parts[2]);
     assert_eq!(h.reject_reason(&forged_sub).await, RejectReason::BadSignature);
     // One flipped bit in each part (decoded bytes), re-encoded canonically.
     for part in 0..3 {

@@ -3,7 +3,7 @@
 use nmp_authn::{Authenticator, AuthnSettings, OidcSettings, RejectReason, SettingsError};
 use serde_json::json;
 
-use crate::support::{rsa1, rsa2, Harness, FakeIdp, AUDIENCE};
+use crate::support::{rsa1, rsa2, FakeIdp, Harness, AUDIENCE};
 
 const LEEWAY: i64 = 60;
 
@@ -119,16 +119,11 @@ fn jwt_c08_empty_audience_or_issuer_refuses_to_start() {
         ("https://idp.example", "", SettingsError::MissingAudience),
         ("", AUDIENCE, SettingsError::MissingIssuer),
     ] {
-        let settings = AuthnSettings {
-            oidc: Some(OidcSettings::new(issuer, audience)),
-            ..AuthnSettings::default()
-        };
+        let settings =
+            AuthnSettings { oidc: Some(OidcSettings::new(issuer, audience)), ..AuthnSettings::default() };
         assert_eq!(Authenticator::new(settings, clock.clone()).unwrap_err(), expected);
     }
-    assert_eq!(
-        nmp_authn::effective_audience(None, Some("")),
-        Err(SettingsError::MissingAudience)
-    );
+    assert_eq!(nmp_authn::effective_audience(None, Some("")), Err(SettingsError::MissingAudience));
 }
 
 #[tokio::test]

@@ -66,10 +66,7 @@ async fn jwt_f03_non_canonical_base64_spellings_are_rejected() {
     let tweaked = alphabet.as_bytes()[index | 1] as char;
     assert_ne!(tweaked, last);
     let non_canonical = format!("{}.{}.{}{}", parts[0], parts[1], &signature[..signature.len() - 1], tweaked);
-    assert_eq!(
-        h.reject_reason(&non_canonical).await,
-        RejectReason::BadBase64(TokenPart::Signature)
-    );
+    assert_eq!(h.reject_reason(&non_canonical).await, RejectReason::BadBase64(TokenPart::Signature));
 }
 
 #[tokio::test]

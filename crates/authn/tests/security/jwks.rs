@@ -102,14 +102,10 @@ async fn jwks_04_hanging_jwks_is_bounded_and_does_not_block_cached_kids() {
 async fn jwks_05_outage_with_warm_cache_keeps_last_known_good_keys() {
     let key = rsa1();
     let h = Harness::start(vec![key.jwk()], |_| {}).await;
-    for (index, outage) in [
-        Behaviour::Status(500),
-        Behaviour::Html,
-        Behaviour::Garbage,
-        Behaviour::Status(404),
-    ]
-    .into_iter()
-    .enumerate()
+    for (index, outage) in
+        [Behaviour::Status(500), Behaviour::Html, Behaviour::Garbage, Behaviour::Status(404)]
+            .into_iter()
+            .enumerate()
     {
         h.idp.set_jwks_behaviour(outage.clone());
         let before = h.idp.jwks_hits();

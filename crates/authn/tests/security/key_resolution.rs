@@ -74,9 +74,7 @@ async fn jwt_k05_kid_absent_accepted_with_single_key_rejected_with_several() {
     let ec = ec256();
     let single = Harness::start(vec![key.jwk(), ec.jwk()], |_| {}).await;
     let header = json!({"alg": "RS256", "typ": "JWT"});
-    single
-        .assert_accepted(&key.mint_with_header(&header, &single.claims()))
-        .await;
+    single.assert_accepted(&key.mint_with_header(&header, &single.claims())).await;
     let multiple = Harness::start(vec![key.jwk(), rsa2().jwk()], |_| {}).await;
     let token = key.mint_with_header(&header, &multiple.claims());
     assert_eq!(multiple.reject_reason(&token).await, RejectReason::AmbiguousKey);

@@ -130,10 +130,7 @@ async fn oidc_11_jwks_uri_comes_from_discovery_and_follows_changes() {
     let metadata = h.auth.provider_metadata().expect("metadata");
     assert_eq!(metadata.jwks_uri, Some(format!("{}/jwks", h.idp.issuer())));
     assert_eq!(metadata.token_endpoint, Some(format!("{}/token", h.idp.issuer())));
-    assert_eq!(
-        metadata.device_authorization_endpoint,
-        Some(format!("{}/device", h.idp.issuer()))
-    );
+    assert_eq!(metadata.device_authorization_endpoint, Some(format!("{}/device", h.idp.issuer())));
     h.idp.set_jwks_path("/rotated-jwks");
     let issuer = h.idp.issuer();
     wait_until(Duration::from_secs(3), || {
@@ -148,24 +145,19 @@ async fn oidc_11_jwks_uri_comes_from_discovery_and_follows_changes() {
 
 #[tokio::test]
 async fn oidc_12_plain_http_issuer_and_redirects_are_refused() {
-    for (issuer, jwks) in [
-        ("http://idp.example.com", None),
-        ("https://idp.example.com", Some("http://idp.example.com/jwks")),
-    ] {
+    for (issuer, jwks) in
+        [("http://idp.example.com", None), ("https://idp.example.com", Some("http://idp.example.com/jwks"))]
+    {
         let mut oidc = OidcSettings::new(issuer, "api");
         oidc.jwks_uri = jwks.map(str::to_owned);
-        let settings = AuthnSettings {
-            oidc: Some(oidc),
-            ..AuthnSettings::default()
-        };
+        let settings = AuthnSettings { oidc: Some(oidc), ..AuthnSettings::default() };
         let error = Authenticator::new(settings, std::sync::Arc::new(nmp_authn::SystemClock)).unwrap_err();
         assert!(matches!(error, SettingsError::InsecureUrl { .. }), "{error:?}");
     }
     // A JWKS answer that redirects elsewhere is not followed: no keys, nothing accepted.
     let key = rsa1();
     let mut h = Harness::start_cold(vec![key.jwk()], |_| {}).await;
-    h.idp
-        .set_jwks_behaviour(Behaviour::Redirect(format!("{}/elsewhere", h.idp.issuer())));
+    h.idp.set_jwks_behaviour(Behaviour::Redirect(format!("{}/elsewhere", h.idp.issuer())));
     h.refresh = Some(h.auth.spawn_background_refresh());
     wait_until(Duration::from_secs(2), || h.idp.jwks_hits() >= 2).await;
     assert!(!h.auth.is_ready());

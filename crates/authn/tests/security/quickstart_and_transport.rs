@@ -14,10 +14,7 @@ use crate::support::{rsa1, wall_now, with_logs, Behaviour, Harness};
 
 fn quickstart(allow: bool) -> (Authenticator, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(wall_now()));
-    let settings = AuthnSettings {
-        allow_unsigned_jwt: allow,
-        ..AuthnSettings::default()
-    };
+    let settings = AuthnSettings { allow_unsigned_jwt: allow, ..AuthnSettings::default() };
     (Authenticator::new(settings, clock.clone()).expect("settings"), clock)
 }
 

@@ -112,14 +112,12 @@ impl FakeIdp {
 async fn answer(behaviour: Behaviour, body: Value) -> Response {
     match behaviour {
         Behaviour::Normal => axum::Json(body).into_response(),
-        Behaviour::Status(code) => StatusCode::from_u16(code)
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            .into_response(),
-        Behaviour::Html => (
-            [("content-type", "text/html")],
-            "<html><body>Service Unavailable</body></html>",
-        )
-            .into_response(),
+        Behaviour::Status(code) => {
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+        }
+        Behaviour::Html => {
+            ([("content-type", "text/html")], "<html><body>Service Unavailable</body></html>").into_response()
+        }
         Behaviour::Garbage => ([("content-type", "application/json")], "{\"keys\": [").into_response(),
         Behaviour::Delay(pause) => {
             tokio::time::sleep(pause).await;
@@ -133,20 +131,13 @@ async fn answer(behaviour: Behaviour, body: Value) -> Response {
             padded.push_str("\"}");
             ([("content-type", "application/json")], padded).into_response()
         }
-        Behaviour::Redirect(location) => {
-            (StatusCode::FOUND, [("location", location)]).into_response()
-        }
+        Behaviour::Redirect(location) => (StatusCode::FOUND, [("location", location)]).into_response(),
     }
 }
 
 async fn discovery(State(state): State<Arc<IdpState>>) -> Response {
     state.counters.discovery.fetch_add(1, Ordering::SeqCst);
-    let issuer = state
-        .discovery_issuer
-        .lock()
-        .expect("lock")
-        .clone()
-        .unwrap_or_else(|| state.issuer.clone());
+    let issuer = state.discovery_issuer.lock().expect("lock").clone().unwrap_or_else(|| state.issuer.clone());
     let jwks_path = state.jwks_path.lock().expect("lock").clone();
     let body = json!({
         "issuer": issuer,

@@ -19,8 +19,8 @@ impl TestKey {
     /// `name` is a file stem under `tests/keys/` (rsa1, rsa2, attacker_rsa, rsa_weak1024,
     /// ec256, ec384, ed25519).
     pub fn load(name: &str, kid: &str, algorithm: Algorithm) -> TestKey {
-        let pem = std::fs::read(format!("{}/tests/keys/{name}.pem", env!("CARGO_MANIFEST_DIR")))
-            .expect("test key");
+        let pem =
+            std::fs::read(format!("{}/tests/keys/{name}.pem", env!("CARGO_MANIFEST_DIR"))).expect("test key");
         let encoding = match name {
             n if n.contains("rsa") => EncodingKey::from_rsa_pem(&pem),
             n if n.starts_with("ec") => EncodingKey::from_ec_pem(&pem),
@@ -30,12 +30,7 @@ impl TestKey {
         let all: Value = serde_json::from_str(PUBLIC_KEYS).expect("public keys");
         let mut public = all[name].clone();
         public["kid"] = json!(kid);
-        TestKey {
-            algorithm,
-            kid: kid.to_owned(),
-            encoding,
-            public,
-        }
+        TestKey { algorithm, kid: kid.to_owned(), encoding, public }
     }
 
     /// The public JWK (with `kid`), as the IdP publishes it.
@@ -70,8 +65,8 @@ impl TestKey {
     /// Sign pre-encoded segments with `algorithm`.
     pub fn mint_raw(&self, header_b64: &str, payload_b64: &str, algorithm: Algorithm) -> String {
         let signing_input = format!("{header_b64}.{payload_b64}");
-        let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding, algorithm)
-            .expect("sign");
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding, algorithm).expect("sign");
         format!("{signing_input}.{signature}")
     }
 }

@@ -19,10 +19,7 @@ pub use mint::TestKey;
 pub const AUDIENCE: &str = "nmp-api";
 
 pub fn wall_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() as i64
 }
 
 pub fn rsa1() -> TestKey {
@@ -89,12 +86,7 @@ impl Harness {
         tweak(&mut settings);
         let clock = Arc::new(ManualClock::new(wall_now()));
         let auth = Authenticator::new(settings, clock.clone()).expect("settings");
-        Harness {
-            idp,
-            auth,
-            clock,
-            refresh: None,
-        }
+        Harness { idp, auth, clock, refresh: None }
     }
 
     pub async fn wait_ready(&self) {
