@@ -397,3 +397,60 @@ fn completion_and_help_are_generated() {
     assert!(stdout(&help).contains("Examples:"));
     assert!(stdout(&help).contains("--unsigned-token"));
 }
+
+/// Stops the background platform even when an assertion fails.
+struct QuickstartGuard<'a>(&'a Scratch);
+
+impl Drop for QuickstartGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["quickstart", "down"]);
+    }
+}
+
+/// The real server, started by `nemo quickstart up` in the background and stopped by `down`.
+#[test]
+fn quickstart_up_runs_the_real_platform_and_down_stops_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let scratch = Scratch::new();
+    let port_text = port.to_string();
+    let configured = scratch.run(&[
+        "quickstart",
+        "configure",
+        "--auth",
+        "--admin-email",
+        "admin@example.com",
+        "--port",
+        &port_text,
+        "--non-interactive",
+    ]);
+    assert!(configured.status.success(), "{}", stderr(&configured));
+    let _guard = QuickstartGuard(&scratch);
+    let up = scratch.run(&["quickstart", "up"]);
+    assert!(up.status.success(), "{}{}", stdout(&up), stderr(&up));
+
+    // The platform config handed to `services run`.
+    let platform =
+        std::fs::read_to_string(scratch.home().join("state/nmp/quickstart/platform-config.yaml")).unwrap();
+    assert!(platform.contains("allow_unsigned_jwt: true"), "{platform}");
+    assert!(platform.contains("admin_email: admin@example.com"), "{platform}");
+
+    // The quickstart context, current, with a 24-hour unsigned admin token.
+    let config = scratch.config();
+    assert_eq!(config["current_context"].as_str(), Some("quickstart"));
+    assert_eq!(
+        config["clusters"][0]["base_url"].as_str(),
+        Some(format!("http://127.0.0.1:{port}/").as_str())
+    );
+    let claims: serde_json::Value =
+        serde_json::from_slice(&scratch.run(&["auth", "token", "--decode"]).stdout).unwrap();
+    assert_eq!(claims["sub"], "admin@example.com");
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 24 * 3600);
+
+    // `status` itself asks /health/ready.
+    assert!(stdout(&scratch.run(&["quickstart", "status"])).contains("running and ready"));
+
+    let down = scratch.run(&["quickstart", "down"]);
+    assert!(down.status.success(), "{}", stderr(&down));
+    assert!(stdout(&scratch.run(&["quickstart", "status"])).contains("stopped"));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the platform still listens");
+}
