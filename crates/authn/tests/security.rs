@@ -27,3 +27,6 @@ mod jwks;
 
 #[path = "security/caching.rs"]
 mod caching;
+
+#[path = "security/production.rs"]
+mod production;
