@@ -1,0 +1,57 @@
+//! Configuration errors stop the server at start with a message naming the key.
+
+use super::support::{settings_from_yaml, write_config, ProcessServer};
+
+fn start_error(yaml: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), yaml);
+    match ProcessServer::spawn(&config, &dir.path().join("data")) {
+        Ok(server) => {
+            server.kill9();
+            panic!("server started with a bad config: {yaml}");
+        }
+        Err(message) => message,
+    }
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let message = start_error("auth:\n  enabled: true\n  enabeld: false\n");
+    assert!(message.contains("enabeld"), "{message}");
+    let message = start_error("auth:\n  oidc:\n    issuerr: x\n");
+    assert!(message.contains("issuerr"), "{message}");
+    let message = start_error("surprise: 1\n");
+    assert!(message.contains("surprise"), "{message}");
+}
+
+#[test]
+fn invalid_values_and_unimplemented_features_are_named() {
+    let message = start_error(
+        "auth:\n  enabled: true\n  oidc:\n    enabled: true\n    issuer: https://idp.example.com\n",
+    );
+    assert!(message.contains("auth.oidc.audience"), "{message}");
+    let message = start_error("auth:\n  access_keys:\n    enabled: true\n");
+    assert!(message.contains("auth.access_keys") && message.contains("not implemented"), "{message}");
+    let message = start_error("auth:\n  enabled: yes please\n");
+    assert!(message.contains("enabled"), "{message}");
+    let message = start_error("auth:\n  gateway:\n    trusted_cidrs: [\"not-a-cidr\"]\n");
+    assert!(message.contains("auth.gateway.trusted_cidrs"), "{message}");
+}
+
+#[test]
+fn environment_overrides_the_file_with_double_underscore_nesting() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("NMP_AUTH_ENABLED", "true");
+        jail.set_env("NMP_AUTH_ALLOW_UNSIGNED_JWT", "true");
+        jail.set_env("NMP_AUTH_OIDC__EMAIL_CLAIM", "upn");
+        jail.set_env("NMP_AUTH_ADMIN_EMAIL", "ops@example.com");
+        let dir = tempfile::tempdir().unwrap();
+        let settings =
+            settings_from_yaml("auth:\n  enabled: false\n  admin_email: file@example.com\n", dir.path());
+        assert!(settings.file.auth.enabled);
+        assert!(settings.file.auth.allow_unsigned_jwt);
+        assert_eq!(settings.file.auth.oidc.email_claim, "upn");
+        assert_eq!(settings.file.auth.admin_email.as_deref(), Some("ops@example.com"));
+        Ok(())
+    });
+}

@@ -1,0 +1,168 @@
+//! Starting servers for tests and talking to them.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use nmp_server::config::{FileConfig, Settings};
+use nmp_server::RunningServer;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// A server running in this process on 127.0.0.1:0, with its own data directory.
+pub struct TestServer {
+    /// Held so the server keeps running; dropped with the test.
+    pub _server: RunningServer,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+pub fn settings_from_yaml(yaml: &str, dir: &Path) -> Settings {
+    let path = dir.join("platform.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    let file = FileConfig::load(Some(&path)).expect("config loads");
+    Settings::validate(file, Some(dir.join("data")), None).expect("config validates")
+}
+
+impl TestServer {
+    pub async fn start(yaml: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        TestServer::start_in(yaml, dir).await
+    }
+
+    pub async fn start_in(yaml: &str, dir: tempfile::TempDir) -> TestServer {
+        let settings = settings_from_yaml(yaml, dir.path());
+        let server = RunningServer::start(settings, "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("server starts");
+        let base = server.base_url();
+        TestServer { _server: server, base, dir, http: reqwest::Client::new() }
+    }
+
+    /// Auth off, the default.
+    pub async fn auth_off() -> TestServer {
+        TestServer::start("{}\n").await
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{}", self.base, path))
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = self.request(method, path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        read(response).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body), &[]).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, None, &[]).await
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}
+
+/// The server as a child process (`nmp-server`), so a test can `kill -9` it.
+pub struct ProcessServer {
+    pub child: Child,
+    pub base: String,
+}
+
+impl ProcessServer {
+    pub fn spawn(config: &Path, data_dir: &Path) -> Result<ProcessServer, String> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nmp-server"))
+            .args(["--host", "127.0.0.1", "--port", "0", "--config"])
+            .arg(config)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("NMP_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let (tx, rx) = std::sync::mpsc::channel::<Result<String, String>>();
+        let tail = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tail_writer = std::sync::Arc::clone(&tail);
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent {
+                    if let Some(rest) = line.strip_prefix("nmp listening on ") {
+                        let url = rest.split_whitespace().next().unwrap_or_default().to_string();
+                        let _ = tx.send(Ok(url));
+                        sent = true;
+                    }
+                }
+                tail_writer.lock().expect("lock").push(line);
+            }
+            if !sent {
+                let _ = tx.send(Err("exited before listening".into()));
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Ok(base)) => Ok(ProcessServer { child, base }),
+            outcome => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                let lines = tail.lock().expect("lock").join("\n");
+                Err(format!("server did not start ({outcome:?}): {lines}"))
+            }
+        }
+    }
+
+    pub fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+pub fn write_config(dir: &Path, yaml: &str) -> PathBuf {
+    let path = dir.join("platform.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    path
+}
+
+pub fn names(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|w| w["name"].as_str().expect("name").to_string())
+        .collect()
+}
