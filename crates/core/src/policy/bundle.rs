@@ -6,8 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::data::PolicyData;
 use super::decide::{
-    ALL_WORKSPACES, BUNDLE_PATH, BUNDLE_PERMISSION, ENTITIES_PREFIX, HEALTH_PATHS,
-    SECRET_ACCESS_PATTERN,
+    ALL_WORKSPACES, BUNDLE_PATH, BUNDLE_PERMISSION, ENTITIES_PREFIX, HEALTH_PATHS, SECRET_ACCESS_PATTERN,
 };
 use super::index::{BindingIndex, PLATFORM_ADMIN_ROLE, SERVICE_DEFAULT_ROLE};
 use super::load::MAX_INCLUDE_DEPTH;
@@ -28,18 +27,14 @@ pub fn bundle_data(policy: &PolicyData, index: &BindingIndex) -> Value {
     let mut principals: Vec<(&str, Value)> = index
         .entries()
         .map(|(identity, workspaces)| {
-            let workspaces: Map<String, Value> = workspaces
-                .iter()
-                .map(|(workspace, roles)| (workspace.clone(), json!(roles)))
-                .collect();
+            let workspaces: Map<String, Value> =
+                workspaces.iter().map(|(workspace, roles)| (workspace.clone(), json!(roles))).collect();
             (identity, json!({ "workspaces": workspaces }))
         })
         .collect();
     principals.sort_by(|a, b| a.0.cmp(b.0));
-    let principals: Map<String, Value> = principals
-        .into_iter()
-        .map(|(identity, value)| (identity.to_string(), value))
-        .collect();
+    let principals: Map<String, Value> =
+        principals.into_iter().map(|(identity, value)| (identity.to_string(), value)).collect();
 
     let roles: Map<String, Value> = policy
         .roles()

@@ -124,9 +124,6 @@ impl PolicyData {
                 (a.pattern.placeholders(), a.pattern.as_str())
                     .cmp(&(b.pattern.placeholders(), b.pattern.as_str()))
             })?;
-        Some(Route {
-            endpoint: best,
-            workspace: best.pattern.workspace_in(&segments),
-        })
+        Some(Route { endpoint: best, workspace: best.pattern.workspace_in(&segments) })
     }
 }

@@ -59,7 +59,10 @@ pub enum Reason {
     /// A `service:` principal on a path no endpoint describes.
     ServiceUnmatchedPath,
     /// The principal's roles in `workspace` grant every required permission.
-    RoleGrants { workspace: String, roles: Vec<String> },
+    RoleGrants {
+        workspace: String,
+        roles: Vec<String>,
+    },
     /// The endpoint needs no permission, only an authenticated caller.
     Authenticated,
     /// GET/HEAD across all workspaces (`-`); the service filters the results.
@@ -70,9 +73,14 @@ pub enum Reason {
     NoMatchingEndpoint,
     MissingScope,
     /// No role at all in the workspace (the server hides whether it exists: decision 14).
-    NoBinding { workspace: String },
+    NoBinding {
+        workspace: String,
+    },
     /// Some role in the workspace, but not one granting every required permission.
-    MissingPermissions { workspace: String, missing: Vec<String> },
+    MissingPermissions {
+        workspace: String,
+        missing: Vec<String>,
+    },
     /// Writes across all workspaces are for service principals only.
     AllWorkspacesWrite,
     ExplicitDeny(DenyRule),
@@ -250,7 +258,12 @@ static SECRET_ACCESS: LazyLock<PathPattern> = LazyLock::new(|| {
     PathPattern::parse(SECRET_ACCESS_PATTERN).expect("the constant secret-access pattern parses")
 });
 
-fn holds_in_system(principal: &Principal, permission: &str, policy: &PolicyData, index: &BindingIndex) -> bool {
+fn holds_in_system(
+    principal: &Principal,
+    permission: &str,
+    policy: &PolicyData,
+    index: &BindingIndex,
+) -> bool {
     let roles = index.effective_roles(principal, SYSTEM_WORKSPACE);
     roles.iter().any(|role| policy.role_grants(role, permission))
 }
@@ -297,7 +310,13 @@ pub fn has_permissions(
 
 /// `has_role`: the exact role is among the principal's effective roles in `workspace`
 /// (`*` bindings and the service default included; no inheritance, no PlatformAdmin bypass).
-pub fn has_role(principal: &Principal, workspace: &str, role: &str, _policy: &PolicyData, index: &BindingIndex) -> bool {
+pub fn has_role(
+    principal: &Principal,
+    workspace: &str,
+    role: &str,
+    _policy: &PolicyData,
+    index: &BindingIndex,
+) -> bool {
     index.effective_roles(principal, workspace).contains(role)
 }
 

@@ -4,9 +4,11 @@
 use std::fmt::Write;
 
 use super::data::PolicyData;
+use super::index::{PLATFORM_ADMIN_ROLE, SERVICE_DEFAULT_ROLE};
 
 /// Marker comments around the generated section of `docs/access-control.md`.
-pub const MATRIX_BEGIN: &str = "<!-- BEGIN GENERATED: role matrix (nmp_core::policy::docs::role_matrix_markdown) -->";
+pub const MATRIX_BEGIN: &str =
+    "<!-- BEGIN GENERATED: role matrix (nmp_core::policy::docs::role_matrix_markdown) -->";
 pub const MATRIX_END: &str = "<!-- END GENERATED: role matrix -->";
 
 /// The roles table and the permission × role matrix, as Markdown.
@@ -21,11 +23,18 @@ pub fn role_matrix_markdown(policy: &PolicyData) -> String {
         } else {
             role.includes.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
         };
-        let grants = if role.grants_everything() {
-            "every permission (`*`)".to_string()
-        } else {
-            format!("{} permissions", role.effective_permissions(policy.permissions()).len())
+        let count = role.effective_permissions(policy.permissions()).len();
+        let mut grants = match (role.grants_everything(), count) {
+            (true, _) => "every permission (`*`)".to_string(),
+            (false, 1) => "1 permission".to_string(),
+            (false, n) => format!("{n} permissions"),
         };
+        if role.name == PLATFORM_ADMIN_ROLE {
+            grants.push_str("; bound in `system`, also bypasses workspace and scope checks");
+        }
+        if role.name == SERVICE_DEFAULT_ROLE {
+            grants.push_str("; implicit for `service:` principals without bindings");
+        }
         let _ = writeln!(out, "| `{}` | {includes} | {grants} |", role.name);
     }
 
@@ -39,11 +48,8 @@ pub fn role_matrix_markdown(policy: &PolicyData) -> String {
     }
     out.push('\n');
     for permission in policy.permissions() {
-        let endpoints = policy
-            .endpoints()
-            .iter()
-            .filter(|endpoint| endpoint.permissions.contains(permission))
-            .count();
+        let endpoints =
+            policy.endpoints().iter().filter(|endpoint| endpoint.permissions.contains(permission)).count();
         let _ = write!(out, "| `{permission}` | {endpoints} |");
         for role in roles {
             out.push_str(if role.grants(permission) { " ✓ |" } else { " |" });

@@ -4,11 +4,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
     #[error("{file} line {line}: {message}")]
-    Malformed {
-        file: &'static str,
-        line: usize,
-        message: String,
-    },
+    Malformed { file: &'static str, line: usize, message: String },
     #[error("permission `{permission}` in {context} is not `<service>.<resource>.<action>` (lowercase segments joined by `.`)")]
     BadPermission { permission: String, context: String },
     #[error("unknown permission `{permission}` in {context}")]
@@ -30,9 +26,5 @@ pub enum PolicyError {
     #[error("role `{role}` includes itself: `{chain}`")]
     RoleCycle { role: String, chain: String },
     #[error("role `{role}` nests includes deeper than {max} levels: `{chain}`")]
-    RoleTooDeep {
-        role: String,
-        chain: String,
-        max: usize,
-    },
+    RoleTooDeep { role: String, chain: String, max: usize },
 }

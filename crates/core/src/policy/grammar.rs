@@ -22,9 +22,7 @@ fn is_segment(segment: &str) -> bool {
         && !segment.starts_with('-')
         && !segment.ends_with('-')
         && !segment.contains("--")
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && segment.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// `<service>.<resource>.<action>`: at least two lowercase segments joined by `.`.

@@ -68,18 +68,15 @@ impl BindingIndex {
     }
 
     /// Record an active binding. Returns false when it was already there.
-    pub fn grant(&mut self, principal: impl Into<String>, workspace: impl Into<String>, role: impl Into<String>) -> bool {
+    pub fn grant(
+        &mut self,
+        principal: impl Into<String>,
+        workspace: impl Into<String>,
+        role: impl Into<String>,
+    ) -> bool {
         let (principal, workspace) = (principal.into(), workspace.into());
-        self.by_workspace
-            .entry(workspace.clone())
-            .or_default()
-            .insert(principal.clone());
-        self.by_identity
-            .entry(principal)
-            .or_default()
-            .entry(workspace)
-            .or_default()
-            .insert(role.into())
+        self.by_workspace.entry(workspace.clone()).or_default().insert(principal.clone());
+        self.by_identity.entry(principal).or_default().entry(workspace).or_default().insert(role.into())
     }
 
     /// Forget a binding. Returns false when it was not there.

@@ -41,10 +41,7 @@ impl PolicyData {
     }
 
     /// Build from any sources (tests use this to feed broken data).
-    pub fn load(
-        sources: &PolicySources<'_>,
-        extensions: &PolicyExtensions,
-    ) -> Result<Self, PolicyError> {
+    pub fn load(sources: &PolicySources<'_>, extensions: &PolicyExtensions) -> Result<Self, PolicyError> {
         let mut permissions = parse_permissions(sources.permissions_tsv)?;
         let shipped_namespaces: BTreeSet<String> = permissions
             .iter()
@@ -82,17 +79,9 @@ impl PolicyData {
             }
         }
         let roles = resolve_roles(&specs, &permissions)?;
-        let role_positions = roles
-            .iter()
-            .enumerate()
-            .map(|(index, role)| (role.name.clone(), index))
-            .collect();
-        Ok(PolicyData {
-            roles,
-            role_positions,
-            permissions,
-            endpoints,
-        })
+        let role_positions =
+            roles.iter().enumerate().map(|(index, role)| (role.name.clone(), index)).collect();
+        Ok(PolicyData { roles, role_positions, permissions, endpoints })
     }
 }
 
@@ -105,11 +94,7 @@ fn rows(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
 }
 
 fn malformed(file: &'static str, line: usize, message: String) -> PolicyError {
-    PolicyError::Malformed {
-        file,
-        line,
-        message,
-    }
+    PolicyError::Malformed { file, line, message }
 }
 
 /// `-` means an empty list; otherwise comma-separated.
@@ -117,11 +102,7 @@ fn list(cell: &str) -> Vec<String> {
     if cell == "-" {
         return Vec::new();
     }
-    cell.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(str::to_string)
-        .collect()
+    cell.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_string).collect()
 }
 
 fn parse_permissions(text: &str) -> Result<BTreeSet<String>, PolicyError> {
@@ -129,7 +110,11 @@ fn parse_permissions(text: &str) -> Result<BTreeSet<String>, PolicyError> {
     for (line, cells) in rows(text) {
         let permission = cells[0];
         if cells.len() != 3 {
-            return Err(malformed("permissions.tsv", line, format!("expected 3 columns, found {}", cells.len())));
+            return Err(malformed(
+                "permissions.tsv",
+                line,
+                format!("expected 3 columns, found {}", cells.len()),
+            ));
         }
         if !is_permission(permission) {
             return Err(PolicyError::BadPermission {
@@ -146,7 +131,11 @@ fn parse_endpoints(text: &str) -> Result<Vec<EndpointSpec>, PolicyError> {
     let mut specs = Vec::new();
     for (line, cells) in rows(text) {
         if cells.len() != 4 {
-            return Err(malformed("endpoint-map.tsv", line, format!("expected 4 columns, found {}", cells.len())));
+            return Err(malformed(
+                "endpoint-map.tsv",
+                line,
+                format!("expected 4 columns, found {}", cells.len()),
+            ));
         }
         specs.push(EndpointSpec {
             method: cells[0].to_string(),
@@ -177,10 +166,7 @@ fn parse_roles(text: &str) -> Result<Vec<RoleSpec>, PolicyError> {
 
 fn compile_endpoint(spec: &EndpointSpec) -> Result<Endpoint, PolicyError> {
     if !METHODS.contains(&spec.method.as_str()) {
-        return Err(PolicyError::BadMethod {
-            method: spec.method.clone(),
-            path: spec.path.clone(),
-        });
+        return Err(PolicyError::BadMethod { method: spec.method.clone(), path: spec.path.clone() });
     }
     let pattern = PathPattern::parse(&spec.path).map_err(|problem| PolicyError::BadPattern {
         pattern: spec.path.clone(),
@@ -189,18 +175,12 @@ fn compile_endpoint(spec: &EndpointSpec) -> Result<Endpoint, PolicyError> {
     let context = || format!("endpoint `{} {}`", spec.method, spec.path);
     for permission in &spec.permissions {
         if !is_permission(permission) {
-            return Err(PolicyError::BadPermission {
-                permission: permission.clone(),
-                context: context(),
-            });
+            return Err(PolicyError::BadPermission { permission: permission.clone(), context: context() });
         }
     }
     for scope in &spec.scopes {
         if !is_scope(scope) {
-            return Err(PolicyError::BadScope {
-                scope: scope.clone(),
-                context: context(),
-            });
+            return Err(PolicyError::BadScope { scope: scope.clone(), context: context() });
         }
     }
     Ok(Endpoint {
@@ -252,14 +232,23 @@ fn resolve_roles(specs: &[RoleSpec], registry: &BTreeSet<String>) -> Result<Vec<
                 continue;
             }
             if !is_permission(permission) {
-                return Err(PolicyError::BadPermission { permission: permission.clone(), context: context() });
+                return Err(PolicyError::BadPermission {
+                    permission: permission.clone(),
+                    context: context(),
+                });
             }
             if !registry.contains(permission) {
-                return Err(PolicyError::UnknownPermission { permission: permission.clone(), context: context() });
+                return Err(PolicyError::UnknownPermission {
+                    permission: permission.clone(),
+                    context: context(),
+                });
             }
         }
         if let Some(included) = spec.includes.iter().find(|name| !specs.iter().any(|s| &s.name == *name)) {
-            return Err(PolicyError::UnknownIncludedRole { role: spec.name.clone(), included: included.clone() });
+            return Err(PolicyError::UnknownIncludedRole {
+                role: spec.name.clone(),
+                included: included.clone(),
+            });
         }
     }
     specs
@@ -300,7 +289,11 @@ fn collect_grants<'a>(
             return Err(PolicyError::RoleCycle { role: chain[0].to_string(), chain: render(chain) });
         }
         if chain.len() > MAX_INCLUDE_DEPTH {
-            return Err(PolicyError::RoleTooDeep { role: chain[0].to_string(), chain: render(chain), max: MAX_INCLUDE_DEPTH });
+            return Err(PolicyError::RoleTooDeep {
+                role: chain[0].to_string(),
+                chain: render(chain),
+                max: MAX_INCLUDE_DEPTH,
+            });
         }
         // Existence was checked before resolution started.
         let Some(next) = by_name.get(included.as_str()) else { continue };

@@ -19,8 +19,8 @@ mod pattern;
 pub use bundle::{bundle_data, rego_sources};
 pub use data::{Endpoint, PolicyData, Role, Route};
 pub use decide::{
-    decide, has_permissions, has_role, is_platform_admin, scopes_allow, Decision, DenyRule,
-    Reason, Request, ALL_WORKSPACES, HEALTH_PATHS,
+    decide, has_permissions, has_role, is_platform_admin, scopes_allow, Decision, DenyRule, Reason, Request,
+    ALL_WORKSPACES, HEALTH_PATHS,
 };
 pub use error::PolicyError;
 pub use extensions::{Callers, EndpointSpec, PolicyExtensions, RoleSpec};

@@ -57,19 +57,13 @@ impl PathPattern {
                 return Err(PatternProblem("has an empty segment"));
             }
             if let Some(inner) = text.strip_prefix('{') {
-                let name = inner
-                    .strip_suffix('}')
-                    .ok_or(PatternProblem("has an unclosed `{`"))?;
+                let name = inner.strip_suffix('}').ok_or(PatternProblem("has an unclosed `{`"))?;
                 if !is_placeholder_name(name) {
-                    return Err(PatternProblem(
-                        "has a placeholder whose name is not `[a-z_][a-z0-9_]*`",
-                    ));
+                    return Err(PatternProblem("has a placeholder whose name is not `[a-z_][a-z0-9_]*`"));
                 }
                 segments.push(Segment::Placeholder(name.to_string()));
             } else if text.contains(['{', '}', '?', '#', '*']) {
-                return Err(PatternProblem(
-                    "has a literal segment containing `{`, `}`, `?`, `#` or `*`",
-                ));
+                return Err(PatternProblem("has a literal segment containing `{`, `}`, `?`, `#` or `*`"));
             } else {
                 segments.push(Segment::Literal(text.to_string()));
             }
@@ -78,10 +72,8 @@ impl PathPattern {
         let tail = count >= 3
             && matches!(&segments[count - 2], Segment::Literal(dash) if dash == "-")
             && matches!(segments[count - 1], Segment::Placeholder(_));
-        let placeholders = segments
-            .iter()
-            .filter(|segment| matches!(segment, Segment::Placeholder(_)))
-            .count();
+        let placeholders =
+            segments.iter().filter(|segment| matches!(segment, Segment::Placeholder(_))).count();
         Ok(PathPattern {
             raw: raw.to_string(),
             workspace_position: workspace_position(&segments),
@@ -119,20 +111,16 @@ impl PathPattern {
             (count, path_segments.len() == count)
         };
         ok_len
-            && self.segments[..fixed]
-                .iter()
-                .zip(path_segments)
-                .all(|(segment, actual)| match segment {
-                    Segment::Literal(literal) => literal == actual,
-                    Segment::Placeholder(_) => !actual.is_empty(),
-                })
+            && self.segments[..fixed].iter().zip(path_segments).all(|(segment, actual)| match segment {
+                Segment::Literal(literal) => literal == actual,
+                Segment::Placeholder(_) => !actual.is_empty(),
+            })
     }
 
     /// The workspace a matching path names: the segment at `{workspace}` / `{workspace_id}`,
     /// else the placeholder right after a literal `workspaces`.
     pub fn workspace_in<'p>(&self, path_segments: &[&'p str]) -> Option<&'p str> {
-        self.workspace_position
-            .and_then(|position| path_segments.get(position).copied())
+        self.workspace_position.and_then(|position| path_segments.get(position).copied())
     }
 }
 
@@ -141,11 +129,13 @@ fn workspace_position(segments: &[Segment]) -> Option<usize> {
         |segment| matches!(segment, Segment::Placeholder(name) if name == "workspace" || name == "workspace_id"),
     );
     named.or_else(|| {
-        segments.windows(2).position(|pair| {
-            matches!(&pair[0], Segment::Literal(literal) if literal == "workspaces")
-                && matches!(pair[1], Segment::Placeholder(_))
-        })
-        .map(|index| index + 1)
+        segments
+            .windows(2)
+            .position(|pair| {
+                matches!(&pair[0], Segment::Literal(literal) if literal == "workspaces")
+                    && matches!(pair[1], Segment::Placeholder(_))
+            })
+            .map(|index| index + 1)
     })
 }
 
@@ -173,10 +163,7 @@ mod tests {
         assert!(p.matches(&path_segments("/apis/models/v2/workspaces/ws1/models/m1?x=1")));
         assert!(!p.matches(&path_segments("/apis/models/v2/workspaces//models/m1")));
         assert!(!p.matches(&path_segments("/apis/models/v2/workspaces/ws1/models/m1/x")));
-        assert_eq!(
-            p.workspace_in(&path_segments("/apis/models/v2/workspaces/ws1/models/m1")),
-            Some("ws1")
-        );
+        assert_eq!(p.workspace_in(&path_segments("/apis/models/v2/workspaces/ws1/models/m1")), Some("ws1"));
         assert_eq!(p.placeholders(), 2);
     }
 
@@ -194,10 +181,7 @@ mod tests {
     #[test]
     fn workspace_after_literal_workspaces() {
         let p = pattern("/apis/entities/v2/workspaces/{name}");
-        assert_eq!(
-            p.workspace_in(&path_segments("/apis/entities/v2/workspaces/ws9")),
-            Some("ws9")
-        );
+        assert_eq!(p.workspace_in(&path_segments("/apis/entities/v2/workspaces/ws9")), Some("ws9"));
         assert_eq!(pattern("/apis/jobs/v2/execution-profiles").workspace_position, None);
     }
 

@@ -78,8 +78,8 @@ fn corpus_cases_hold_natively_and_in_rego() {
     let mut total = 0;
     for file in fixture_files() {
         let text = std::fs::read_to_string(&file).expect("fixture readable");
-        let fixture: FixtureFile = serde_yaml_ng::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let fixture: FixtureFile =
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let file_name = file.file_name().unwrap_or_default().to_string_lossy().to_string();
         for case in &fixture.cases {
             total += 1;
@@ -90,7 +90,10 @@ fn corpus_cases_hold_natively_and_in_rego() {
             let label = format!("{file_name}: {}", case.name);
             let (native, in_rego, reason) = run_case(case, principal.as_ref(), &index, &mut world);
             if native != case.allowed {
-                failures.push(format!("{label}: native allowed={native}, expected {} ({reason:?})", case.allowed));
+                failures.push(format!(
+                    "{label}: native allowed={native}, expected {} ({reason:?})",
+                    case.allowed
+                ));
             }
             if in_rego != case.allowed {
                 failures.push(format!("{label}: rego allowed={in_rego}, expected {}", case.allowed));
@@ -103,7 +106,12 @@ fn corpus_cases_hold_natively_and_in_rego() {
         }
     }
     assert!(total >= 60, "the corpus shrank to {total} cases");
-    assert!(failures.is_empty(), "{} of {total} corpus cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} corpus cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// (native answer, Rego answer, native reason kind for `allow` cases).
@@ -116,12 +124,14 @@ fn run_case(
     let anonymous = Principal::default();
     if let Some(check) = &case.has_permissions {
         let permissions: Vec<&str> = check.permissions.iter().map(String::as_str).collect();
-        let native = has_permissions(principal.unwrap_or(&anonymous), &check.workspace, &permissions, policy(), index);
+        let native =
+            has_permissions(principal.unwrap_or(&anonymous), &check.workspace, &permissions, policy(), index);
         let in_rego = world.has_permissions(principal, &check.workspace, &permissions);
         return (native, in_rego, None);
     }
     if let Some(check) = &case.has_role {
-        let native = has_role(principal.unwrap_or(&anonymous), &check.workspace, &check.role, policy(), index);
+        let native =
+            has_role(principal.unwrap_or(&anonymous), &check.workspace, &check.role, policy(), index);
         let in_rego = world.has_role(principal, &check.workspace, &check.role);
         return (native, in_rego, None);
     }

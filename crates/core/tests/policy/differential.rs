@@ -13,23 +13,59 @@ use proptest::sample::select;
 use crate::support::{policy, Rego};
 
 pub const IDENTITIES: &[&str] = &[
-    "alice", "alice@example.com", "bob", "bob@example.com", "team-a", "team-b", "*", "service:jobs", "service:eval",
+    "alice",
+    "alice@example.com",
+    "bob",
+    "bob@example.com",
+    "team-a",
+    "team-b",
+    "*",
+    "service:jobs",
+    "service:eval",
 ];
 pub const WORKSPACES: &[&str] = &["ws1", "ws2", "system", "default", "-"];
 pub const ROLES: &[&str] = &[
-    "Viewer", "Editor", "Admin", "WorkspaceCreator", "PlatformAdmin", "JobRunner", "ServiceSystem", "Bogus",
+    "Viewer",
+    "Editor",
+    "Admin",
+    "WorkspaceCreator",
+    "PlatformAdmin",
+    "JobRunner",
+    "ServiceSystem",
+    "Bogus",
 ];
 const SCOPES: &[&str] = &[
-    "platform:read", "platform:write", "models:read", "models:write", "entities:read", "entities:write",
-    "files:write", "auth:read", "jobs:read", "inference:write", "secrets:read", "openid", "profile",
+    "platform:read",
+    "platform:write",
+    "models:read",
+    "models:write",
+    "entities:read",
+    "entities:write",
+    "files:write",
+    "auth:read",
+    "jobs:read",
+    "inference:write",
+    "secrets:read",
+    "openid",
+    "profile",
 ];
 const SEGMENT_VALUES: &[&str] = &["ws1", "ws2", "-", "system", "default", "x", "groups"];
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 const EXTRA_PATHS: &[&str] = &[
-    "/health/live", "/metrics", "/status?verbose=1", "/internal/iam/opa-bundle.tar.gz", "/apis/unknown/v1/x",
-    "/apis/entities/v2/entities/e1", "/apis/entities/v2/workspaces/ws1/secrets", "/apis/entities/v2/workspaces/",
-    "/apis/entities/v2/workspaces/-/members", "/apis/auth/v2/iam/opa-bundle.tar.gz", "/", "",
-    "/apis/secrets/v2/workspaces/ws1/secrets/s/access", "/apis/models/v2/workspaces//models",
+    "/health/live",
+    "/metrics",
+    "/status?verbose=1",
+    "/internal/iam/opa-bundle.tar.gz",
+    "/apis/unknown/v1/x",
+    "/apis/entities/v2/entities/e1",
+    "/apis/entities/v2/workspaces/ws1/secrets",
+    "/apis/entities/v2/workspaces/",
+    "/apis/entities/v2/workspaces/-/members",
+    "/apis/auth/v2/iam/opa-bundle.tar.gz",
+    "/",
+    "",
+    "/apis/secrets/v2/workspaces/ws1/secrets/s/access",
+    "/apis/models/v2/workspaces//models",
 ];
 /// Requests per random world; with the proptest case count this gives ≥ 10 000 `allow` cases.
 const REQUESTS_PER_WORLD: usize = 40;
@@ -37,7 +73,8 @@ const WORLDS: u32 = 256;
 
 pub fn arb_bindings() -> impl Strategy<Value = Vec<(String, String, String)>> {
     prop::collection::vec(
-        (select(IDENTITIES), select(WORKSPACES), select(ROLES)).prop_map(|(p, w, r)| (p.to_string(), w.to_string(), r.to_string())),
+        (select(IDENTITIES), select(WORKSPACES), select(ROLES))
+            .prop_map(|(p, w, r)| (p.to_string(), w.to_string(), r.to_string())),
         0..10,
     )
 }
@@ -63,7 +100,14 @@ pub fn arb_principal() -> impl Strategy<Value = Option<Principal>> {
 /// own), sometimes a fixed awkward path.
 pub fn arb_request() -> impl Strategy<Value = (String, String)> {
     let endpoints = policy().endpoints().len();
-    let filled = (0..endpoints, prop::collection::vec(select(SEGMENT_VALUES), 8), prop::bool::weighted(0.85), select(METHODS), 1..3usize, prop::bool::weighted(0.1))
+    let filled = (
+        0..endpoints,
+        prop::collection::vec(select(SEGMENT_VALUES), 8),
+        prop::bool::weighted(0.85),
+        select(METHODS),
+        1..3usize,
+        prop::bool::weighted(0.1),
+    )
         .prop_map(|(i, values, own_method, other_method, tail_len, query)| {
             let endpoint = &policy().endpoints()[i];
             let mut values = values.into_iter();
@@ -95,10 +139,20 @@ pub fn arb_request() -> impl Strategy<Value = (String, String)> {
 }
 
 fn arb_permission_check() -> impl Strategy<Value = (String, Vec<String>)> {
-    let permission = select(&[
-        "models.read", "models.create", "workspaces.delete", "workspaces.members.list", "iam.bundle.read",
-        "secrets.access", "jobs.logs.create", "ws1/models.create", "system/iam.list", "ws2/jobs.read",
-    ][..]);
+    let permission = select(
+        &[
+            "models.read",
+            "models.create",
+            "workspaces.delete",
+            "workspaces.members.list",
+            "iam.bundle.read",
+            "secrets.access",
+            "jobs.logs.create",
+            "ws1/models.create",
+            "system/iam.list",
+            "ws2/jobs.read",
+        ][..],
+    );
     (select(WORKSPACES), prop::collection::vec(permission, 0..3))
         .prop_map(|(w, ps)| (w.to_string(), ps.into_iter().map(str::to_string).collect()))
 }
@@ -155,5 +209,8 @@ fn rego_agrees_with_the_native_pdp_on_random_worlds() {
     );
     assert!(allow_cases >= 10_000, "only {allow_cases} generated allow cases");
     // Both outcomes must be well represented, or agreement proves little.
-    assert!(allowed * 10 > allow_cases && allowed * 10 < allow_cases * 9, "{allowed} of {allow_cases} allowed");
+    assert!(
+        allowed * 10 > allow_cases && allowed * 10 < allow_cases * 9,
+        "{allowed} of {allow_cases} allowed"
+    );
 }

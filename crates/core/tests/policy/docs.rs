@@ -10,8 +10,9 @@ fn access_control_doc_matrix_is_current() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/access-control.md");
     let document = std::fs::read_to_string(path).expect("docs/access-control.md exists");
     let expected = role_matrix_markdown(policy());
-    let actual = generated_section(&document)
-        .unwrap_or_else(|| panic!("docs/access-control.md lacks the markers {MATRIX_BEGIN} ... {MATRIX_END}"));
+    let actual = generated_section(&document).unwrap_or_else(|| {
+        panic!("docs/access-control.md lacks the markers {MATRIX_BEGIN} ... {MATRIX_END}")
+    });
     if actual.trim() != expected.trim() {
         panic!(
             "the role matrix in docs/access-control.md is stale; replace the text between the markers with:\n\n{MATRIX_BEGIN}\n{}\n{MATRIX_END}\n",

@@ -43,7 +43,10 @@ fn effective_roles_union_identities_wildcard_and_service_default() {
         ("service:bound", "ws2", "Viewer"),
     ]);
     let bob = Principal::new("bob").with_email("bob@example.com").with_groups(["team"]);
-    assert_eq!(index.effective_roles(&bob, "ws1"), set(&["Editor", "JobRunner", "Viewer", "WorkspaceCreator"]));
+    assert_eq!(
+        index.effective_roles(&bob, "ws1"),
+        set(&["Editor", "JobRunner", "Viewer", "WorkspaceCreator"])
+    );
     assert_eq!(index.effective_roles(&Principal::new("x"), "ws1"), set(&["WorkspaceCreator"]));
     assert_eq!(index.effective_roles(&Principal::default(), "ws1"), set(&[]), "anonymous gets no `*` roles");
     assert_eq!(index.effective_roles(&Principal::new("service:free"), "any"), set(&["ServiceSystem"]));

@@ -30,8 +30,12 @@ fn shipped_policy_is_complete() {
     assert!(policy.role_grants("ServiceSystem", "anything.at.all"));
     let route = policy.route("GET", "/apis/intake/v2/workspaces/w/spans/groups").expect("routes");
     assert_eq!(route.endpoint.pattern.as_str(), "/apis/intake/v2/workspaces/{workspace}/spans/groups");
-    let route = policy.route("GET", "/apis/inference-gateway/v2/workspaces/w/openai/-/v1/models").expect("routes");
-    assert_eq!(route.endpoint.pattern.as_str(), "/apis/inference-gateway/v2/workspaces/{workspace}/openai/-/v1/models");
+    let route =
+        policy.route("GET", "/apis/inference-gateway/v2/workspaces/w/openai/-/v1/models").expect("routes");
+    assert_eq!(
+        route.endpoint.pattern.as_str(),
+        "/apis/inference-gateway/v2/workspaces/{workspace}/openai/-/v1/models"
+    );
     assert_eq!(route.workspace, Some("w"));
     assert!(policy.route("GET", "/apis/nothing").is_none());
 }
@@ -71,14 +75,29 @@ fn bad_extensions_are_rejected_naming_the_entry() {
         ("roles: [{name: R, permissions: [Models.Read]}]", "permission `Models.Read` in role `R`"),
         ("roles: [{name: R, includes: [Ghost]}]", "role `R` includes unknown role `Ghost`"),
         ("roles: [{name: 'bad name'}]", "role name `bad name`"),
-        ("roles: [{name: A, includes: [B]}, {name: B, includes: [A]}]", "role `A` includes itself: `A -> B -> A`"),
+        (
+            "roles: [{name: A, includes: [B]}, {name: B, includes: [A]}]",
+            "role `A` includes itself: `A -> B -> A`",
+        ),
         ("endpoints: [{method: FETCH, path: /apis/x}]", "unsupported method `FETCH` for endpoint `/apis/x`"),
         ("endpoints: [{method: GET, path: 'apis/x'}]", "malformed path pattern `apis/x`"),
         ("endpoints: [{method: GET, path: '/apis/{Bad}'}]", "malformed path pattern `/apis/{Bad}`"),
-        ("endpoints: [{method: GET, path: /apis/x, scopes: [read]}]", "scope `read` in endpoint `GET /apis/x`"),
-        ("endpoints: [{method: GET, path: /apis/x, permissions: ['x:read']}]", "permission `x:read` in endpoint `GET /apis/x`"),
-        ("endpoints: [{method: GET, path: /apis/x, permissions: [models.fly]}]", "unknown permission `models.fly` in endpoint `GET /apis/x`"),
-        ("endpoints: [{method: GET, path: /apis/auth/discovery}]", "endpoint `GET /apis/auth/discovery` is declared twice"),
+        (
+            "endpoints: [{method: GET, path: /apis/x, scopes: [read]}]",
+            "scope `read` in endpoint `GET /apis/x`",
+        ),
+        (
+            "endpoints: [{method: GET, path: /apis/x, permissions: ['x:read']}]",
+            "permission `x:read` in endpoint `GET /apis/x`",
+        ),
+        (
+            "endpoints: [{method: GET, path: /apis/x, permissions: [models.fly]}]",
+            "unknown permission `models.fly` in endpoint `GET /apis/x`",
+        ),
+        (
+            "endpoints: [{method: GET, path: /apis/auth/discovery}]",
+            "endpoint `GET /apis/auth/discovery` is declared twice",
+        ),
     ];
     for (yaml, expected) in cases {
         let message = load_error(yaml);
@@ -99,7 +118,13 @@ fn unknown_keys_in_extensions_are_rejected() {
 fn include_depth_and_cycles() {
     let chain = |depth: usize| {
         let roles: Vec<String> = (0..=depth)
-            .map(|i| if i == depth { format!("{{name: R{i}}}") } else { format!("{{name: R{i}, includes: [R{}]}}", i + 1) })
+            .map(|i| {
+                if i == depth {
+                    format!("{{name: R{i}}}")
+                } else {
+                    format!("{{name: R{i}, includes: [R{}]}}", i + 1)
+                }
+            })
             .collect();
         format!("roles: [{}]", roles.join(", "))
     };

@@ -35,10 +35,13 @@ fn list(cell: &str) -> Vec<String> {
 
 /// role -> every permission it grants (own + included, recursively); `*` kept as is.
 fn model_roles() -> BTreeMap<String, BTreeSet<String>> {
-    let declared: BTreeMap<String, (Vec<String>, Vec<String>)> = rows(ROLES_TSV)
-        .map(|cells| (cells[0].to_string(), (list(cells[1]), list(cells[2]))))
-        .collect();
-    fn expand(role: &str, declared: &BTreeMap<String, (Vec<String>, Vec<String>)>, out: &mut BTreeSet<String>) {
+    let declared: BTreeMap<String, (Vec<String>, Vec<String>)> =
+        rows(ROLES_TSV).map(|cells| (cells[0].to_string(), (list(cells[1]), list(cells[2])))).collect();
+    fn expand(
+        role: &str,
+        declared: &BTreeMap<String, (Vec<String>, Vec<String>)>,
+        out: &mut BTreeSet<String>,
+    ) {
         let (includes, permissions) = &declared[role];
         out.extend(permissions.iter().cloned());
         for included in includes {
@@ -108,7 +111,8 @@ fn model_allows(
     let segments: Vec<&str> = path.split('/').collect();
     let open_entities = segments.len() >= 5
         && segments[4] == "workspaces"
-        && (segments.len() <= 6 || (segments[5] != "-" && ["members", "projects", "entities"].contains(&segments[6])));
+        && (segments.len() <= 6
+            || (segments[5] != "-" && ["members", "projects", "entities"].contains(&segments[6])));
     if path.starts_with("/apis/entities/v2/") && !open_entities && !platform_admin {
         return false;
     }
@@ -141,7 +145,8 @@ fn model_allows(
 #[test]
 fn every_endpoint_role_scope_and_workspace_matches_the_model() {
     let roles = model_roles();
-    let role_names: Vec<Option<&str>> = std::iter::once(None).chain(roles.keys().map(|r| Some(r.as_str()))).collect();
+    let role_names: Vec<Option<&str>> =
+        std::iter::once(None).chain(roles.keys().map(|r| Some(r.as_str()))).collect();
     let scope_sets: [Option<&[&str]>; 7] = [
         None,
         Some(&["openid", "email"]),
@@ -184,9 +189,11 @@ fn every_endpoint_role_scope_and_workspace_matches_the_model() {
                     };
                     for scopes in scope_sets {
                         let principal = principal_for(scopes);
-                        let request = Request { principal: Some(&principal), method: &endpoint.method, path: &path };
+                        let request =
+                            Request { principal: Some(&principal), method: &endpoint.method, path: &path };
                         let decision = decide(&request, policy(), &index);
-                        let expected = model_allows(&roles, &endpoint, &path, workspace, *role, bound, scopes);
+                        let expected =
+                            model_allows(&roles, &endpoint, &path, workspace, *role, bound, scopes);
                         checked += 1;
                         if decision.allowed != expected {
                             failures.push(format!(
@@ -200,7 +207,12 @@ fn every_endpoint_role_scope_and_workspace_matches_the_model() {
         }
     }
     assert!(checked > 20_000, "only {checked} matrix cells");
-    assert!(failures.is_empty(), "{} of {checked} cells differ:\n{}", failures.len(), failures[..failures.len().min(40)].join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cells differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(40)].join("\n")
+    );
 }
 
 #[test]

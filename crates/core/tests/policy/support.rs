@@ -80,9 +80,7 @@ impl Rego {
     /// An engine holding the bundle data for `index`.
     pub fn world(&self, policy: &PolicyData, index: &BindingIndex) -> RegoWorld {
         let mut engine = self.base.clone();
-        engine
-            .add_data(regorus::Value::from(bundle_data(policy, index)))
-            .expect("bundle data loads");
+        engine.add_data(regorus::Value::from(bundle_data(policy, index))).expect("bundle data loads");
         RegoWorld { engine }
     }
 }
@@ -110,7 +108,12 @@ impl RegoWorld {
         allowed
     }
 
-    pub fn has_permissions(&mut self, principal: Option<&Principal>, workspace: &str, permissions: &[&str]) -> bool {
+    pub fn has_permissions(
+        &mut self,
+        principal: Option<&Principal>,
+        workspace: &str,
+        permissions: &[&str],
+    ) -> bool {
         let mut input = identity_input(principal);
         input.insert("workspace".into(), json!(workspace));
         input.insert("permissions".into(), json!(permissions));
@@ -126,4 +129,3 @@ impl RegoWorld {
         result["has_role"].as_bool().expect("has_role is a bool")
     }
 }
-
