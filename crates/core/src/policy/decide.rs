@@ -207,7 +207,11 @@ fn role_check(
     }
     let missing = missing_permissions(&roles, permissions, policy);
     if missing.is_empty() {
-        let roles = roles.into_iter().collect();
+        // Name only the roles that contributed, so a log line says why.
+        let roles = roles
+            .into_iter()
+            .filter(|role| permissions.iter().any(|p| policy.role_grants(role, p)))
+            .collect();
         (true, Reason::RoleGrants { workspace: workspace.to_string(), roles })
     } else {
         (false, Reason::MissingPermissions { workspace: workspace.to_string(), missing })
