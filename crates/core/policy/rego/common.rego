@@ -42,12 +42,12 @@ is_service if startswith(principal_id, cfg.service_prefix)
 # ---------------------------------------------------------------- roles
 
 # Roles bound to the identities or to `*` in the workspace, plus the service default.
-effective_roles(workspace) := explicit_roles(workspace) | service_default_roles if {
+effective_roles(workspace) := (explicit_roles(workspace) | service_default_roles) if {
 	authenticated
 } else := set()
 
 explicit_roles(workspace) := {role |
-	some identity in identities | {cfg.wildcard_principal}
+	some identity in (identities | {cfg.wildcard_principal})
 	some role in data.authz.principals[identity].workspaces[workspace]
 }
 

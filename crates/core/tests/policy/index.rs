@@ -75,3 +75,29 @@ fn visible_workspaces() {
     assert_eq!(index.visible_workspaces(&delegated), Visibility::Only(set(&["public", "ws1"])));
     assert!(index.visible_workspaces(&root).contains("anything"));
 }
+
+#[test]
+fn bundle_data_is_deterministic_and_holds_active_bindings() {
+    use nmp_core::policy::bundle_data;
+    let policy = crate::support::policy();
+    let triples =
+        [("b", "ws2", "Viewer"), ("a", "ws1", "Editor"), ("a", "ws1", "Viewer"), ("*", "system", "Viewer")];
+    let forward = BindingIndex::from_bindings(triples);
+    let backward = BindingIndex::from_bindings(triples.into_iter().rev());
+    let data = bundle_data(policy, &forward);
+    assert_eq!(data.to_string(), bundle_data(policy, &backward).to_string());
+    let authz = &data["authz"];
+    assert_eq!(authz["principals"]["a"]["workspaces"]["ws1"], serde_json::json!(["Editor", "Viewer"]));
+    assert_eq!(authz["roles"]["Editor"]["includes"], serde_json::json!(["Viewer"]));
+    assert_eq!(authz["endpoints"].as_array().map(Vec::len), Some(policy.endpoints().len()));
+    assert_eq!(authz["config"]["system_workspace"], "system");
+    // Rule names of the Rego must not collide with these data keys under `data.authz`.
+    for (name, source) in nmp_core::policy::rego_sources() {
+        for key in ["principals", "roles", "permissions", "endpoints", "config"] {
+            assert!(
+                !source.contains(&format!("\n{key} :=")) && !source.contains(&format!("\n{key} if")),
+                "{name} defines `{key}`"
+            );
+        }
+    }
+}
