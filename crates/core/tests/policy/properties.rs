@@ -87,4 +87,27 @@ proptest! {
             prop_assert_eq!(old, decide(&request, policy(), &restored));
         }
     }
+
+    /// Check ⊆ list (METH-02): whoever may read a workspace sees it in the workspace listing,
+    /// and the listing shows only workspaces where the caller has some role.
+    #[test]
+    fn readable_workspaces_are_listed(
+        bindings in arb_bindings(),
+        principal in arb_principal(),
+        workspace in select(&["ws1", "ws2", "system", "default", "other"][..]),
+    ) {
+        let index = BindingIndex::from_bindings(bindings.iter().cloned());
+        let Some(principal) = principal else { return Ok(()) };
+        let path = format!("/apis/entities/v2/workspaces/{workspace}");
+        let decision = decide(&Request { principal: Some(&principal), method: "GET", path: &path }, policy(), &index);
+        let visible = index.visible_workspaces(&principal);
+        if decision.allowed {
+            prop_assert!(visible.contains(workspace), "{} readable but not listed: {:?}", workspace, visible);
+        }
+        if let nmp_core::policy::Visibility::Only(listed) = &visible {
+            for listed_workspace in listed {
+                prop_assert!(!index.effective_roles(&principal, listed_workspace).is_empty());
+            }
+        }
+    }
 }
