@@ -1,11 +1,16 @@
-//! The access layer: the in-memory bindings index the decisions read, kept in step with the store
-//! (decision 17: a write is visible to the very next decision), and the identity-provider state.
+//! The access layer: the policy, the in-memory bindings index the decisions read (kept in step
+//! with the store: decision 17, a write is visible to the very next decision), the token
+//! authenticator, and the policy decision point (embedded or external OPA).
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use nmp_core::RoleBinding;
+use nmp_authn::Authenticator;
+use nmp_core::policy::{self, BindingIndex, Decision, PolicyData, Visibility};
+use nmp_core::{Principal, RoleBinding};
 
+use crate::config::PdpProvider;
+use crate::opa::OpaClient;
 use crate::state::Caller;
 
 /// Endpoints learned from the IdP's discovery document.
@@ -17,45 +22,108 @@ pub struct ProviderEndpoints {
     pub userinfo_endpoint: Option<String>,
 }
 
-const BUILTIN_ROLES: &[&str] =
-    &["Viewer", "Editor", "Admin", "WorkspaceCreator", "PlatformAdmin", "JobRunner"];
+/// Roles that only make sense in `system`.
 const PLATFORM_ROLES: &[&str] = &["WorkspaceCreator", "PlatformAdmin"];
+/// Roles never granted through the API (implicit for `service:` principals).
+const IMPLICIT_ROLES: &[&str] = &["ServiceSystem"];
 
 pub struct Access {
     /// Serializes "store write + index update" so the index applies changes in commit order.
     writes: Mutex<()>,
     auth_enabled: bool,
+    pub policy: PolicyData,
+    index: RwLock<BindingIndex>,
+    pub authenticator: Option<Authenticator>,
+    pub opa: Option<OpaClient>,
+}
+
+/// Why a decision could not be made (external PDP only). Maps to 503/504/502, fail closed.
+#[derive(Debug)]
+pub enum PdpFailure {
+    Unavailable(String),
+    Timeout,
+    Error(String),
 }
 
 impl Access {
-    pub fn new(auth_enabled: bool) -> Access {
-        Access { writes: Mutex::new(()), auth_enabled }
+    pub fn new(
+        auth_enabled: bool,
+        policy: PolicyData,
+        authenticator: Option<Authenticator>,
+        provider: PdpProvider,
+        opa: Option<OpaClient>,
+    ) -> Access {
+        let opa = if provider == PdpProvider::Opa { opa } else { None };
+        Access {
+            writes: Mutex::new(()),
+            auth_enabled,
+            policy,
+            index: RwLock::new(BindingIndex::new()),
+            authenticator,
+            opa,
+        }
     }
 
     pub fn write_lock(&self) -> MutexGuard<'_, ()> {
         self.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn load(&self, _active: &[RoleBinding]) {}
+    fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, BindingIndex> {
+        self.index.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 
-    pub fn granted(&self, _bindings: &[RoleBinding]) {}
+    pub fn index(&self) -> std::sync::RwLockReadGuard<'_, BindingIndex> {
+        self.index.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 
-    pub fn revoked(&self, _bindings: &[RoleBinding]) {}
+    /// Replace the index with the store's active bindings (start, and cross-replica refresh).
+    pub fn load(&self, active: &[RoleBinding]) {
+        let fresh = BindingIndex::from_role_bindings(active.iter());
+        *self.index_mut() = fresh;
+    }
 
-    pub fn workspace_removed(&self, _workspace: &str) {}
+    pub fn granted(&self, bindings: &[RoleBinding]) {
+        if bindings.is_empty() {
+            return;
+        }
+        let mut index = self.index_mut();
+        for b in bindings.iter().filter(|b| b.is_active()) {
+            index.grant(&b.principal, &b.workspace, &b.role);
+        }
+    }
 
-    /// The workspaces the caller may list; `None` means all of them.
-    pub fn visible_workspaces(&self, _caller: &Caller) -> Option<BTreeSet<String>> {
+    pub fn revoked(&self, bindings: &[RoleBinding]) {
+        if bindings.is_empty() {
+            return;
+        }
+        let mut index = self.index_mut();
+        for b in bindings {
+            index.revoke(&b.principal, &b.workspace, &b.role);
+        }
+    }
+
+    pub fn workspace_removed(&self, workspace: &str) {
+        self.index_mut().remove_workspace(workspace);
+    }
+
+    /// The workspaces the caller may list; `None` means all of them (auth off, PlatformAdmin, services).
+    pub fn visible_workspaces(&self, caller: &Caller) -> Option<BTreeSet<String>> {
         if !self.auth_enabled {
             return None;
         }
-        None
+        let principal = caller.principal.as_ref()?;
+        match self.index().visible_workspaces(principal) {
+            Visibility::All => None,
+            Visibility::Only(set) => Some(set),
+        }
     }
 
     /// Whether `role` may be granted in `workspace` (decision 20: unknown roles are refused).
     pub fn check_grantable_role(&self, workspace: &str, role: &str) -> Result<(), String> {
-        if !BUILTIN_ROLES.contains(&role) {
-            return Err(format!("Unknown role '{role}'. Valid roles: {}", BUILTIN_ROLES.join(", ")));
+        let grantable: Vec<&str> =
+            self.policy.role_names().into_iter().filter(|r| !IMPLICIT_ROLES.contains(r)).collect();
+        if !grantable.contains(&role) {
+            return Err(format!("Unknown role '{role}'. Valid roles: {}", grantable.join(", ")));
         }
         if PLATFORM_ROLES.contains(&role) && workspace != nmp_core::SYSTEM_WORKSPACE {
             return Err(format!("Role '{role}' can only be granted in the 'system' workspace"));
@@ -63,11 +131,75 @@ impl Access {
         Ok(())
     }
 
+    /// The embedded decision.
+    pub fn decide(&self, principal: Option<&Principal>, method: &str, path: &str) -> Decision {
+        let request = policy::Request { principal, method, path };
+        policy::decide(&request, &self.policy, &self.index())
+    }
+
+    /// The decision of the configured PDP: embedded, or external OPA (fail closed).
+    pub async fn authorize(
+        &self,
+        principal: Option<&Principal>,
+        method: &str,
+        path: &str,
+    ) -> Result<Decision, PdpFailure> {
+        let native = self.decide(principal, method, path);
+        match &self.opa {
+            None => Ok(native),
+            Some(opa) => {
+                let allowed = opa.allow(principal, method, path).await?;
+                // OPA says yes or no; the native decision supplies the reason for logs and for
+                // the 401/403 choice, and is reported when the two disagree.
+                if allowed != native.allowed {
+                    tracing::warn!(
+                        method,
+                        path,
+                        opa = allowed,
+                        native = native.allowed,
+                        "OPA and the embedded PDP disagree"
+                    );
+                }
+                Ok(Decision { allowed, ..native })
+            }
+        }
+    }
+
+    pub fn has_permissions(&self, principal: &Principal, workspace: &str, permissions: &[String]) -> bool {
+        let permissions: Vec<&str> = permissions.iter().map(String::as_str).collect();
+        policy::has_permissions(principal, workspace, &permissions, &self.policy, &self.index())
+    }
+
+    pub fn has_role(&self, principal: &Principal, workspace: &str, role: &str) -> bool {
+        policy::has_role(principal, workspace, role, &self.policy, &self.index())
+    }
+
+    /// The OPA data document for the current bindings.
+    pub fn bundle_data(&self) -> serde_json::Value {
+        policy::bundle_data(&self.policy, &self.index())
+    }
+
     pub fn keys_ready(&self) -> bool {
-        true
+        self.authenticator.as_ref().is_none_or(Authenticator::is_ready)
     }
 
     pub fn provider_endpoints(&self) -> ProviderEndpoints {
-        ProviderEndpoints::default()
+        match self.authenticator.as_ref().and_then(Authenticator::provider_metadata) {
+            Some(m) => ProviderEndpoints {
+                authorization_endpoint: m.authorization_endpoint,
+                token_endpoint: m.token_endpoint,
+                device_authorization_endpoint: m.device_authorization_endpoint,
+                userinfo_endpoint: m.userinfo_endpoint,
+            },
+            None => ProviderEndpoints::default(),
+        }
     }
 }
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access").field("auth_enabled", &self.auth_enabled).finish_non_exhaustive()
+    }
+}
+
+pub type SharedAccess = Arc<Access>;

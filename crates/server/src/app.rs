@@ -32,6 +32,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::iam::router())
         .merge(routes::discovery::router())
         .merge(routes::authn::router())
+        .merge(routes::authz::router())
+        .merge(routes::bundle::router())
         .merge(routes::health::router())
 }
 

@@ -52,6 +52,8 @@ pub struct AuthConfig {
     pub oidc: OidcConfig,
     pub gateway: GatewayConfig,
     pub decision_log: DecisionLogConfig,
+    /// Operator additions to the shipped policy: extra endpoints and custom roles.
+    pub policy: nmp_core::policy::PolicyExtensions,
     /// Reference features not implemented yet: present ⇒ start-up error saying so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_keys: Option<serde_json::Value>,
@@ -78,6 +80,7 @@ impl Default for AuthConfig {
             oidc: OidcConfig::default(),
             gateway: GatewayConfig::default(),
             decision_log: DecisionLogConfig::default(),
+            policy: nmp_core::policy::PolicyExtensions::default(),
             access_keys: None,
             token_signing: None,
         }

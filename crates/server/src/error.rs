@@ -17,6 +17,14 @@ pub enum ApiError {
         token_presented: bool,
     },
     Forbidden(String),
+    /// 403 because the token's scopes do not cover the endpoint (RFC 6750 `insufficient_scope`).
+    InsufficientScope {
+        scopes: Vec<String>,
+    },
+    /// 400 for a broken `Authorization` header (RFC 6750 `invalid_request`).
+    InvalidRequest(String),
+    /// 431: a header over its size limit.
+    HeaderTooLarge(String),
     NotFound(String),
     Conflict(String),
     PayloadTooLarge(String),
@@ -44,7 +52,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::HeaderTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -86,6 +96,25 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
                 response
             }
+            ApiError::InsufficientScope { scopes } => {
+                let mut response = detail(status, "Forbidden".into());
+                let challenge = format!(
+                    r#"Bearer realm="nmp", error="insufficient_scope", scope="{}""#,
+                    scopes.join(" ")
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                }
+                response
+            }
+            ApiError::InvalidRequest(message) => {
+                let mut response = detail(status, message);
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="nmp", error="invalid_request""#),
+                );
+                response
+            }
             ApiError::Validation(errors) => {
                 (status, Json(HttpValidationError { detail: errors })).into_response()
             }
@@ -104,6 +133,7 @@ impl IntoResponse for ApiError {
             | ApiError::NotFound(m)
             | ApiError::Conflict(m)
             | ApiError::PayloadTooLarge(m)
+            | ApiError::HeaderTooLarge(m)
             | ApiError::BadGateway(m)
             | ApiError::GatewayTimeout(m) => detail(status, m),
         }

@@ -8,6 +8,7 @@ pub mod config;
 mod convert;
 pub mod error;
 pub mod middleware;
+pub mod opa;
 pub mod routes;
 pub mod seed;
 pub mod state;
@@ -37,7 +38,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
             .with_context(|| format!("opening the database at {}", path.display()))?;
         Arc::new(store)
     };
-    let access = Arc::new(Access::new(settings.file.auth.enabled));
+    let access = Arc::new(build_access(&settings)?);
     let state = AppState { settings: Arc::new(settings), store, access, clock, started: Instant::now() };
     let (store, auth, at) = (Arc::clone(&state.store), state.settings.file.auth.clone(), state.now());
     tokio::task::spawn_blocking(move || seed::seed(store.as_ref(), &auth, at)).await?.context("seeding")?;
@@ -46,7 +47,55 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         .await?
         .context("loading role bindings")?;
     state.access.load(&active);
+    if let Some(authenticator) = &state.access.authenticator {
+        // Key loading runs in the background: a cold start with the IdP down still starts,
+        // and `/health/ready` says not ready until keys are loaded.
+        authenticator.spawn_background_refresh();
+    }
     Ok(state)
+}
+
+/// The policy (shipped data plus operator extensions), the authenticator and the PDP client.
+pub fn build_access(settings: &Settings) -> anyhow::Result<Access> {
+    let auth = &settings.file.auth;
+    let policy =
+        nmp_core::policy::PolicyData::with_extensions(&auth.policy).context("config key `auth.policy`")?;
+    let authenticator = if auth.enabled && (auth.oidc.enabled || auth.allow_unsigned_jwt) {
+        let oidc = match (&settings.oidc_audience, auth.oidc.enabled) {
+            (Some(audience), true) => Some(nmp_authn::OidcSettings {
+                issuer: auth.oidc.issuer.clone(),
+                additional_issuers: auth.oidc.additional_issuers.clone(),
+                audience: audience.clone(),
+                jwks_uri: auth.oidc.jwks_uri.clone(),
+                subject_claim: auth.oidc.subject_claim.clone(),
+                email_claim: auth.oidc.email_claim.clone(),
+                groups_claim: auth.oidc.groups_claim.clone(),
+                scope_prefix: auth.oidc.scope_prefix.clone(),
+            }),
+            _ => None,
+        };
+        let authn_settings = nmp_authn::AuthnSettings {
+            oidc,
+            allow_unsigned_jwt: auth.allow_unsigned_jwt,
+            leeway_seconds: auth.oidc.leeway_seconds,
+            jwks_refresh_interval: std::time::Duration::from_secs(auth.oidc.jwks_refresh_interval_seconds),
+            unknown_kid_cooldown: std::time::Duration::from_secs(auth.oidc.jwks_unknown_kid_cooldown_seconds),
+            http_timeout: std::time::Duration::from_secs(auth.oidc.http_timeout_seconds),
+            ..nmp_authn::AuthnSettings::default()
+        };
+        let authenticator = nmp_authn::Authenticator::new(authn_settings, Arc::new(nmp_authn::SystemClock))
+            .map_err(|e| anyhow::anyhow!("config key `auth.oidc`: {e}"))?;
+        Some(authenticator)
+    } else {
+        None
+    };
+    let opa = if auth.policy_decision_point_provider == config::PdpProvider::Opa {
+        let timeout = std::time::Duration::from_secs(auth.policy_decision_point_request_timeout_seconds);
+        Some(opa::OpaClient::new(&auth.policy_decision_point_base_url, timeout)?)
+    } else {
+        None
+    };
+    Ok(Access::new(auth.enabled, policy, authenticator, auth.policy_decision_point_provider, opa))
 }
 
 /// Serve until `shutdown` resolves, then finish in-flight requests.

@@ -1,14 +1,22 @@
-//! Establishes who is calling (the [`Caller`]) for every request, and with auth on decides whether
-//! they may. Public paths (health, discovery, docs) skip both.
+//! Establishes who is calling (the [`Caller`]) for every request and, with auth on, asks the PDP
+//! whether they may. Public paths skip both; the gateway callouts do their own work.
+//!
+//! Identity sources, in order: `X-NMP-Principal-*` headers (with auth on, only from a trusted
+//! gateway: decision 8), then a bearer token. With auth off, headers serve attribution only and
+//! bearer tokens are not examined, as in the reference.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use nmp_authn::AuthorizationError;
+use nmp_core::policy::{Decision, Reason};
 use nmp_core::principal::{self, PrincipalHeaders};
+use nmp_core::Principal;
 
+use crate::access::PdpFailure;
 use crate::error::ApiError;
 use crate::state::{AppState, Caller};
 use crate::validate::BodyLimit;
@@ -24,6 +32,19 @@ pub fn is_public(path: &str) -> bool {
             | "/apis/auth/discovery"
             | "/openapi.json"
     )
+}
+
+/// Gateway callouts authenticate (and authorize) inside their handlers.
+pub fn is_callout(path: &str) -> bool {
+    path == "/apis/auth/authenticate"
+        || path.starts_with("/apis/auth/authenticate/")
+        || path == "/apis/auth/ext-authz"
+        || path.starts_with("/apis/auth/ext-authz/")
+}
+
+/// The PDP endpoints, reachable by service principals only.
+pub fn is_pdp_path(path: &str) -> bool {
+    path.starts_with("/apis/auth/v2/authz/")
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
@@ -48,6 +69,135 @@ pub(crate) fn principal_headers(headers: &HeaderMap) -> Result<PrincipalHeaders<
     })
 }
 
+/// Who a request says it is, once verified.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub principal: Option<Principal>,
+    /// `oidc_access_token`, `unsigned_token` or `gateway_headers`.
+    pub token_kind: Option<&'static str>,
+    pub jti: Option<String>,
+}
+
+/// Establish the caller's identity from trusted headers or a bearer token.
+pub async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Result<Identity, ApiError> {
+    let values = principal_headers(headers)?;
+    if !state.auth_enabled() {
+        let principal = values.parse().map_err(|e| ApiError::BadRequest(e.0))?;
+        return Ok(Identity { principal, token_kind: None, jti: None });
+    }
+    if values.any_present() {
+        if !state.settings.trusted_gateway.trusts(peer, headers) {
+            return Err(ApiError::unauthorized(
+                "X-NMP-Principal-* and X-NMP-Scopes headers are accepted only from a trusted gateway; send a bearer token",
+            ));
+        }
+        let principal = values.parse().map_err(|e| ApiError::BadRequest(e.0))?;
+        if let Some(p) = &principal {
+            if p.on_behalf_of.is_some() && !p.is_service() {
+                return Err(ApiError::BadRequest(
+                    "X-NMP-Principal-On-Behalf-Of is honoured only for service principals".into(),
+                ));
+            }
+        }
+        return Ok(Identity { principal, token_kind: Some("gateway_headers"), jti: None });
+    }
+    let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = authorizations.next() else { return Ok(Identity::default()) };
+    if authorizations.next().is_some() {
+        return Err(ApiError::InvalidRequest("Multiple Authorization headers".into()));
+    }
+    let token = match nmp_authn::parse_authorization(value.as_bytes()) {
+        Ok(token) => token,
+        Err(AuthorizationError::NotBearer) => return Ok(Identity::default()),
+        Err(AuthorizationError::Malformed) => {
+            return Err(ApiError::InvalidRequest("Malformed Authorization header".into()))
+        }
+        Err(AuthorizationError::TooLong) => {
+            return Err(ApiError::HeaderTooLarge("Authorization header too long".into()))
+        }
+    };
+    let Some(authenticator) = &state.access.authenticator else {
+        return Err(ApiError::Unauthorized {
+            detail: nmp_authn::DETAIL_NOT_CONFIGURED.into(),
+            token_presented: true,
+        });
+    };
+    match authenticator.authenticate(token.as_str()).await {
+        Ok(verified) => {
+            // `service:` identities come only through a trusted gateway, never from a token
+            // (a quickstart token could otherwise claim the all-powerful service role).
+            if verified.principal.is_service() {
+                tracing::debug!("refused a token whose subject is a service principal");
+                return Err(ApiError::Unauthorized {
+                    detail: nmp_authn::DETAIL_INVALID_TOKEN.into(),
+                    token_presented: true,
+                });
+            }
+            let kind = if verified.unsigned { "unsigned_token" } else { "oidc_access_token" };
+            Ok(Identity { principal: Some(verified.principal), token_kind: Some(kind), jti: verified.jti })
+        }
+        Err(error) if error.is_unavailable() => Err(ApiError::Unavailable(error.to_string())),
+        Err(error) => {
+            tracing::debug!(reason = %error, "bearer token rejected");
+            Err(ApiError::Unauthorized { detail: error.detail().into(), token_presented: true })
+        }
+    }
+}
+
+/// The answer to a denied decision: 401 for nobody, 403 (scope-aware) for somebody.
+pub fn denial(decision: &Decision) -> ApiError {
+    match &decision.reason {
+        Reason::Anonymous => ApiError::unauthorized("Unauthorized"),
+        Reason::MissingScope => ApiError::InsufficientScope { scopes: decision.accepted_scopes.clone() },
+        _ => ApiError::forbidden(),
+    }
+}
+
+pub fn pdp_failure(failure: PdpFailure) -> ApiError {
+    match failure {
+        PdpFailure::Unavailable(e) => {
+            tracing::error!(error = %e, "policy decision point unreachable");
+            ApiError::Unavailable("Authorization service unavailable".into())
+        }
+        PdpFailure::Timeout => ApiError::GatewayTimeout("Authorization service timeout".into()),
+        PdpFailure::Error(e) => {
+            tracing::error!(error = %e, "policy decision point error");
+            ApiError::BadGateway("Authorization service error".into())
+        }
+    }
+}
+
+/// Decision 19: every denial (and optionally every decision) as a structured event, no token.
+pub fn log_decision(
+    state: &AppState,
+    decision: &Decision,
+    principal: Option<&Principal>,
+    method: &str,
+    path: &str,
+) {
+    let log = &state.settings.file.auth.decision_log;
+    if (decision.allowed && !log.allowed) || (!decision.allowed && !log.denials) {
+        return;
+    }
+    let decision_id = format!("{:016x}", rand::random::<u64>());
+    tracing::info!(
+        target: "nmp::decision",
+        decision_id,
+        time = %nmp_core::wire::timestamps::utc(state.now()),
+        principal = principal.map(|p| p.id.as_str()).unwrap_or("anonymous"),
+        method,
+        path,
+        workspace = decision.workspace.as_deref().unwrap_or(""),
+        result = if decision.allowed { "allow" } else { "deny" },
+        reason = decision.reason.kind(),
+        detail = ?decision.reason,
+    );
+}
+
 pub async fn authenticate_and_authorize(
     State(state): State<AppState>,
     mut request: Request,
@@ -55,24 +205,44 @@ pub async fn authenticate_and_authorize(
 ) -> Response {
     request.extensions_mut().insert(BodyLimit(state.settings.file.server.max_body_bytes));
     let path = request.uri().path().to_string();
-    if is_public(&path) {
+    if is_public(&path) || is_callout(&path) {
         request.extensions_mut().insert(Caller::default());
         return next.run(request).await;
     }
-    let _peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let caller = match resolve_caller(&state, request.headers()) {
-        Ok(caller) => caller,
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let identity = match identify(&state, request.headers(), peer).await {
+        Ok(identity) => identity,
         Err(error) => return error.into_response(),
     };
-    request.extensions_mut().insert(caller);
+    if state.auth_enabled() {
+        if let Err(error) =
+            authorize(&state, identity.principal.as_ref(), request.method().as_str(), &path).await
+        {
+            return error.into_response();
+        }
+    }
+    request.extensions_mut().insert(Caller { principal: identity.principal });
     next.run(request).await
 }
 
-fn resolve_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let parsed = principal_headers(headers)?.parse().map_err(|e| ApiError::BadRequest(e.0))?;
-    if !state.auth_enabled() {
-        // Auth off: headers are used for attribution only, as the reference does.
-        return Ok(Caller { principal: parsed });
+async fn authorize(
+    state: &AppState,
+    principal: Option<&Principal>,
+    method: &str,
+    path: &str,
+) -> Result<(), ApiError> {
+    if is_pdp_path(path) {
+        return match principal {
+            None => Err(ApiError::unauthorized("Unauthorized")),
+            Some(p) if !p.is_service() => Err(ApiError::forbidden()),
+            Some(_) => Ok(()),
+        };
     }
-    Err(ApiError::unauthorized("Unauthorized"))
+    let decision = state.access.authorize(principal, method, path).await.map_err(pdp_failure)?;
+    log_decision(state, &decision, principal, method, path);
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(denial(&decision))
+    }
 }

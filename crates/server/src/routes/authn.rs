@@ -1,10 +1,246 @@
-//! Gateway callouts: `/apis/auth/authenticate` (token inspection) and the forward-auth forms.
-//! (Wired to the token validator by the authentication work.)
+//! Gateway callouts (decision 10):
+//! - `GET|POST /apis/auth/authenticate`: token inspection, the closest thing to "whoami";
+//! - `/apis/auth/authenticate/{path}` and `/apis/auth/ext-authz/{path}` (any method): forward auth
+//!   for Envoy ext_authz, nginx `auth_request`, Traefik forwardAuth and Caddy `forward_auth`.
+//!   They authenticate **and** authorize the original method and path, answer 200 with the trusted
+//!   `X-NMP-Principal-*` headers, 401 or 403, always with `Cache-Control: no-store`, and never
+//!   answer 2xx when something went wrong inside.
 
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Json;
+use nmp_core::principal::{
+    HEADER_PRINCIPAL_EMAIL, HEADER_PRINCIPAL_GROUPS, HEADER_PRINCIPAL_ID, HEADER_SCOPES,
+};
+use nmp_core::wire::{AuthenticateResponse, ErrorDetail};
+use nmp_core::Principal;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::error::ApiError;
+use crate::middleware::{denial, identify, log_decision, pdp_failure, Identity};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(authenticate_get))
+        .route("/apis/auth/authenticate", axum::routing::post(authenticate_post))
+        .route("/apis/auth/authenticate/{*path}", any(forward_auth_prefixed))
+        .route("/apis/auth/ext-authz/{*path}", any(forward_auth_prefixed))
+        .route("/apis/auth/ext-authz", any(forward_auth_headers))
+        .route("/apis/auth/ext-authz/", get(forward_auth_headers))
+}
+
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The trusted headers a gateway forwards upstream.
+fn principal_header_values(principal: &Principal) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    let mut push = |name: &str, value: &str| {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
+            out.push((name, value));
+        }
+    };
+    push(HEADER_PRINCIPAL_ID, &principal.id);
+    if let Some(email) = &principal.email {
+        push(HEADER_PRINCIPAL_EMAIL, email);
+    }
+    if !principal.groups.is_empty() {
+        push(HEADER_PRINCIPAL_GROUPS, &principal.groups.join(","));
+    }
+    if let Some(scopes) = principal.scopes.as_ref().filter(|s| !s.is_empty()) {
+        push(HEADER_SCOPES, &scopes.join(" "));
+    }
+    out
+}
+
+fn peer(request: &Request) -> Option<std::net::IpAddr> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// Token inspection: who does this bearer token say the caller is?
+async fn inspect(state: &AppState, headers: &HeaderMap, peer: Option<std::net::IpAddr>) -> Response {
+    if headers.get(header::AUTHORIZATION).is_none() {
+        return no_store(ApiError::unauthorized("Missing bearer token").into_response());
+    }
+    let identity = match identify(state, headers, peer).await {
+        Ok(Identity { principal: Some(principal), token_kind, jti }) => (principal, token_kind, jti),
+        Ok(_) => return no_store(ApiError::unauthorized("Missing bearer token").into_response()),
+        Err(ApiError::Unauthorized { .. }) => {
+            return no_store(
+                ApiError::Unauthorized { detail: "Invalid bearer token".into(), token_presented: true }
+                    .into_response(),
+            )
+        }
+        Err(other) => return no_store(other.into_response()),
+    };
+    let (principal, token_kind, jti) = identity;
+    let body = AuthenticateResponse {
+        principal: principal.id.clone(),
+        email: principal.email.clone(),
+        groups: principal.groups.clone(),
+        scopes: principal.scopes.clone().unwrap_or_default(),
+        jti,
+        token_kind: token_kind.unwrap_or("oidc_access_token").to_string(),
+        on_behalf_of: None,
+        on_behalf_of_email: None,
+        on_behalf_of_groups: Vec::new(),
+    };
+    let mut response = Json(body).into_response();
+    for (name, value) in principal_header_values(&principal) {
+        response.headers_mut().insert(name, value);
+    }
+    no_store(response)
+}
+
+#[utoipa::path(get, path = "/apis/auth/authenticate", tag = "Auth",
+    description = "Validate the bearer token and say who it identifies (also POST). Gateways forward the returned X-NMP-Principal-* headers.",
+    responses((status = 200, body = AuthenticateResponse), (status = 401, body = ErrorDetail)))]
+async fn authenticate_get(State(state): State<AppState>, request: Request) -> Response {
+    let peer = peer(&request);
+    inspect(&state, request.headers(), peer).await
+}
+
+async fn authenticate_post(State(state): State<AppState>, request: Request) -> Response {
+    let peer = peer(&request);
+    inspect(&state, request.headers(), peer).await
+}
+
+/// Forward auth where the original path follows the callout prefix.
+async fn forward_auth_prefixed(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    let original = ["/apis/auth/authenticate", "/apis/auth/ext-authz"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix))
+        .unwrap_or("/")
+        .to_string();
+    let original = match request.uri().query() {
+        Some(query) => format!("{original}?{query}"),
+        None => original,
+    };
+    let method = original_method(request.headers()).unwrap_or_else(|| request.method().clone());
+    let peer = peer(&request);
+    forward_auth(&state, request.headers(), peer, &method, &original).await
+}
+
+/// Forward auth where the gateway names the original request in headers (Traefik forwardAuth:
+/// `X-Forwarded-Method`/`X-Forwarded-Uri`; nginx: `X-Original-Method`/`X-Original-URI`).
+async fn forward_auth_headers(State(state): State<AppState>, request: Request) -> Response {
+    let headers = request.headers();
+    let uri = ["x-forwarded-uri", "x-original-uri"]
+        .iter()
+        .find_map(|h| headers.get(*h))
+        .and_then(|v| v.to_str().ok());
+    let Some(uri) = uri.map(str::to_string) else {
+        return no_store(
+            ApiError::BadRequest("name the original request with X-Forwarded-Uri or X-Original-URI".into())
+                .into_response(),
+        );
+    };
+    let method = original_method(headers).unwrap_or(Method::GET);
+    let peer = peer(&request);
+    forward_auth(&state, request.headers(), peer, &method, &uri).await
+}
+
+fn original_method(headers: &HeaderMap) -> Option<Method> {
+    ["x-forwarded-method", "x-original-method"]
+        .iter()
+        .find_map(|h| headers.get(*h))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|m| Method::from_bytes(m.trim().to_ascii_uppercase().as_bytes()).ok())
+}
+
+async fn forward_auth(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    method: &Method,
+    original: &str,
+) -> Response {
+    // The original path is untrusted input: it must be an absolute path, and the decision is made
+    // on its canonical form so `..` or encoded tricks cannot select a more permissive route.
+    let Some(path) = canonical_path(original) else {
+        return no_store(
+            ApiError::BadRequest("the original path is not a canonical absolute path".into()).into_response(),
+        );
+    };
+    let identity = match identify(state, headers, peer).await {
+        Ok(identity) => identity,
+        Err(error) => return no_store(never_2xx(error.into_response())),
+    };
+    let principal = identity.principal.as_ref();
+    let decision = if state.auth_enabled() {
+        match state.access.authorize(principal, method.as_str(), &path).await {
+            Ok(decision) => Some(decision),
+            Err(failure) => return no_store(pdp_failure(failure).into_response()),
+        }
+    } else {
+        None
+    };
+    if let Some(decision) = &decision {
+        log_decision(state, decision, principal, method.as_str(), &path);
+        if !decision.allowed {
+            return no_store(denial(decision).into_response());
+        }
+    }
+    let mut response = StatusCode::OK.into_response();
+    if let Some(principal) = principal {
+        for (name, value) in principal_header_values(principal) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    no_store(response)
+}
+
+/// A defensive guard: whatever produced `response`, a callout must not signal success by accident.
+fn never_2xx(response: Response) -> Response {
+    if response.status().is_success() {
+        return ApiError::Internal("callout produced a success status for an error".into()).into_response();
+    }
+    response
+}
+
+/// Reject paths that are not plain absolute paths: dot segments, empty segments, backslashes,
+/// and percent-encoded slashes or dots (which a backend might decode into a different route).
+pub fn canonical_path(original: &str) -> Option<String> {
+    let path = original.split('?').next().unwrap_or_default();
+    if !path.starts_with('/') || path.contains('\\') || path.contains("//") {
+        return None;
+    }
+    let lowered = path.to_ascii_lowercase();
+    if lowered.contains("%2f")
+        || lowered.contains("%2e")
+        || lowered.contains("%5c")
+        || lowered.contains("%00")
+    {
+        return None;
+    }
+    if path.split('/').any(|segment| segment == "." || segment == "..") {
+        return None;
+    }
+    if path.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return None;
+    }
+    Some(original.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_path;
+
+    #[test]
+    fn canonical_paths() {
+        assert!(canonical_path("/apis/entities/v2/workspaces").is_some());
+        assert!(canonical_path("/apis/entities/v2/workspaces?page=2").is_some());
+        for bad in ["apis", "/a/../b", "/a/./b", "/a//b", "/a/%2e%2e/b", "/a%2Fb", "/a\\b", "/a b"] {
+            assert!(canonical_path(bad).is_none(), "{bad}");
+        }
+    }
 }

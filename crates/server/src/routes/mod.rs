@@ -2,6 +2,8 @@
 //! access index in step with the write, and converts to wire types.
 
 pub mod authn;
+pub mod authz;
+pub mod bundle;
 pub mod discovery;
 pub mod health;
 pub mod iam;

@@ -1,0 +1,79 @@
+//! The external policy decision point: OPA's REST data API (`POST {base}/v1/data/authz/allow`),
+//! fed the same input as the embedded PDP. Fail closed: unreachable → 503, timeout → 504, any
+//! other problem (HTTP error, undefined result, bad JSON) → 502.
+
+use std::time::Duration;
+
+use nmp_core::Principal;
+use serde_json::{json, Value};
+
+use crate::access::PdpFailure;
+
+#[derive(Debug, Clone)]
+pub struct OpaClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// The PDP input the Rego reads (facts §2.4), for one request.
+pub fn allow_input(principal: Option<&Principal>, method: &str, path: &str) -> Value {
+    match principal {
+        Some(p) => json!({
+            "principal_id": p.id,
+            "principal_email": p.email,
+            "principal_groups": p.groups,
+            "method": method,
+            "path": path,
+            "scopes": p.scopes,
+        }),
+        None => json!({"principal_id": "", "principal_groups": [], "method": method, "path": path}),
+    }
+}
+
+impl OpaClient {
+    pub fn new(base: &str, timeout: Duration) -> Result<OpaClient, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(OpaClient { http, base: base.trim_end_matches('/').to_string() })
+    }
+
+    /// Ask OPA whether the request is allowed.
+    pub async fn allow(
+        &self,
+        principal: Option<&Principal>,
+        method: &str,
+        path: &str,
+    ) -> Result<bool, PdpFailure> {
+        let url = format!("{}/v1/data/authz/allow", self.base);
+        let body = json!({"input": allow_input(principal, method, path)});
+        let response = self.http.post(&url).json(&body).send().await.map_err(|e| {
+            if e.is_timeout() {
+                PdpFailure::Timeout
+            } else {
+                PdpFailure::Unavailable(e.to_string())
+            }
+        })?;
+        if !response.status().is_success() {
+            return Err(PdpFailure::Error(format!("OPA answered {}", response.status())));
+        }
+        let value: Value = response.json().await.map_err(|e| {
+            if e.is_timeout() {
+                PdpFailure::Timeout
+            } else {
+                PdpFailure::Error(format!("OPA answer unreadable: {e}"))
+            }
+        })?;
+        // `result` absent means the policy is not loaded (undefined): deny by failing closed.
+        match value.get("result") {
+            Some(Value::Bool(allowed)) => Ok(*allowed),
+            Some(result) => match result.get("allowed") {
+                Some(Value::Bool(allowed)) => Ok(*allowed),
+                _ => Err(PdpFailure::Error("OPA result has no boolean `allowed`".into())),
+            },
+            None => Err(PdpFailure::Error("OPA returned no result (policy or data not loaded)".into())),
+        }
+    }
+}

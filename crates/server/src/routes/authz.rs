@@ -1,0 +1,108 @@
+//! The PDP endpoints `POST /apis/auth/v2/authz/{allow,has_permissions,has_role}` (facts §2.4),
+//! for service principals only (the middleware enforces that).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use nmp_core::Principal;
+use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::validate::{error, JsonBody};
+
+const ENTRYPOINTS: &[&str] = &["allow", "has_permissions", "has_role"];
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(evaluate))
+}
+
+fn string_list(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// The principal described by a PDP input (`principal_id`, `principal_email`, `principal_groups`,
+/// `scopes`), or the Envoy ext_authz shape (`attributes.request.http`).
+fn input_principal(input: &Value) -> (Option<Principal>, String, String) {
+    if let Some(http) = input.pointer("/attributes/request/http") {
+        let headers = &http["headers"];
+        let get = |name: &str| headers[name].as_str().map(str::to_string);
+        let principal = get("x-nmp-principal-id").filter(|id| !id.is_empty()).map(|id| Principal {
+            id,
+            email: get("x-nmp-principal-email").filter(|e| !e.is_empty()),
+            groups: get("x-nmp-principal-groups")
+                .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect())
+                .unwrap_or_default(),
+            scopes: get("x-nmp-scopes")
+                .map(|s| s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()),
+            on_behalf_of: None,
+        });
+        let method = http["method"].as_str().unwrap_or("GET").to_string();
+        let path = http["path"].as_str().unwrap_or("/").to_string();
+        return (principal, method, path);
+    }
+    let principal = input["principal_id"].as_str().filter(|id| !id.is_empty()).map(|id| Principal {
+        id: id.to_string(),
+        email: input["principal_email"].as_str().filter(|e| !e.is_empty()).map(String::from),
+        groups: string_list(&input["principal_groups"]),
+        scopes: input["scopes"].as_array().map(|_| string_list(&input["scopes"])),
+        on_behalf_of: None,
+    });
+    let method = input["method"].as_str().unwrap_or("GET").to_string();
+    let path = input["path"].as_str().unwrap_or("/").to_string();
+    (principal, method, path)
+}
+
+#[utoipa::path(post, path = "/apis/auth/v2/authz/{entrypoint}", tag = "Auth",
+    description = "Ask the policy decision point. Service principals only.",
+    params(("entrypoint" = String, Path, description = "allow, has_permissions or has_role")),
+    request_body = Object,
+    responses((status = 200, body = Object), (status = 400, body = Object)))]
+async fn evaluate(
+    State(state): State<AppState>,
+    Path(entrypoint): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Response {
+    if !ENTRYPOINTS.contains(&entrypoint.as_str()) {
+        let detail =
+            json!({"error": format!("Invalid entrypoint: {entrypoint}"), "valid_entrypoints": ENTRYPOINTS});
+        return (StatusCode::BAD_REQUEST, Json(json!({"detail": detail}))).into_response();
+    }
+    let Some(input) = body.get("input").filter(|i| i.is_object()) else {
+        return ApiError::Validation(vec![error(
+            "missing",
+            &["body", "input"],
+            "Field required",
+            body.clone(),
+        )])
+        .into_response();
+    };
+    let (principal, method, path) = input_principal(input);
+    let result = match entrypoint.as_str() {
+        "allow" => {
+            let decision = state.access.decide(principal.as_ref(), &method, &path);
+            let flag = if decision.allowed { "true" } else { "false" };
+            json!({"allowed": decision.allowed, "headers": {"X-NMP-Authorized": flag}, "reason": decision.reason.kind()})
+        }
+        "has_permissions" => {
+            let workspace = input["workspace"].as_str().unwrap_or_default();
+            let permissions = string_list(&input["permissions"]);
+            let allowed =
+                principal.as_ref().is_some_and(|p| state.access.has_permissions(p, workspace, &permissions));
+            json!({"allowed": allowed})
+        }
+        _ => {
+            let workspace = input["workspace"].as_str().unwrap_or_default();
+            let role = input["role"].as_str().unwrap_or_default();
+            let held = principal.as_ref().is_some_and(|p| state.access.has_role(p, workspace, role));
+            json!({"has_role": held})
+        }
+    };
+    Json(json!({"result": result})).into_response()
+}
