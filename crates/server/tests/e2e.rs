@@ -11,6 +11,7 @@ mod e2e {
     mod members;
     mod persistence;
     mod projects;
+    mod quickstart_auth;
     mod schemas;
     mod workspaces;
 }

@@ -166,3 +166,47 @@ pub fn names(page: &Value) -> Vec<String> {
         .map(|w| w["name"].as_str().expect("name").to_string())
         .collect()
 }
+
+/// An unsigned quickstart token (`alg: none`), as `nemo auth login --unsigned-token` makes them.
+pub fn unsigned_token(claims: Value) -> String {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = engine.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = engine.encode(serde_json::to_vec(&claims).expect("claims"));
+    format!("{header}.{payload}.")
+}
+
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64
+}
+
+/// A valid quickstart token for `email` (also the subject), with optional groups and scopes.
+pub fn user_token(email: &str, groups: &[&str], scope: Option<&str>) -> String {
+    let now = now_unix();
+    let mut claims = serde_json::json!({"sub": email, "email": email, "iat": now, "exp": now + 3600});
+    if !groups.is_empty() {
+        claims["groups"] = serde_json::json!(groups);
+    }
+    if let Some(scope) = scope {
+        claims["scope"] = serde_json::json!(scope);
+    }
+    unsigned_token(claims)
+}
+
+/// The quickstart configuration: auth on, unsigned tokens accepted, an admin.
+pub const QUICKSTART: &str =
+    "auth:\n  enabled: true\n  allow_unsigned_jwt: true\n  admin_email: admin@example.com\n";
+
+impl TestServer {
+    /// Call as the holder of `token`.
+    pub async fn as_token(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let auth = format!("Bearer {token}");
+        self.call(method, path, body, &[("Authorization", auth.as_str())]).await
+    }
+}
