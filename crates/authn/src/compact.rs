@@ -24,14 +24,24 @@ pub struct JoseHeader {
     pub key_id: Option<String>,
 }
 
-/// A token split and decoded, signature not yet checked. Borrowed from the token string.
-#[derive(Debug, Clone)]
+/// A token split and decoded, signature not yet checked. Borrowed from the token string;
+/// its `Debug` shows the header only (the token itself is `[redacted]`).
+#[derive(Clone)]
 pub struct CompactToken<'a> {
     pub header: JoseHeader,
     pub claims: JsonObject,
     /// `base64url(header) "." base64url(payload)`, the bytes the signature covers.
     pub signing_input: &'a str,
     pub signature: &'a str,
+}
+
+impl std::fmt::Debug for CompactToken<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompactToken")
+            .field("header", &self.header)
+            .field("token", &"[redacted]")
+            .finish()
+    }
 }
 
 /// Every asymmetric algorithm we accept from an IdP's JWKS (decision 5).

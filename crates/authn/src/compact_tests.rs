@@ -165,3 +165,13 @@ fn duplicate_alg_in_header_is_rejected() {
     let bad = format!("{header}.{}.c2ln", b64(&json!({"sub": "a"})));
     assert_eq!(parse_compact(&bad, MAX).unwrap_err(), RejectReason::BadJson(TokenPart::Header));
 }
+
+#[test]
+fn compact_token_debug_is_redacted() {
+    let raw = token(json!({"alg": "RS256", "kid": "k"}), "c2lnbmF0dXJl");
+    let parsed = parse_compact(&raw, MAX).expect("parses");
+    let printed = format!("{parsed:?}");
+    assert!(printed.contains("[redacted]"));
+    assert!(!printed.contains("c2lnbmF0dXJl"));
+    assert!(!printed.contains(&raw[..10]));
+}
