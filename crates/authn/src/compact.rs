@@ -37,10 +37,7 @@ pub struct CompactToken<'a> {
 
 impl std::fmt::Debug for CompactToken<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompactToken")
-            .field("header", &self.header)
-            .field("token", &"[redacted]")
-            .finish()
+        f.debug_struct("CompactToken").field("header", &self.header).field("token", &"[redacted]").finish()
     }
 }
 

@@ -17,9 +17,7 @@ async fn production_wall_clock_path_accepts_valid_and_rejects_expired_tokens() {
     let refresh = auth.spawn_background_refresh();
     wait_until(Duration::from_secs(5), || auth.is_ready()).await;
     let now = wall_now();
-    let claims = |exp: i64, nbf: i64| {
-        json!({"iss": idp.issuer(), "aud": AUDIENCE, "sub": "alice", "exp": exp, "nbf": nbf, "iat": now - 10})
-    };
+    let claims = |exp: i64, nbf: i64| json!({"iss": idp.issuer(), "aud": AUDIENCE, "sub": "alice", "exp": exp, "nbf": nbf, "iat": now - 10});
     assert!(auth.authenticate(&key.mint(&claims(now + 600, now - 10))).await.is_ok());
     let expired = auth.authenticate(&key.mint(&claims(now - 120, now - 500))).await;
     assert_eq!(expired.unwrap_err().reason(), Some(RejectReason::Expired));
