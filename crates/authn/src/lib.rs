@@ -47,7 +47,8 @@
 //! - **JWKS lifecycle.** Discovery (`{issuer}/.well-known/openid-configuration`) and the JWKS are
 //!   fetched by a background task (`jwks_refresh_interval`, default 5 min; retried every
 //!   `jwks_retry_interval`, default 5 s, until the first success). An unknown `kid` triggers at
-//!   most one refetch per `unknown_kid_cooldown` (default 30 s), single-flight: concurrent
+//!   most one refetch per `unknown_kid_cooldown` (default 30 s; scheduled refreshes do not
+//!   start it, so a rotation right after one is still picked up at once), single-flight: concurrent
 //!   requests wait for the one fetch in flight. A failed fetch (timeout `http_timeout`, default
 //!   5 s; body over `max_jwks_bytes`, default 1 MiB; non-200; bad JSON; redirects are not
 //!   followed) keeps the last good key set; a good answer replaces it, so a key removed at the

@@ -127,7 +127,11 @@ impl Provider {
                 return;
             }
         }
-        bookkeeping.last_attempt = Some(Instant::now());
+        // Only on-demand fetches start the cooldown: a scheduled refresh just before a key
+        // rotation must not delay picking up the new key.
+        if matches!(cause, RefreshCause::OnDemand { .. }) {
+            bookkeeping.last_attempt = Some(Instant::now());
+        }
         let rediscover = cause == RefreshCause::Scheduled || bookkeeping.jwks_uri.is_none();
         if rediscover {
             match self.discover().await {
