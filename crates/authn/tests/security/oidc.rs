@@ -165,3 +165,16 @@ async fn oidc_12_plain_http_issuer_and_redirects_are_refused() {
     let error = h.auth.authenticate(&key.mint(&h.claims())).await.unwrap_err();
     assert_eq!(error, AuthnError::KeysUnavailable);
 }
+
+#[tokio::test]
+async fn oidc_12_plain_http_jwks_uri_from_discovery_is_refused() {
+    let key = rsa1();
+    let mut h = Harness::start_cold(vec![key.jwk()], |_| {}).await;
+    h.idp.set_discovery_jwks_uri("http://idp.example.com/jwks");
+    h.refresh = Some(h.auth.spawn_background_refresh());
+    wait_until(Duration::from_secs(2), || h.idp.discovery_hits() >= 2).await;
+    assert!(!h.auth.is_ready());
+    assert_eq!(h.idp.jwks_hits(), 0);
+    let error = h.auth.authenticate(&key.mint(&h.claims())).await.unwrap_err();
+    assert_eq!(error, AuthnError::KeysUnavailable);
+}

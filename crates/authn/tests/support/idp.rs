@@ -41,6 +41,8 @@ pub struct IdpState {
     /// Overrides the discovery document's `issuer` (OIDC-10).
     pub discovery_issuer: Mutex<Option<String>>,
     pub jwks_path: Mutex<String>,
+    /// Overrides the discovery document's whole `jwks_uri` (OIDC-12).
+    pub discovery_jwks_uri: Mutex<Option<String>>,
     pub counters: Counters,
 }
 
@@ -60,6 +62,7 @@ impl FakeIdp {
             discovery_behaviour: Mutex::new(Behaviour::Normal),
             discovery_issuer: Mutex::new(None),
             jwks_path: Mutex::new("/jwks".to_owned()),
+            discovery_jwks_uri: Mutex::new(None),
             counters: Counters::default(),
         });
         let app = Router::new()
@@ -90,6 +93,10 @@ impl FakeIdp {
 
     pub fn set_discovery_issuer(&self, issuer: &str) {
         *self.state.discovery_issuer.lock().expect("lock") = Some(issuer.to_owned());
+    }
+
+    pub fn set_discovery_jwks_uri(&self, uri: &str) {
+        *self.state.discovery_jwks_uri.lock().expect("lock") = Some(uri.to_owned());
     }
 
     pub fn set_jwks_path(&self, path: &str) {
@@ -141,7 +148,12 @@ async fn discovery(State(state): State<Arc<IdpState>>) -> Response {
     let jwks_path = state.jwks_path.lock().expect("lock").clone();
     let body = json!({
         "issuer": issuer,
-        "jwks_uri": format!("{}{}", state.issuer, jwks_path),
+        "jwks_uri": state
+            .discovery_jwks_uri
+            .lock()
+            .expect("lock")
+            .clone()
+            .unwrap_or_else(|| format!("{}{}", state.issuer, jwks_path)),
         "authorization_endpoint": format!("{}/authorize", state.issuer),
         "token_endpoint": format!("{}/token", state.issuer),
         "device_authorization_endpoint": format!("{}/device", state.issuer),
