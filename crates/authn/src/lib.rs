@@ -42,8 +42,8 @@
 //! - **Key choice.** With a `kid`, the key with that `kid` whose type (and JWK `alg`, `use`,
 //!   `key_ops`) fits the token's `alg`. Without a `kid`, accepted only when exactly one key fits.
 //!   Two fitting keys (including a duplicated `kid`) reject the token: we do not guess.
-//!   RSA keys below 2048 bits, odd/even-exponent tricks and EC/Ed25519 points off the curve are
-//!   skipped at load time and logged.
+//!   RSA keys below 2048 bits (or with an even exponent, or one below 3) and EC/Ed25519 points
+//!   off the curve are skipped at load time and logged.
 //! - **JWKS lifecycle.** Discovery (`{issuer}/.well-known/openid-configuration`) and the JWKS are
 //!   fetched by a background task (`jwks_refresh_interval`, default 5 min; retried every
 //!   `jwks_retry_interval`, default 5 s, until the first success). An unknown `kid` triggers at
