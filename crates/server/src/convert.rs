@@ -68,7 +68,7 @@ pub fn members(bindings: &[RoleBinding]) -> Vec<wire::WorkspaceMember> {
             ))
         })
         .collect();
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     out.into_iter().map(|(_, m)| m).collect()
 }
 

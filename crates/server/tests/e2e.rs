@@ -1,14 +1,20 @@
 //! End-to-end tests: the real server on port 0 over real HTTP (in-process, or as a child process
 //! where a test must kill it), driven like a client would.
 
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
+
 mod e2e {
     pub mod support;
 
     mod bad_input;
     mod config;
+    mod gateway;
     mod health;
     mod iam;
     mod members;
+    mod nginx;
+    mod oidc;
     mod persistence;
     mod projects;
     mod quickstart_auth;

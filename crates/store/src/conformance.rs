@@ -2,6 +2,8 @@
 //! [`conformance_tests!`](crate::conformance_tests) with an expression that makes a fresh, empty
 //! store; each case becomes a named `#[test]`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test suite: a panic is a failed case
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

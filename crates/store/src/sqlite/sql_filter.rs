@@ -36,7 +36,7 @@ pub(crate) fn push_condition(
     match filter {
         Filter::And(items) | Filter::Or(items) => {
             if items.is_empty() {
-                sql.push_str("1");
+                sql.push('1');
                 return Ok(());
             }
             let joiner = if matches!(filter, Filter::And(_)) { " AND " } else { " OR " };
