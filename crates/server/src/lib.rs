@@ -5,6 +5,7 @@ pub mod access;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod config_doc;
 mod convert;
 pub mod error;
 pub mod middleware;
