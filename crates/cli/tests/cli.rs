@@ -1,7 +1,8 @@
 //! Drives the built `nemo` binary with a scratch HOME against a fake NMP server on 127.0.0.1.
 //!
-//! End-to-end runs against the real server and the test IdP live elsewhere once the server lands.
+//! `real` runs it end to end against the real server and the real test IdP.
 
+mod real;
 mod support;
 
 use std::process::Stdio;
