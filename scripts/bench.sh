@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# Side-by-side throughput of nmp-server and the reference platform (nemo-platform 0.6.0), same
+# data, same load generator (hey), servers measured one after the other, never concurrently.
+#
+#   scripts/bench.sh                 full run (3 s warm-up + hey -z 10s -c 16 per scenario),
+#                                    writes the table into docs/benchmarks.md between markers
+#   BENCH_QUICK=1 scripts/bench.sh   quick run (1 s warm-up + 2 s), prints the table only
+#
+# Environment (all optional):
+#   BENCH_DURATION=10s BENCH_CONCURRENCY=16 BENCH_WARMUP=3s   the hey parameters
+#   BENCH_MAX_LOAD=1.5 BENCH_LOAD_WAIT=1200   wait up to that many seconds for a 1-minute load
+#                                             average below BENCH_MAX_LOAD (0 in quick mode)
+#   BENCH_OUT=docs/benchmarks.md              the doc to update ('-' = print only)
+#   BENCH_SKIP_REFERENCE=1                    measure our server only
+#   NMP_BENCH_VENV=~/.cache/nmp/bench-venv    cached venv of the reference server
+#   NMP_SERVER_BIN=...                        our binary (default: cargo build --release)
+#
+# Installs, when missing: hey (Debian package) and the reference into the cached venv.
+# Every process it starts is stopped on exit; all state lives in a temporary directory.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+    duration=${BENCH_DURATION:-2s}
+    warmup=${BENCH_WARMUP:-1s}
+    load_wait=${BENCH_LOAD_WAIT:-0}
+    out=${BENCH_OUT:--}
+else
+    duration=${BENCH_DURATION:-10s}
+    warmup=${BENCH_WARMUP:-3s}
+    load_wait=${BENCH_LOAD_WAIT:-1200}
+    out=${BENCH_OUT:-$repo/docs/benchmarks.md}
+fi
+concurrency=${BENCH_CONCURRENCY:-16}
+max_load=${BENCH_MAX_LOAD:-1.5}
+venv=${NMP_BENCH_VENV:-$HOME/.cache/nmp/bench-venv}
+skip_reference=${BENCH_SKIP_REFERENCE:-0}
+invocation="$(printf '%q ' "$0" "$@")"
+for var in BENCH_QUICK BENCH_DURATION BENCH_CONCURRENCY BENCH_WARMUP BENCH_SKIP_REFERENCE; do
+    if [ -n "${!var:-}" ]; then invocation="$var=${!var} $invocation"; fi
+done
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/nmp-bench.XXXXXX")
+server_pid=""
+stop_server() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    server_pid=""
+}
+cleanup() {
+    stop_server
+    if [ "${BENCH_KEEP_WORK:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- installs (only when missing)
+
+ensure_hey() {
+    command -v hey >/dev/null 2>&1 && return
+    log "installing hey (Debian package)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq hey >/dev/null
+}
+
+# The wheel wants Python >=3.12,<3.14; pyenv usually has one. 3.11 works with the check off.
+ensure_reference() {
+    if [ -f "$venv/.bench-ready" ] && [ -x "$venv/bin/nemo" ]; then return; fi
+    local python="" pip_flags=()
+    local root
+    root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+    for candidate in "$root"/versions/3.13*/bin/python3 "$root"/versions/3.12*/bin/python3 \
+        "$(command -v python3.13 || true)" "$(command -v python3.12 || true)"; do
+        if [ -x "$candidate" ]; then python=$candidate; break; fi
+    done
+    if [ -z "$python" ]; then
+        python=$(command -v python3) || die "no python3 to build the reference venv"
+        pip_flags=(--ignore-requires-python)
+    fi
+    log "installing the reference (nemo-platform 0.6.0) into $venv with $python (about a minute)"
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")"
+    "$python" -m venv "$venv"
+    timeout 900 "$venv/bin/pip" install -q "${pip_flags[@]}" \
+        "nemo-platform[auth-service,entities-service]==0.6.0" pyleak aiosqlite
+    touch "$venv/.bench-ready"
+}
+
+ensure_ours() {
+    if [ -n "${NMP_SERVER_BIN:-}" ]; then ours_bin=$NMP_SERVER_BIN; return; fi
+    log "building nmp-server (release)"
+    (cd "$repo" && cargo build --release -q -p nmp-server)
+    ours_bin="${CARGO_TARGET_DIR:-$repo/target}/release/nmp-server"
+    [ -x "$ours_bin" ] || die "no binary at $ours_bin"
+}
+
+# ---------------------------------------------------------------- helpers
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+# Unsigned quickstart token (alg none) with sub, email, iat, exp: accepted by both servers.
+unsigned_jwt() {
+    local now
+    now=$(date +%s)
+    printf '%s.%s.' \
+        "$(printf '{"alg":"none","typ":"JWT"}' | b64url)" \
+        "$(printf '{"sub":"%s","email":"%s","iat":%d,"exp":%d}' "$1" "$1" "$now" $((now + 86400)) | b64url)"
+}
+admin_token=$(unsigned_jwt admin@example.com)
+bob_token=$(unsigned_jwt bob@example.com)
+
+# http METHOD URL [TOKEN] [BODY] -> prints the status code; the body goes to $work/last-body.
+http() {
+    local args=(-sS -o "$work/last-body" -w '%{http_code}' --max-time 30 -X "$1" "$2")
+    [ -n "${3:-}" ] && args+=(-H "Authorization: Bearer $3")
+    [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data "$4")
+    curl "${args[@]}" || echo 000
+}
+
+expect() { # expect STATUS... -- METHOD URL [TOKEN] [BODY]
+    local wanted=() code
+    while [ "$1" != -- ]; do wanted+=("$1"); shift; done
+    shift
+    code=$(http "$@")
+    for w in "${wanted[@]}"; do [ "$code" = "$w" ] && return 0; done
+    die "$1 $2 gave $code, wanted ${wanted[*]}: $(head -c 400 "$work/last-body")"
+}
+
+wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
+    local deadline=$((SECONDS + $1)) what=$2
+    shift 2
+    until "$@" >/dev/null 2>&1; do
+        [ -n "$server_pid" ] && ! kill -0 "$server_pid" 2>/dev/null && die "server died waiting for $what (log: $server_log)"
+        [ $SECONDS -lt $deadline ] || die "timed out waiting for $what (log: $server_log)"
+        sleep 0.2
+    done
+}
+
+admin_lists_ws() { [ "$(http GET "$base/apis/entities/v2/workspaces" "$admin_token")" = 200 ]; }
+bob_sees_ws1() {
+    [ "$(http GET "$base/apis/entities/v2/workspaces/ws1" "$bob_token")" = 200 ]
+}
+ready() { [ "$(http GET "$base/health/ready")" = 200 ]; }
+
+# ---------------------------------------------------------------- servers
+
+start_reference() { # start_reference NAME AUTH(true|false)
+    local name=$1 auth=$2 port state
+    port=$(free_port)
+    state="$work/$name"
+    mkdir -p "$state/home" "$state/xdg-state" "$state/data"
+    # The setup of reference-observed.md ("Running the reference locally"); log level INFO is
+    # the platform default (one "Request completed" line per request).
+    cat >"$state/platform-config.yaml" <<EOF
+platform:
+  runtime: "none"
+  base_url: "http://127.0.0.1:$port"
+  seed_on_startup: true
+service:
+  log_level: INFO
+auth:
+  enabled: $auth
+  allow_unsigned_jwt: true
+  policy_decision_point_provider: embedded
+  policy_decision_point_base_url: "http://127.0.0.1:$port"
+  policy_data_refresh_interval: 2
+  bundle_cache_seconds: 1
+  admin_email: "admin@example.com"
+  embedded_pdp_auto_build_wasm: false
+entities: {}
+EOF
+    server_log="$state/server.log"
+    (
+        cd "$state"
+        exec env HOME="$state/home" XDG_STATE_HOME="$state/xdg-state" NMP_DATA_DIR="$state/data" \
+            NEMO_PLUGIN_SERVICES_ALLOWLIST= NEMO_PLUGIN_CONTROLLERS_ALLOWLIST= NEMO_PLUGIN_SEED_ALLOWLIST= \
+            NMP_PLATFORM_SEED_WAIT_FOR_READY_ENABLED=false NMP_PLATFORM_SEED_GUARDRAILS_ENABLED=false \
+            NMP_PLATFORM_SEED_MODEL_PROVIDER_ENABLED=false NEMO_TELEMETRY_ENABLED=false \
+            "$venv/bin/nemo" services run --services auth,entities --controllers "" \
+            --config "$state/platform-config.yaml" --host 127.0.0.1 --port "$port"
+    ) >"$server_log" 2>&1 &
+    server_pid=$!
+    base="http://127.0.0.1:$port"
+    wait_until 120 "reference $name to be ready" ready
+    if [ "$auth" = true ]; then
+        # The seed (admin binding) runs after startup; the PDP needs its first policy data.
+        wait_until 60 "reference seed (admin can list)" admin_lists_ws
+    else
+        wait_until 60 "reference seed" grep -q 'Platform seed completed' "$server_log"
+    fi
+}
+
+start_ours() { # start_ours NAME AUTH(true|false)
+    local name=$1 auth=$2 state
+    state="$work/$name"
+    mkdir -p "$state/data"
+    if [ "$auth" = true ]; then
+        printf 'auth: {enabled: true, allow_unsigned_jwt: true, admin_email: admin@example.com}\n' >"$state/config.yaml"
+    else
+        printf '{}\n' >"$state/config.yaml"
+    fi
+    server_log="$state/server.log"
+    "$ours_bin" --host 127.0.0.1 --port 0 --config "$state/config.yaml" --data-dir "$state/data" \
+        >"$server_log" 2>&1 &
+    server_pid=$!
+    wait_until 60 "nmp-server $name to listen" grep -q 'nmp listening on http://' "$server_log"
+    base=$(grep -o 'nmp listening on http://[0-9.:]*' "$server_log" | head -1 | sed 's/nmp listening on //')
+    wait_until 30 "nmp-server $name to be ready" ready
+}
+
+# Same data in both: default and system (created at start), ws1, bob a Viewer of ws1.
+seed_data() { # seed_data AUTH(true|false)
+    local token=""
+    [ "$1" = true ] && token=$admin_token
+    expect 201 -- POST "$base/apis/entities/v2/workspaces" "$token" '{"name":"ws1"}'
+    expect 201 -- POST "$base/apis/entities/v2/workspaces/ws1/members" "$token" \
+        '{"principal":"bob@example.com","roles":["Viewer"]}'
+    if [ "$1" = true ]; then wait_until 30 "bob's Viewer role to take effect" bob_sees_ws1; fi
+    expect 200 -- GET "$base/apis/entities/v2/workspaces" "$token"
+    local total
+    total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pagination"]["total_results"])' "$work/last-body")
+    [ "$total" = 3 ] || die "expected 3 workspaces, the list says $total"
+}
+
+# ---------------------------------------------------------------- measuring
+
+# measure IMPL SCENARIO -- hey arguments (without -z/-c): warm-up, then the measured run.
+measure() {
+    local impl=$1 scenario=$2
+    shift 3
+    local file="$work/hey-$impl-$scenario.txt"
+    hey -z "$warmup" -c "$concurrency" "$@" >/dev/null 2>&1 || true
+    hey -z "$duration" -c "$concurrency" "$@" >"$file" 2>&1 || die "hey failed: $(tail -5 "$file")"
+    parse_hey "$file" >"$work/result-$impl-$scenario"
+    log "$impl $scenario: $(cat "$work/result-$impl-$scenario")"
+}
+
+# Prints "RPS P50_MS P99_MS NON2XX TOTAL"; NON2XX counts non-2xx statuses and transport errors.
+parse_hey() {
+    awk '
+        /Requests\/sec:/ { rps = $2 }
+        /^ +50% in/ { p50 = $3 * 1000 }
+        /^ +99% in/ { p99 = $3 * 1000 }
+        /^Status code distribution:/ { section = "status"; next }
+        /^Error distribution:/ { section = "error"; next }
+        section == "status" && match($0, /\[[0-9]+\]/) {
+            code = substr($0, RSTART + 1, RLENGTH - 2); n = $2
+            total += n; if (code < 200 || code > 299) bad += n
+        }
+        section == "error" && match($0, /\[[0-9]+\]/) {
+            n = substr($0, RSTART + 1, RLENGTH - 2); total += n; bad += n
+        }
+        END { printf "%.1f %.1f %.1f %d %d\n", rps, p50, p99, bad, total }
+    ' "$1"
+}
+
+members_url() { echo "$base/apis/entities/v2/workspaces/ws1/members$1"; }
+carol='{"principal":"carol@example.com","roles":["Viewer"]}'
+
+run_scenarios() { # run_scenarios IMPL START_FUNCTION
+    local impl=$1 start=$2
+    log "$impl: auth off"
+    $start "$impl-auth-off" false
+    seed_data false
+    measure "$impl" list-off -- "$base/apis/entities/v2/workspaces"
+    stop_server
+
+    log "$impl: auth on"
+    $start "$impl-auth-on" true
+    seed_data true
+    load_during=$(cut -d' ' -f1 /proc/loadavg)
+    measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$base/apis/entities/v2/workspaces"
+    measure "$impl" list-bob -- -H "Authorization: Bearer $bob_token" "$base/apis/entities/v2/workspaces"
+    measure "$impl" authenticate -- -H "Authorization: Bearer $bob_token" "$base/apis/auth/authenticate"
+    measure "$impl" member-create -- -m POST -T application/json -d "$carol" \
+        -H "Authorization: Bearer $admin_token" "$(members_url '?wait_role_propagation=false')"
+    # For context: member create with the default wait_role_propagation=true, one new principal
+    # per request (an already-effective binding returns at once), sequential.
+    local total_ms=0 start_ns end_ns i
+    for i in 1 2 3; do
+        start_ns=$(date +%s%N)
+        expect 201 -- POST "$(members_url '')" "$admin_token" \
+            "{\"principal\":\"wait$i@example.com\",\"roles\":[\"Viewer\"]}"
+        end_ns=$(date +%s%N)
+        total_ms=$((total_ms + (end_ns - start_ns) / 1000000))
+    done
+    echo $((total_ms / 3)) >"$work/result-$impl-member-create-wait"
+    log "$impl member create with wait (mean of 3, new principals): $((total_ms / 3)) ms"
+    echo "$load_during $(cut -d' ' -f1 /proc/loadavg)" >"$work/load-$impl"
+    stop_server
+}
+
+# ---------------------------------------------------------------- report
+
+field() { # field IMPL SCENARIO INDEX(1=rps 2=p50 3=p99 4=non2xx 5=total)
+    local f="$work/result-$1-$2"
+    if [ -f "$f" ]; then cut -d' ' -f"$3" "$f"; else echo "n/a"; fi
+}
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'
+}
+verdict() { # verdict VALUE THRESHOLD
+    awk -v v="$1" -v t="$2" 'BEGIN { if (v == "n/a") print "not measured"; else if (v + 0 >= t + 0) print "**met**"; else print "**not met**" }'
+}
+
+report() {
+    local scenarios=(list-off list-admin list-bob authenticate member-create)
+    local -A label=(
+        [list-off]='1. `GET /apis/entities/v2/workspaces`, auth off'
+        [list-admin]='2. same, auth on, admin'
+        [list-bob]='3. same, auth on, bob (filtered list)'
+        [authenticate]='4. `GET /apis/auth/authenticate`, bob'
+        [member-create]='5. `POST …/workspaces/ws1/members?wait_role_propagation=false`, admin'
+    )
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$invocation\` at commit \`$(git -C "$repo" rev-parse --short HEAD)\`."
+    echo
+    echo "Each scenario: \`hey -z $warmup -c $concurrency\` warm-up, then \`hey -z $duration -c $concurrency\`."
+    echo
+    echo "| scenario | ours req/s | ours p50 | ours p99 | reference req/s | reference p50 | reference p99 | ours / reference | non-2xx (ours / reference) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local s
+    for s in "${scenarios[@]}"; do
+        printf '| %s | %s | %s ms | %s ms | %s | %s ms | %s ms | %s× | %s of %s / %s of %s |\n' "${label[$s]}" \
+            "$(field ours "$s" 1)" "$(field ours "$s" 2)" "$(field ours "$s" 3)" \
+            "$(field reference "$s" 1)" "$(field reference "$s" 2)" "$(field reference "$s" 3)" \
+            "$(ratio "$(field ours "$s" 1)" "$(field reference "$s" 1)")" \
+            "$(field ours "$s" 4)" "$(field ours "$s" 5)" "$(field reference "$s" 4)" "$(field reference "$s" 5)"
+    done
+    echo
+    local ours_on_off ours_bob_off ref_on_off ref_bob_off ours_vs_ref ours_bob_vs_ref
+    ours_on_off=$(ratio "$(field ours list-admin 1)" "$(field ours list-off 1)")
+    ours_bob_off=$(ratio "$(field ours list-bob 1)" "$(field ours list-off 1)")
+    ref_on_off=$(ratio "$(field reference list-admin 1)" "$(field reference list-off 1)")
+    ref_bob_off=$(ratio "$(field reference list-bob 1)" "$(field reference list-off 1)")
+    ours_vs_ref=$(ratio "$(field ours list-admin 1)" "$(field reference list-admin 1)")
+    ours_bob_vs_ref=$(ratio "$(field ours list-bob 1)" "$(field reference list-bob 1)")
+    echo "| throughput ratio | ours | reference |"
+    echo "|---|---:|---:|"
+    echo "| auth on (admin) / auth off | $ours_on_off | $ref_on_off |"
+    echo "| auth on (bob) / auth off | $ours_bob_off | $ref_bob_off |"
+    echo
+    echo "Member create with the default \`wait_role_propagation=true\` (sequential, a new principal each time, mean of 3):" \
+        "ours $(cat "$work/result-ours-member-create-wait" 2>/dev/null || echo n/a) ms," \
+        "reference $(cat "$work/result-reference-member-create-wait" 2>/dev/null || echo n/a) ms."
+    echo
+    echo "Targets:"
+    echo
+    echo "- ours auth on ≥ 0.9 × ours auth off: admin $ours_on_off ($(verdict "$ours_on_off" 0.9)), bob $ours_bob_off ($(verdict "$ours_bob_off" 0.9))."
+    echo "- ours auth on ≥ 100 × reference auth on: admin ${ours_vs_ref}× ($(verdict "$ours_vs_ref" 100)), bob ${ours_bob_vs_ref}× ($(verdict "$ours_bob_vs_ref" 100))."
+    local bad=0 impl
+    for impl in ours reference; do
+        for s in "${scenarios[@]}"; do
+            local n
+            n=$(field "$impl" "$s" 4)
+            [ "$n" = n/a ] || bad=$((bad + n))
+        done
+    done
+    echo "- non-2xx responses or transport errors in all measured runs: $bad."
+    echo
+    echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))," \
+        "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM;" \
+        "hey $(dpkg-query -W -f '${Version}' hey 2>/dev/null || echo '?'), reference under" \
+        "$("$venv/bin/python" --version 2>/dev/null || echo 'no python')." \
+        "Load generator and server share the $(nproc) cores."
+    echo "Load average (1 min) before the run: $load_before (1/5/15 min: $loadavg_before);" \
+        "at the start and end of the auth-on scenarios: ours $(cat "$work/load-ours" 2>/dev/null || echo n/a)," \
+        "reference $(cat "$work/load-reference" 2>/dev/null || echo n/a)."
+}
+
+write_doc() { # write_doc FILE < generated section
+    local file=$1 begin='<!-- bench:begin (generated by scripts/bench.sh) -->' end='<!-- bench:end -->'
+    cat >"$work/section"
+    if [ ! -f "$file" ] || ! grep -qF "$begin" "$file"; then
+        { [ -f "$file" ] && cat "$file" && echo; echo "$begin"; echo "$end"; } >"$work/doc"
+        cp "$work/doc" "$file"
+    fi
+    awk -v begin="$begin" -v end="$end" -v section="$work/section" '
+        $0 == begin { print; while ((getline line < section) > 0) print line; skip = 1; next }
+        $0 == end { skip = 0 }
+        !skip { print }
+    ' "$file" >"$work/doc"
+    cp "$work/doc" "$file"
+}
+
+# ---------------------------------------------------------------- main
+
+ensure_hey
+ensure_ours
+[ "$skip_reference" = 1 ] || ensure_reference
+
+deadline=$((SECONDS + load_wait))
+while :; do
+    load_before=$(cut -d' ' -f1 /proc/loadavg)
+    awk -v l="$load_before" -v m="$max_load" 'BEGIN { exit !(l < m) }' && break
+    [ $SECONDS -lt $deadline ] || { log "load average $load_before is not below $max_load; measuring anyway"; break; }
+    log "load average $load_before ≥ $max_load; waiting (up to $((deadline - SECONDS)) s more)"
+    sleep 30
+done
+loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
+log "load average before the run: $loadavg_before"
+
+run_scenarios ours start_ours
+[ "$skip_reference" = 1 ] || run_scenarios reference start_reference
+
+report >"$work/report.md"
+cat "$work/report.md"
+if [ "$out" != - ]; then
+    write_doc "$out" <"$work/report.md"
+    log "updated $out"
+fi
