@@ -88,6 +88,9 @@ pub enum AuthError {
     DeviceCodeExpired,
     #[error("device authorization was denied")]
     AccessDenied,
+    /// `invalid_grant` while polling: the code expired (and was dropped) or was already used.
+    #[error("the device code is no longer valid (expired or already used: {description}); run `nemo auth login` again")]
+    DeviceCodeInvalid { description: String },
     #[error("could not lock `{path}`: {source}")]
     Lock {
         path: String,

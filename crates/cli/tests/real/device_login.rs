@@ -13,64 +13,81 @@ use serde_json::Value;
 use super::{lines_of, names, run_bounded, runtime, wait_bounded, wait_for_line, Platform, LIMIT};
 use crate::support::{stderr, stdout, Scratch};
 
-const REFRESHED: &str = "[Auto-refreshed expired token]";
+pub(super) const REFRESHED: &str = "[Auto-refreshed expired token]";
 
-fn claims_of(token: &str) -> Value {
+pub(super) fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 /// The same JWT with `exp` changed (the signature no longer matches: the server refuses it).
-fn with_exp(token: &str, exp: i64) -> String {
+pub(super) fn with_exp(token: &str, exp: i64) -> String {
     let parts: Vec<&str> = token.split('.').collect();
     let mut claims = claims_of(token);
     claims["exp"] = exp.into();
     format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2])
 }
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-fn stored(scratch: &Scratch, key: &str) -> Option<String> {
+pub(super) fn stored(scratch: &Scratch, key: &str) -> Option<String> {
     scratch.config()["users"][0][key].as_str().map(str::to_string)
 }
 
-fn store_access_token(scratch: &Scratch, token: &str) {
+pub(super) fn store_access_token(scratch: &Scratch, token: &str) {
     let text = scratch.config_text();
     let old = stored(scratch, "token").unwrap();
     assert!(text.contains(&old));
     std::fs::write(scratch.config_path(), text.replace(&old, token)).unwrap();
 }
 
-fn token_calls(runtime: &tokio::runtime::Runtime, idp: &TestIdp) -> u64 {
+pub(super) fn token_calls(runtime: &tokio::runtime::Runtime, idp: &TestIdp) -> u64 {
     runtime.block_on(idp.counters()).unwrap().token
 }
 
-#[test]
-fn device_login_refresh_and_logout_against_the_real_server_and_idp() {
-    let runtime = runtime();
+/// The test IdP (device `interval` 1 s) and the real server with OIDC pointed at it, ready.
+pub(super) fn oidc_platform(runtime: &tokio::runtime::Runtime) -> (TestIdp, Platform) {
     let idp = runtime.block_on(TestIdp::start()).expect("the test IdP starts (node + tests/idp)");
     runtime.block_on(idp.set_device_interval(Some(1))).unwrap();
     let platform = Platform::start(
-        &runtime,
+        runtime,
         &format!(
             "auth:\n  enabled: true\n  admin_email: admin@example.com\n  oidc:\n    enabled: true\n    \
              issuer: {}\n    client_id: nemo-cli\n    audience: nmp-api\n",
             idp.issuer()
         ),
     );
-    let discovery = platform.wait_ready(&runtime, true);
+    let discovery = platform.wait_ready(runtime, true);
     assert_eq!(discovery["oidc"]["client_id"], "nemo-cli");
-    let scratch = Scratch::new();
+    (idp, platform)
+}
 
-    // Tokens issued at login live 200 s: inside the CLI's 300 s margin, so the next API
-    // command must refresh.
-    runtime.block_on(idp.set_access_token_ttl(Duration::from_secs(200))).unwrap();
+/// How the user answers the device code the CLI prints.
+#[derive(Clone, Copy)]
+pub(super) enum Answer {
+    Approve,
+    Deny,
+    /// Do nothing (let the code expire).
+    Ignore,
+}
 
-    // --- login: the test reads the code the CLI prints and approves it as Alice ---------------
+/// `nemo auth login --base-url <server> --no-browser [extra]`, the test playing `user` on the
+/// IdP's pages with the code the CLI printed. Returns the login's output and its stderr lines.
+pub(super) fn device_login(
+    runtime: &tokio::runtime::Runtime,
+    idp: &TestIdp,
+    platform: &Platform,
+    scratch: &Scratch,
+    user: &str,
+    answer: Answer,
+    extra: &[&str],
+) -> (std::process::Output, Vec<String>) {
+    let mut args = vec!["auth", "login", "--base-url", &platform.base_url, "--no-browser"];
+    args.extend_from_slice(extra);
     let mut login = scratch
-        .command(&["auth", "login", "--base-url", &platform.base_url, "--no-browser"])
+        .command(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -82,15 +99,39 @@ fn device_login_refresh_and_logout_against_the_real_server_and_idp() {
     let user_code = wait_for_line(&lines, "Enter code: ", LIMIT, &mut seen);
     assert_eq!(visit, format!("{}/device", idp.issuer()));
     assert!(!user_code.is_empty());
+    match answer {
+        // The bare code, typed into the IdP's code-entry page, as on another device.
+        Answer::Approve => runtime.block_on(idp.approve_device_code(&user_code, user)).expect("approve"),
+        Answer::Deny => runtime.block_on(idp.deny_device_code(&user_code, user)).expect("deny"),
+        Answer::Ignore => {}
+    }
+    let output = wait_bounded(login, LIMIT);
+    // The reader thread ends with the pipe: collect what is left.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+        seen.push(line);
+    }
+    (output, seen)
+}
+
+#[test]
+fn device_login_refresh_and_logout_against_the_real_server_and_idp() {
+    let runtime = runtime();
+    let (idp, platform) = oidc_platform(&runtime);
+    let scratch = Scratch::new();
+
+    // Tokens issued at login live 200 s: inside the CLI's 300 s margin, so the next API
+    // command must refresh.
+    runtime.block_on(idp.set_access_token_ttl(Duration::from_secs(200))).unwrap();
+
+    // --- login: the test reads the code the CLI prints and approves it as Alice ---------------
+    let (login, seen) =
+        device_login(&runtime, &idp, &platform, &scratch, "alice@example.com", Answer::Approve, &[]);
+    assert!(login.status.success(), "login failed: {seen:?}");
     assert!(
         seen.iter().any(|line| line.contains("nemo-cli") && line.contains(idp.issuer())),
         "the CLI says which client of which IdP asks: {seen:?}"
     );
-    // The bare code, typed into the IdP's code-entry page, as a user on another device would.
-    runtime.block_on(idp.approve_device_code(&user_code, "alice@example.com")).expect("approve");
-    let login = wait_bounded(login, LIMIT);
-    let rest: Vec<String> = lines.try_iter().collect();
-    assert!(login.status.success(), "login failed: {seen:?} {rest:?}");
     assert!(stdout(&login).starts_with("Logged in as alice@example.com.\n"), "{}", stdout(&login));
 
     let config = scratch.config();
@@ -157,7 +198,7 @@ fn device_login_refresh_and_logout_against_the_real_server_and_idp() {
     // The expired token (also badly signed now) is refused by the server: without a refresh,
     // no process can succeed.
     let refused =
-        run_bounded(&mut scratch.command(&["workspaces", "list"]).env("NMP_ACCESS_TOKEN", &expired), LIMIT);
+        run_bounded(scratch.command(&["workspaces", "list"]).env("NMP_ACCESS_TOKEN", &expired), LIMIT);
     assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
     assert!(stderr(&refused).starts_with("Authentication error: (401)"), "{}", stderr(&refused));
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_errors;
+mod device_edges;
 mod device_login;
 mod prompts;
 mod quickstart_story;

@@ -182,6 +182,16 @@ fn map_error(error: RequestTokenError<TransportError, DeviceCodeErrorResponse>) 
         RequestTokenError::ServerResponse(response) => match response.error() {
             DeviceCodeErrorResponseType::AccessDenied => AuthError::AccessDenied,
             DeviceCodeErrorResponseType::ExpiredToken => AuthError::DeviceCodeExpired,
+            // Servers that drop expired or redeemed codes answer `invalid_grant` instead of
+            // `expired_token` (oidc-provider does): say what it means for the user.
+            DeviceCodeErrorResponseType::Basic(oauth2::basic::BasicErrorResponseType::InvalidGrant) => {
+                AuthError::DeviceCodeInvalid {
+                    description: response
+                        .error_description()
+                        .cloned()
+                        .unwrap_or_else(|| "invalid_grant".into()),
+                }
+            }
             other => AuthError::Rejected {
                 code: other.as_ref().to_string(),
                 description: response.error_description().cloned(),

@@ -94,6 +94,14 @@ async fn access_denied_stops_polling() {
 }
 
 #[tokio::test]
+async fn invalid_grant_while_polling_means_the_code_is_gone() {
+    let fake = FakeAs::start(Duration::ZERO, |_, _| oauth_error("invalid_grant")).await;
+    let (result, _) = run(&fake, 3).await;
+    assert!(matches!(result, Err(AuthError::DeviceCodeInvalid { .. })), "{result:?}");
+    assert_eq!(fake.token_calls(), 1);
+}
+
+#[tokio::test]
 async fn an_unknown_error_stops_polling_and_names_the_code() {
     let fake = FakeAs::start(Duration::ZERO, |_, _| oauth_error("weird_thing")).await;
     let (result, _) = run(&fake, 3).await;

@@ -65,6 +65,8 @@ struct Inner {
     api_http: reqwest::Client,
     refresh_gate: Mutex<()>,
     discovery: OnceCell<OidcSettings>,
+    /// The refresh token the IdP refused last: not offered again by this provider.
+    refused_refresh: std::sync::Mutex<Option<Secret>>,
 }
 
 /// What a refresh needs from discovery.
@@ -104,6 +106,7 @@ impl TokenProvider {
                 api_http: reqwest::Client::new(),
                 refresh_gate: Mutex::new(()),
                 discovery: OnceCell::new(),
+                refused_refresh: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -118,6 +121,7 @@ impl TokenProvider {
             api_http: shared.api_http.clone(),
             refresh_gate: Mutex::new(()),
             discovery: OnceCell::new(),
+            refused_refresh: std::sync::Mutex::new(None),
         });
         let mut inner = inner;
         change(&mut inner);
@@ -221,7 +225,36 @@ impl TokenProvider {
         if !self.still_needed(stored.as_ref(), rejected.as_ref()) {
             return Ok(FetchedToken { token: stored, refreshed: false });
         }
-        self.refresh_locked(path, context).await
+        if rejected.is_none() {
+            let refresh = read_refresh_token(path, context)?;
+            if refresh.is_some() && *self.refused_refresh() == refresh {
+                return self.without_refresh(stored);
+            }
+        }
+        match self.refresh_locked(path, context).await {
+            // A proactive refresh the IdP refused (`invalid_grant`: revoked, or rotated by a
+            // client that does not take our lock): a token that has not expired yet still
+            // works; an expired one needs a new login (the official CLI's wording). The
+            // refused refresh token is not offered again by this provider.
+            Err(Error::Auth(AuthError::Rejected { code, description })) if rejected.is_none() => {
+                tracing::warn!(%code, ?description, "token refresh rejected by the identity provider");
+                *self.refused_refresh() = read_refresh_token(path, context)?;
+                self.without_refresh(stored)
+            }
+            other => other,
+        }
+    }
+
+    fn refused_refresh(&self) -> std::sync::MutexGuard<'_, Option<Secret>> {
+        self.inner.refused_refresh.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// No refresh possible: the token while it lasts, then "expired".
+    fn without_refresh(&self, stored: Option<Secret>) -> Result<FetchedToken> {
+        match self.still_valid(stored) {
+            Some(token) => Ok(FetchedToken { token: Some(token), refreshed: false }),
+            None => Err(AuthError::TokenExpired.into()),
+        }
     }
 
     /// Refresh with the lock held.
@@ -339,6 +372,11 @@ fn oidc_settings(discovery: nmp_core::wire::AuthDiscoveryResponse) -> Option<Oid
         oidc.scope_prefix.as_deref(),
     );
     Some(OidcSettings { endpoints, scopes })
+}
+
+fn read_refresh_token(path: &Path, context: &str) -> Result<Option<Secret>> {
+    let config = config::load_or_default(path)?;
+    Ok(config.user_of(context).and_then(|user| user.refresh_token.clone()))
 }
 
 fn read_token(path: &Path, context: &str) -> Result<Option<Secret>> {

@@ -118,11 +118,31 @@ async fn invalid_grant_keeps_the_credentials_and_asks_for_login() {
     let expired = jwt_expiring_in(-5);
     write_config(&path, &fake.base_url, &expired, Some("rt-1"));
     let error = provider(&path, &fake).token().await.unwrap_err();
+    assert!(matches!(&error, Error::Auth(AuthError::TokenExpired)), "{error:?}");
+    assert_eq!(stored(&path), (Some(expired.expose().into()), Some("rt-1".into())));
+    // `nemo auth refresh` says what the IdP said.
+    let error = provider(&path, &fake).force_refresh().await.unwrap_err();
     assert!(
         matches!(&error, Error::Auth(AuthError::Rejected { code, .. }) if code == "invalid_grant"),
         "{error:?}"
     );
-    assert_eq!(stored(&path), (Some(expired.expose().into()), Some("rt-1".into())));
+}
+
+#[tokio::test]
+async fn invalid_grant_on_a_proactive_refresh_keeps_using_a_token_that_has_not_expired() {
+    let fake = FakeAs::start(Duration::ZERO, |_, _| oauth_error("invalid_grant")).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("config.yaml");
+    let current = jwt_expiring_in(30);
+    write_config(&path, &fake.base_url, &current, Some("rt-1"));
+    let provider = provider(&path, &fake);
+    for _ in 0..3 {
+        let fetched = provider.fetch().await.unwrap();
+        assert_eq!(fetched.token, Some(current.clone()));
+        assert!(!fetched.refreshed);
+    }
+    assert_eq!(fake.token_calls(), 1, "a refused refresh token is not offered again");
+    assert_eq!(stored(&path), (Some(current.expose().into()), Some("rt-1".into())));
 }
 
 #[tokio::test]
