@@ -32,6 +32,9 @@ pub enum ApiError {
     Validation(Vec<ValidationError>),
     /// 503: a dependency (store, IdP, PDP) is unavailable. The message goes to the log only.
     Unavailable(String),
+    /// 503 with a fixed public `detail` (the reference's wording, e.g. "Authorization service
+    /// unavailable" for an unreachable PDP, facts §11.1) and `Retry-After`.
+    UnavailableDetail(&'static str),
     /// A bad answer from an external PDP (502) or its timeout (504): reference messages.
     BadGateway(String),
     GatewayTimeout(String),
@@ -59,7 +62,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::UnavailableDetail(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -121,6 +124,11 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(message) => {
                 tracing::error!(error = %message, "dependency unavailable");
                 let mut response = detail(status, "Service temporarily unavailable".into());
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
+            ApiError::UnavailableDetail(message) => {
+                let mut response = detail(status, message.into());
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 response
             }

@@ -161,7 +161,7 @@ pub fn pdp_failure(failure: PdpFailure) -> ApiError {
     match failure {
         PdpFailure::Unavailable(e) => {
             tracing::error!(error = %e, "policy decision point unreachable");
-            ApiError::Unavailable("Authorization service unavailable".into())
+            ApiError::UnavailableDetail("Authorization service unavailable")
         }
         PdpFailure::Timeout => ApiError::GatewayTimeout("Authorization service timeout".into()),
         PdpFailure::Error(e) => {

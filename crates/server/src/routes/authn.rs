@@ -125,7 +125,10 @@ async fn forward_auth_prefixed(State(state): State<AppState>, request: Request) 
         Some(query) => format!("{original}?{query}"),
         None => original,
     };
-    let method = original_method(request.headers()).unwrap_or_else(|| request.method().clone());
+    let method = match decided_method(request.method(), request.headers()) {
+        Ok(method) => method,
+        Err(error) => return no_store(error.into_response()),
+    };
     let peer = peer(&request);
     forward_auth(&state, request.headers(), peer, &method, &original).await
 }
@@ -134,27 +137,65 @@ async fn forward_auth_prefixed(State(state): State<AppState>, request: Request) 
 /// `X-Forwarded-Method`/`X-Forwarded-Uri`; nginx: `X-Original-Method`/`X-Original-URI`).
 async fn forward_auth_headers(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers();
-    let uri = ["x-forwarded-uri", "x-original-uri"]
-        .iter()
-        .find_map(|h| headers.get(*h))
-        .and_then(|v| v.to_str().ok());
-    let Some(uri) = uri.map(str::to_string) else {
-        return no_store(
-            ApiError::BadRequest("name the original request with X-Forwarded-Uri or X-Original-URI".into())
+    let uri = match single_original(headers, ["x-forwarded-uri", "x-original-uri"]) {
+        Ok(Some(uri)) => uri.to_string(),
+        Ok(None) => {
+            return no_store(
+                ApiError::BadRequest(
+                    "name the original request with X-Forwarded-Uri or X-Original-URI".into(),
+                )
                 .into_response(),
-        );
+            )
+        }
+        Err(error) => return no_store(error.into_response()),
     };
-    let method = original_method(headers).unwrap_or(Method::GET);
+    let method = match decided_method(request.method(), headers) {
+        Ok(method) => method,
+        Err(error) => return no_store(error.into_response()),
+    };
     let peer = peer(&request);
     forward_auth(&state, request.headers(), peer, &method, &uri).await
 }
 
-fn original_method(headers: &HeaderMap) -> Option<Method> {
-    ["x-forwarded-method", "x-original-method"]
-        .iter()
-        .find_map(|h| headers.get(*h))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|m| Method::from_bytes(m.trim().to_ascii_uppercase().as_bytes()).ok())
+/// The method to decide on (GW-05). Gateways that call out with GET (nginx `auth_request`,
+/// Traefik forwardAuth, Caddy `forward_auth`) name the original method in `X-Original-Method` or
+/// `X-Forwarded-Method`; Envoy ext_authz replays the original method itself. So those headers
+/// count only on a GET or HEAD callout: on a DELETE callout, a client-sent
+/// `X-Forwarded-Method: GET` that the gateway let through must not turn the DELETE into a read.
+fn decided_method(callout: &Method, headers: &HeaderMap) -> Result<Method, ApiError> {
+    if callout != Method::GET && callout != Method::HEAD {
+        return Ok(callout.clone());
+    }
+    let Some(named) = single_original(headers, ["x-forwarded-method", "x-original-method"])? else {
+        return Ok(callout.clone());
+    };
+    Method::from_bytes(named.trim().to_ascii_uppercase().as_bytes())
+        .map_err(|_| ApiError::BadRequest(format!("`{named}` is not an HTTP method")))
+}
+
+/// The one value of a pair of alternative headers (`X-Forwarded-*` / `X-Original-*`). A gateway
+/// sets one of them; when the other is there too with a different value, a client slipped it in
+/// (the gateway did not strip it), and picking either could decide on the wrong request: refuse.
+fn single_original<'a>(headers: &'a HeaderMap, names: [&str; 2]) -> Result<Option<&'a str>, ApiError> {
+    let mut found: Option<&str> = None;
+    for name in names {
+        for value in headers.get_all(name) {
+            let value = value
+                .to_str()
+                .map_err(|_| ApiError::BadRequest(format!("{name} contains invalid characters")))?
+                .trim();
+            match found {
+                Some(previous) if previous != value => {
+                    return Err(ApiError::BadRequest(format!(
+                        "conflicting values for {} and {}: strip client-sent copies at the gateway",
+                        names[0], names[1]
+                    )))
+                }
+                _ => found = Some(value),
+            }
+        }
+    }
+    Ok(found)
 }
 
 async fn forward_auth(
