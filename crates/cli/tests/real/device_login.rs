@@ -190,6 +190,27 @@ fn device_login_refresh_and_logout_against_the_real_server_and_idp() {
     assert_eq!(token_calls(&runtime, &idp), before + 1);
     assert_ne!(stored(&scratch, "token").unwrap(), forged);
 
+    // --- `nemo auth refresh` after the IdP rotates its signing key: the server learns the new
+    // key (unknown kid → JWKS re-fetch) and the refreshed token works -------------------------
+    let kid = runtime.block_on(idp.rotate_key("ES256")).unwrap();
+    let before = token_calls(&runtime, &idp);
+    let refreshed = run_bounded(&mut scratch.command(&["auth", "refresh"]), LIMIT);
+    assert!(refreshed.status.success(), "{}", stderr(&refreshed));
+    assert!(
+        stdout(&refreshed).starts_with("Token refreshed for context `default`. Expires: "),
+        "{}",
+        stdout(&refreshed)
+    );
+    assert_eq!(token_calls(&runtime, &idp), before + 1);
+    let rotated = stored(&scratch, "token").unwrap();
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(rotated.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["kid"], kid.as_str(), "signed with the new key: {header}");
+    assert_eq!(header["alg"], "ES256");
+    let list = run_bounded(&mut scratch.command(&["workspaces", "list", "-f", "json"]), LIMIT);
+    assert!(list.status.success(), "{}", stderr(&list));
+    assert!(!stderr(&list).contains(REFRESHED));
+
     // --- 20 processes at once with an expired token: exactly one refresh at the IdP -----------
     let current = stored(&scratch, "token").unwrap();
     let expired = with_exp(&current, now() - 30);

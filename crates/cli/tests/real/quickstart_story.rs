@@ -115,6 +115,28 @@ fn quickstart_story_admin_grants_bob_viewer_and_bob_sees_exactly_that() {
     assert!(!visible.contains(&"team-b".to_string()), "Bob sees a workspace he was not granted: {visible:?}");
     let got = json(&ok(&scratch, &["workspaces", "get", "team-a"]));
     assert_eq!(got["name"], "team-a");
+    // Viewers may list members (decision 23).
+    let members =
+        json(&ok(&scratch, &["workspaces", "members", "list", "--workspace", "team-a", "-f", "json"]));
+    let members = members.get("data").unwrap_or(&members).to_string();
+    assert!(members.contains("bob@example.com"), "{members}");
+    // ... but not add any.
+    let grant = run(
+        &scratch,
+        &[
+            "workspaces",
+            "members",
+            "create",
+            "--workspace",
+            "team-a",
+            "--principal",
+            "eve@example.com",
+            "--roles",
+            "Admin",
+        ],
+    );
+    assert_eq!(grant.status.code(), Some(3), "{}", stderr(&grant));
+    assert_eq!(stderr(&grant), format!("Permission denied: (403) Forbidden\n{HINT_403}\n"));
 
     let delete = run(&scratch, &["workspaces", "delete", "team-a"]);
     assert_eq!(delete.status.code(), Some(3), "{}", stderr(&delete));
