@@ -30,6 +30,31 @@ fn denied_and_expired_device_codes_fail_without_writing_credentials() {
     assert!(seen.contains(&"Error: device authorization was denied".to_string()), "{seen:?}");
     assert!(!scratch.config_path().exists(), "a denied login wrote {}", scratch.config_text());
 
+    // Ctrl-C while polling: the login stops, nothing is written (CLI-D09).
+    let scratch = Scratch::new();
+    let (login, seen) =
+        device_login(&runtime, &idp, &platform, &scratch, "bob@example.com", Answer::Interrupt, &[]);
+    assert!(!login.status.success(), "{seen:?}");
+    assert!(!scratch.config_path().exists(), "an interrupted login wrote {}", scratch.config_text());
+
+    // Unsigned tokens are refused up front by a cluster that has OIDC login.
+    let scratch = Scratch::new();
+    let unsigned = run(
+        &scratch,
+        &[
+            "auth",
+            "login",
+            "--base-url",
+            &platform.base_url,
+            "--unsigned-token",
+            "--email",
+            "bob@example.com",
+        ],
+    );
+    assert_eq!(unsigned.status.code(), Some(1), "{}", stderr(&unsigned));
+    assert!(stderr(&unsigned).contains("OIDC authentication configured"), "{}", stderr(&unsigned));
+    assert!(!scratch.config_path().exists() || !scratch.config_text().contains("token:"));
+
     runtime.block_on(idp.set_device_code_ttl(Duration::from_secs(3))).unwrap();
     let scratch = Scratch::new();
     let started = std::time::Instant::now();

@@ -71,6 +71,8 @@ pub(super) enum Answer {
     Deny,
     /// Do nothing (let the code expire).
     Ignore,
+    /// Press Ctrl-C (SIGINT) while the CLI polls.
+    Interrupt,
 }
 
 /// `nemo auth login --base-url <server> --no-browser [extra]`, the test playing `user` on the
@@ -104,6 +106,10 @@ pub(super) fn device_login(
         Answer::Approve => runtime.block_on(idp.approve_device_code(&user_code, user)).expect("approve"),
         Answer::Deny => runtime.block_on(idp.deny_device_code(&user_code, user)).expect("deny"),
         Answer::Ignore => {}
+        Answer::Interrupt => {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(login.id()).unwrap());
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        }
     }
     let output = wait_bounded(login, LIMIT);
     // The reader thread ends with the pipe: collect what is left.
