@@ -8,6 +8,7 @@ mod e2e {
     pub mod support;
 
     mod bad_input;
+    mod bearer_transport;
     mod config;
     mod gateway;
     mod health;
