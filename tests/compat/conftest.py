@@ -307,3 +307,63 @@ def create_workspace(server: Server, name: str, description: str | None = None) 
     response = admin_call(server, "POST", "/apis/entities/v2/workspaces", json=body)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+# --- the test IdP and our server configured for it ------------------------------------------
+
+@pytest.fixture
+def idp(tmp_path: Path):
+    from idp import Idp, idp_argv
+
+    directory = tmp_path / "idp"
+    directory.mkdir()
+    process = Process(idp_argv(IDP_DIR, directory / "state.json"), directory / "idp.log", cwd=IDP_DIR)
+    try:
+        match = process.wait_for(r'(?m)^(\{"issuer".*\})\s*$')
+        ready = json.loads(match.group(1))
+        provider = Idp(issuer=ready["issuer"], audience=ready["audience"], process=process)
+        provider.set_device_interval(1)  # the CLI polls every `interval` seconds (default 5)
+        yield provider
+    finally:
+        process.close()
+
+
+def oidc_auth(idp, **oidc) -> dict:
+    return {
+        "enabled": True,
+        "admin_email": ADMIN,
+        "oidc": {
+            "enabled": True,
+            "issuer": idp.issuer,
+            "client_id": idp.client_id,
+            "audience": idp.audience,
+            "leeway_seconds": 0,  # so that an expired access token is refused at once
+            **oidc,
+        },
+    }
+
+
+@pytest.fixture
+def oidc_server(tmp_path: Path, idp) -> Iterator[Server]:
+    srv = start_server(tmp_path / "server-oidc", oidc_auth(idp))
+    yield srv
+    srv.process.close()
+
+
+def device_login(home: Home, server: Server, user: str, program: str | None = None, timeout: float = 60.0) -> Result:
+    """`nemo auth login --no-browser` as a subprocess; plays `user` at the IdP from what it prints."""
+    from idp import play_device_user
+
+    argv = [program or OFFICIAL_NEMO, "auth", "login", "--base-url", server.url, "--no-browser"]
+    log = home.path.parent / f"device-login-{user.split('@')[0]}-{int(time.time() * 1000)}.log"
+    process = Process(argv, log, env=home.env())
+    try:
+        visit = process.wait_for(r"(?:Visit|visit|Open|open)[^:\n]*:\s*(https?://\S+)", timeout=timeout)
+        code = process.wait_for(r"(?:[Cc]ode)[^:\n]*:\s*([A-Z0-9]{4}-?[A-Z0-9]{4})", timeout=timeout)
+        verification_uri = visit.group(1).rstrip("│ ").strip()
+        play_device_user(verification_uri, user, user_code=code.group(1))
+        returncode = process.proc.wait(timeout=timeout)
+    finally:
+        process.close()
+    output = process.output()
+    return Result(argv, returncode, output, "")
