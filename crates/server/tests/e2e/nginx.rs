@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use super::oidc::{login, oidc_yaml, start_idp, wait_ready};
 use super::support::{read, user_token, TestServer, QUICKSTART};
 
 const WS: &str = "/apis/entities/v2/workspaces";
@@ -322,4 +323,48 @@ async fn nginx_strips_client_principal_headers_and_they_do_not_elevate() {
         StatusCode::OK,
         "ws1 intact"
     );
+}
+
+#[tokio::test]
+async fn nginx_oidc_tokens_get_through_with_groups_scopes_and_attribution() {
+    let idp = start_idp().await;
+    let yaml = format!(
+        "{}  gateway:\n    shared_secret_header: X-NMP-Gateway-Secret\n    shared_secret: {SECRET}\n",
+        oidc_yaml(&idp, 300, "")
+    );
+    let server = TestServer::start(&yaml).await;
+    wait_ready(&server).await;
+    let nginx = Nginx::start(&server);
+    let read_write = "openid email platform:read platform:write";
+    let admin = login(&idp, "admin@example.com", read_write).await;
+    let bob = login(&idp, "bob@example.com", read_write).await;
+    let setup = Setup { server, nginx, http: reqwest::Client::new(), admin, bob };
+    let carol = login(&idp, "carol@example.com", read_write).await;
+    let carol_read_only = login(&idp, "carol@example.com", "openid platform:read").await;
+
+    // The admin is PlatformAdmin by email: the email header made it through nginx.
+    let (status, ws) = setup.call(&setup.admin, Method::POST, WS, Some(json!({"name": "team"})), &[]).await;
+    assert_eq!((status, &ws["created_by"]), (StatusCode::CREATED, &json!("u-admin")), "{ws}");
+    let editors = json!({"principal": "data-team", "roles": ["Editor"]});
+    let (status, body) =
+        setup.call(&setup.admin, Method::POST, &format!("{WS}/team/members"), Some(editors), &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // carol is an Editor through her group: the groups header made it through nginx.
+    let projects = format!("{WS}/team/projects");
+    let (status, project) =
+        setup.call(&carol, Method::POST, &projects, Some(json!({"name": "carols"})), &[]).await;
+    assert_eq!((status, &project["created_by"]), (StatusCode::CREATED, &json!("u-carol")), "{project}");
+    // Her read-only token is narrowed by its scopes, decided at the callout and again upstream.
+    let (status, _) =
+        setup.call(&carol_read_only, Method::POST, &projects, Some(json!({"name": "other"})), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // bob has no role in `team`; a spoofed group does not give him one.
+    let spoof = [("X-NMP-Principal-Groups", "data-team")];
+    let (status, _) =
+        setup.call(&setup.bob, Method::POST, &projects, Some(json!({"name": "bobs"})), &spoof).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // An ID token is not an access token, through the gateway either.
+    let id_token = idp.device_login("bob@example.com", read_write).await.unwrap().id_token.unwrap();
+    assert_eq!(setup.call(&id_token, Method::GET, WS, None, &[]).await.0, StatusCode::UNAUTHORIZED);
 }

@@ -147,6 +147,43 @@ async fn rotated_keys_are_picked_up_and_removed_keys_stop_working() {
 }
 
 #[tokio::test]
+async fn oidc_08_rotation_costs_one_jwks_fetch_and_unknown_kids_are_rate_limited() {
+    let idp = start_idp().await;
+    // No scheduled refresh during the test; unknown kids may cause one fetch per second.
+    let server = TestServer::start(&oidc_yaml(&idp, 3600, "")).await;
+    wait_ready(&server).await;
+    // Let the cooldown that follows the start-up fetch run out.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    idp.rotate_key("ES256").await.unwrap();
+    let token = login(&idp, "alice@example.com", READ_WRITE).await;
+    idp.reset_counters().await.unwrap();
+    // The very first token signed by a key the server has never seen: accepted at once.
+    assert_eq!(inspect(&server, &token).await.0, StatusCode::OK);
+    assert_eq!(idp.jwks_fetch_count().await.unwrap(), 1, "exactly one JWKS fetch");
+    // A burst of tokens naming unknown kids, as an attacker would send: at most one more fetch
+    // per cooldown (1 s here), and none of them accepted.
+    let (header, claims) = decode_jwt_unverified(&token).unwrap();
+    let signature = token.rsplit('.').next().unwrap();
+    let started = Instant::now();
+    for i in 0..50 {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut header = header.clone();
+        header["kid"] = json!(format!("no-such-kid-{i}"));
+        let forged = format!(
+            "{}.{}.{signature}",
+            engine.encode(serde_json::to_vec(&header).unwrap()),
+            engine.encode(serde_json::to_vec(&claims).unwrap())
+        );
+        assert_eq!(inspect(&server, &forged).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let allowed = 1 + started.elapsed().as_secs() + 1;
+    let fetches = idp.jwks_fetch_count().await.unwrap();
+    assert!(fetches <= allowed, "{fetches} JWKS fetches for 50 unknown kids in {:?}", started.elapsed());
+    assert_eq!(inspect(&server, &token).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn idp_outage_keeps_cached_keys_and_refuses_unknown_kids() {
     let mut idp = start_idp().await;
     // No scheduled refresh during the test: only on-demand fetches (unknown kid) happen.
