@@ -15,21 +15,6 @@ pub struct OpaClient {
     base: String,
 }
 
-/// The PDP input the Rego reads (facts §2.4), for one request.
-pub fn allow_input(principal: Option<&Principal>, method: &str, path: &str) -> Value {
-    match principal {
-        Some(p) => json!({
-            "principal_id": p.id,
-            "principal_email": p.email,
-            "principal_groups": p.groups,
-            "method": method,
-            "path": path,
-            "scopes": p.scopes,
-        }),
-        None => json!({"principal_id": "", "principal_groups": [], "method": method, "path": path}),
-    }
-}
-
 impl OpaClient {
     pub fn new(base: &str, timeout: Duration) -> Result<OpaClient, reqwest::Error> {
         let http = reqwest::Client::builder()
@@ -48,7 +33,7 @@ impl OpaClient {
         path: &str,
     ) -> Result<bool, PdpFailure> {
         let url = format!("{}/v1/data/authz/allow", self.base);
-        let body = json!({"input": allow_input(principal, method, path)});
+        let body = json!({"input": nmp_core::policy::allow_input(principal, method, path)});
         let response = self.http.post(&url).json(&body).send().await.map_err(|e| {
             if e.is_timeout() {
                 PdpFailure::Timeout

@@ -16,6 +16,7 @@ mod e2e {
     mod members;
     mod nginx;
     mod oidc;
+    mod opa;
     mod persistence;
     mod projects;
     mod quickstart_auth;

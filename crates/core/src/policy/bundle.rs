@@ -86,3 +86,28 @@ pub fn bundle_data(policy: &PolicyData, index: &BindingIndex) -> Value {
         }
     })
 }
+
+/// The identity part of a PDP input: `principal_id`, `principal_email`, `principal_groups`
+/// (absent fields for an anonymous request).
+pub fn identity_input(principal: Option<&crate::Principal>) -> Map<String, Value> {
+    let mut input = Map::new();
+    if let Some(principal) = principal {
+        input.insert("principal_id".into(), json!(principal.id));
+        if let Some(email) = &principal.email {
+            input.insert("principal_email".into(), json!(email));
+        }
+        input.insert("principal_groups".into(), json!(principal.groups));
+    }
+    input
+}
+
+/// The `allow` input of the PDP (facts §2.4), as the embedded endpoint and OPA receive it.
+pub fn allow_input(principal: Option<&crate::Principal>, method: &str, path: &str) -> Value {
+    let mut input = identity_input(principal);
+    input.insert("method".into(), json!(method));
+    input.insert("path".into(), json!(path));
+    if let Some(scopes) = principal.and_then(|p| p.scopes.as_ref()) {
+        input.insert("scopes".into(), json!(scopes));
+    }
+    Value::Object(input)
+}

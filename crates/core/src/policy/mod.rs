@@ -16,7 +16,7 @@ mod index;
 mod load;
 mod pattern;
 
-pub use bundle::{bundle_data, rego_sources};
+pub use bundle::{allow_input, bundle_data, identity_input, rego_sources};
 pub use data::{Endpoint, PolicyData, Role, Route};
 pub use decide::{
     decide, has_permissions, has_role, is_platform_admin, scopes_allow, Decision, DenyRule, Reason, Request,

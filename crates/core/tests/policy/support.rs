@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use nmp_core::policy::{bundle_data, rego_sources, BindingIndex, PolicyData};
+use nmp_core::policy::{allow_input, bundle_data, identity_input, rego_sources, BindingIndex, PolicyData};
 use nmp_core::Principal;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -36,30 +36,6 @@ impl PrincipalSpec {
             on_behalf_of: self.on_behalf_of.as_ref().map(|p| Box::new(p.build(None))),
         }
     }
-}
-
-/// The identity part of a PDP input.
-fn identity_input(principal: Option<&Principal>) -> serde_json::Map<String, Value> {
-    let mut input = serde_json::Map::new();
-    if let Some(principal) = principal {
-        input.insert("principal_id".into(), json!(principal.id));
-        if let Some(email) = &principal.email {
-            input.insert("principal_email".into(), json!(email));
-        }
-        input.insert("principal_groups".into(), json!(principal.groups));
-    }
-    input
-}
-
-/// The `allow` input of the reference PDP endpoint (facts §2.4).
-pub fn allow_input(principal: Option<&Principal>, method: &str, path: &str) -> Value {
-    let mut input = identity_input(principal);
-    input.insert("method".into(), json!(method));
-    input.insert("path".into(), json!(path));
-    if let Some(scopes) = principal.and_then(|p| p.scopes.as_ref()) {
-        input.insert("scopes".into(), json!(scopes));
-    }
-    Value::Object(input)
 }
 
 /// The shipped Rego, loaded once; `world` adds one binding set's data.

@@ -41,6 +41,12 @@ impl TestServer {
         TestServer { _server: server, base, dir, http: reqwest::Client::new() }
     }
 
+    /// Stop the server (in-flight requests finish) and keep its data directory.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self._server.stop().await.expect("clean stop");
+        self.dir
+    }
+
     /// Auth off, the default.
     pub async fn auth_off() -> TestServer {
         TestServer::start("{}\n").await

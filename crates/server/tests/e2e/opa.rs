@@ -1,0 +1,218 @@
+//! The OPA side of decision 18, end to end: the bundle we serve is downloaded and loaded into a
+//! Rego engine behind OPA's REST data API (`POST /v1/data/authz/{rule}`), and a server configured
+//! with `policy_decision_point_provider: opa` enforces its answers; an unreachable, hanging or
+//! broken PDP fails closed with 503, 504 and 502.
+//!
+//! No OPA binary can be installed on this machine (no package of it in the reachable registries),
+//! so the OPA here is the `regorus` Rego engine behind OPA's wire protocol. It runs exactly the
+//! files of our bundle: the tar.gz, its Rego and its `data.json`, as a real OPA would load them.
+
+use std::io::Read;
+use std::net::SocketAddr;
+
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::support::{user_token, TestServer, QUICKSTART};
+
+const WS: &str = "/apis/entities/v2/workspaces";
+const BUNDLE: &str = "/apis/auth/v2/iam/opa-bundle.tar.gz";
+
+/// Unpack a bundle into (file name, content) pairs.
+fn unpack(bytes: &[u8]) -> Vec<(String, String)> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut files = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut text = String::new();
+        entry.read_to_string(&mut text).unwrap();
+        files.push((name, text));
+    }
+    files
+}
+
+/// The bundle's files; each evaluation loads them into a fresh engine (the engine is not `Send`).
+#[derive(Clone)]
+struct Opa {
+    files: std::sync::Arc<Vec<(String, String)>>,
+}
+
+fn eval_bundle(files: &[(String, String)], rule: &str, input: Value) -> Value {
+    let mut engine = regorus::Engine::new();
+    for (name, content) in files {
+        if name.ends_with(".rego") {
+            engine.add_policy(name.clone(), content.clone()).unwrap();
+        } else if name == "data.json" {
+            engine.add_data(regorus::Value::from_json_str(content).unwrap()).unwrap();
+        }
+    }
+    engine.set_input(regorus::Value::from(input));
+    let result = engine.eval_rule(format!("data.authz.{rule}")).unwrap();
+    serde_json::from_str(&result.to_json_str().unwrap()).unwrap()
+}
+
+async fn evaluate(State(opa): State<Opa>, Path(rule): Path<String>, Json(body): Json<Value>) -> Json<Value> {
+    let result = tokio::task::spawn_blocking(move || eval_bundle(&opa.files, &rule, body["input"].clone()))
+        .await
+        .unwrap();
+    Json(json!({"result": result}))
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+/// Start an OPA-protocol server running the files of `bundle`.
+async fn start_opa(bundle: &[u8]) -> SocketAddr {
+    let opa = Opa { files: std::sync::Arc::new(unpack(bundle)) };
+    serve(Router::new().route("/v1/data/authz/{rule}", post(evaluate)).with_state(opa)).await
+}
+
+fn opa_config(base: &str) -> String {
+    format!("{QUICKSTART}  policy_decision_point_provider: opa\n  policy_decision_point_base_url: {base}\n  policy_decision_point_request_timeout_seconds: 1\n")
+}
+
+#[tokio::test]
+async fn the_bundle_is_deterministic_cached_and_protected() {
+    let server = TestServer::start(QUICKSTART).await;
+    let admin = format!("Bearer {}", user_token("admin@example.com", &[], None));
+    let response = server.request(Method::GET, BUNDLE).header("Authorization", &admin).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/gzip");
+    assert_eq!(response.headers()["cache-control"], "max-age=5, must-revalidate");
+    let etag = response.headers()["etag"].to_str().unwrap().to_string();
+    let bytes = response.bytes().await.unwrap();
+    let names: Vec<String> = unpack(&bytes).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec![".manifest", "data.json", "policy/authz.rego", "policy/common.rego"]);
+    let manifest: Value = serde_json::from_str(&unpack(&bytes)[0].1).unwrap();
+    assert_eq!(manifest["roots"], json!(["authz"]));
+    // Same data, same bytes: If-None-Match answers 304.
+    let again = server
+        .request(Method::GET, BUNDLE)
+        .header("Authorization", &admin)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    // A binding change changes the bundle.
+    server
+        .as_token(&user_token("admin@example.com", &[], None), Method::POST, WS, Some(json!({"name": "ws9"})))
+        .await;
+    let changed = server
+        .request(Method::GET, BUNDLE)
+        .header("Authorization", &admin)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    // Only holders of iam.bundle.read in system.
+    let bob = user_token("bob@example.com", &[], None);
+    assert_eq!(server.as_token(&bob, Method::GET, BUNDLE, None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(server.get(BUNDLE).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_server_using_opa_enforces_the_bundle_decisions() {
+    let server = TestServer::start(QUICKSTART).await;
+    let admin = user_token("admin@example.com", &[], None);
+    assert_eq!(
+        server.as_token(&admin, Method::POST, WS, Some(json!({"name": "ws1"}))).await.0,
+        StatusCode::CREATED
+    );
+    let member = json!({"principal": "bob@example.com", "roles": ["Viewer"]});
+    assert_eq!(
+        server.as_token(&admin, Method::POST, &format!("{WS}/ws1/members"), Some(member)).await.0,
+        StatusCode::CREATED
+    );
+    let response = server
+        .request(Method::GET, BUNDLE)
+        .header("Authorization", format!("Bearer {admin}"))
+        .send()
+        .await
+        .unwrap();
+    let bundle = response.bytes().await.unwrap();
+    let dir = server.stop().await;
+
+    let opa = start_opa(&bundle).await;
+    let server = TestServer::start_in(&opa_config(&format!("http://{opa}")), dir).await;
+    let bob = user_token("bob@example.com", &[], None);
+    let carol = user_token("carol@example.com", &[], None);
+    assert_eq!(server.as_token(&bob, Method::GET, &format!("{WS}/ws1"), None).await.0, StatusCode::OK);
+    assert_eq!(
+        server.as_token(&bob, Method::PUT, &format!("{WS}/ws1"), Some(json!({"description": "x"}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        server.as_token(&carol, Method::GET, &format!("{WS}/ws1"), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        server.as_token(&admin, Method::DELETE, &format!("{WS}/ws1/members/bob@example.com"), None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(server.get(WS).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_unreachable_pdp_fails_closed_with_503() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let server = TestServer::start(&opa_config(&format!("http://{closed}"))).await;
+    let admin = user_token("admin@example.com", &[], None);
+    let (status, body) = server.as_token(&admin, Method::GET, WS, None).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::SERVICE_UNAVAILABLE, json!({"detail": "Authorization service unavailable"}))
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_pdp_fails_closed_with_504() {
+    let hang = Router::new().route(
+        "/v1/data/authz/{rule}",
+        post(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            Json(json!({"result": true}))
+        }),
+    );
+    let opa = serve(hang).await;
+    let server = TestServer::start(&opa_config(&format!("http://{opa}"))).await;
+    let admin = user_token("admin@example.com", &[], None);
+    let (status, body) = server.as_token(&admin, Method::GET, WS, None).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::GATEWAY_TIMEOUT, json!({"detail": "Authorization service timeout"}))
+    );
+}
+
+#[tokio::test]
+async fn a_broken_pdp_fails_closed_with_502() {
+    for answer in [json!({}), json!({"result": "yes"})] {
+        let broken = Router::new().route("/v1/data/authz/{rule}", post(move || async move { Json(answer) }));
+        let opa = serve(broken).await;
+        let server = TestServer::start(&opa_config(&format!("http://{opa}"))).await;
+        let admin = user_token("admin@example.com", &[], None);
+        let (status, body) = server.as_token(&admin, Method::GET, WS, None).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::BAD_GATEWAY, json!({"detail": "Authorization service error"}))
+        );
+    }
+    let failing = Router::new().route(
+        "/v1/data/authz/{rule}",
+        post(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+    );
+    let opa = serve(failing).await;
+    let server = TestServer::start(&opa_config(&format!("http://{opa}"))).await;
+    let admin = user_token("admin@example.com", &[], None);
+    assert_eq!(server.as_token(&admin, Method::GET, WS, None).await.0, StatusCode::BAD_GATEWAY);
+}
