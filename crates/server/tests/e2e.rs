@@ -7,6 +7,7 @@
 mod e2e {
     pub mod support;
 
+    mod authz_matrix;
     mod bad_input;
     mod bearer_transport;
     mod config;
