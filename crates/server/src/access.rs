@@ -138,7 +138,24 @@ impl Access {
     }
 
     /// The decision of the configured PDP: embedded, or external OPA (fail closed).
+    ///
+    /// A service acting on behalf of a user gets no more than the user has: both the service
+    /// and the user must be allowed (no confused deputy; GW-10). The reference PDP ignores
+    /// on-behalf-of and leaves the check to each service.
     pub async fn authorize(
+        &self,
+        principal: Option<&Principal>,
+        method: &str,
+        path: &str,
+    ) -> Result<Decision, PdpFailure> {
+        let decision = self.authorize_one(principal, method, path).await?;
+        match principal.and_then(|p| p.on_behalf_of.as_deref().filter(|_| p.is_service())) {
+            Some(user) if decision.allowed => self.authorize_one(Some(user), method, path).await,
+            _ => Ok(decision),
+        }
+    }
+
+    async fn authorize_one(
         &self,
         principal: Option<&Principal>,
         method: &str,

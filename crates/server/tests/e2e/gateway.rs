@@ -611,6 +611,12 @@ async fn gw_10_on_behalf_of_is_for_services_and_lists_what_the_user_sees() {
     let on_its_own = [("X-NMP-Principal-Id", "service:jobs"), (SECRET_HEADER, SECRET)];
     let (_, page) = server.call(Method::GET, WS, None, &on_its_own).await;
     assert!(super::support::names(&page).contains(&"ws2".to_string()));
+    // No confused deputy: acting for bob, the service may do only what bob may do.
+    let ws2 = format!("{WS}/ws2");
+    let update = Some(json!({"description": "changed"}));
+    assert_eq!(server.call(Method::PUT, &ws2, update.clone(), &for_bob).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(server.call(Method::GET, &ws2, None, &for_bob).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(server.call(Method::PUT, &ws2, update, &on_its_own).await.0, StatusCode::OK);
     // The callout reports the user behind a token, never the gateway or a service identity.
     let response =
         callout(&server, Method::GET, &format!("{WS}/ws1"), &[("Authorization", &bearer(&tokens.bob))]).await;
