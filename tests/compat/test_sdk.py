@@ -168,3 +168,26 @@ def test_sdk_with_auth_off(noauth_server: Server, home: Home, sdk_env):
     member = client.workspaces.members.create(workspace="offws", principal="bob@example.com", roles=["Viewer"])
     assert member.granted_by == "system"
     assert client.workspaces.members.list(workspace="offws").data[0].principal == "bob@example.com"
+
+
+def test_sdk_strict_response_validation(server: Server, home: Home, sdk_env):
+    """Every response parses against the SDK's own generated models with strict validation on
+    (an out-of-schema value, e.g. an unknown `token_kind`, would raise APIResponseValidationError)."""
+    sdk_env(home)
+    strict = NeMoPlatform(base_url=server.url, access_token=unsigned_token(ADMIN), max_retries=0,
+                          _strict_response_validation=True)
+    created = strict.workspaces.create(name="strict", description="d")
+    strict.workspaces.retrieve("strict")
+    strict.workspaces.update("strict", description="e")
+    assert [w.name for w in strict.workspaces.list(sort="name", page_size=1)] == ["default", "strict", "system"]
+    strict.workspaces.members.create(workspace="strict", principal="bob@example.com", roles=["Viewer"])
+    strict.workspaces.members.update("bob@example.com", workspace="strict", roles=["Editor"])
+    assert len(strict.workspaces.members.list(workspace="strict").data) == 2
+    strict.workspaces.members.delete("bob@example.com", workspace="strict")
+    deleted = strict.workspaces.delete("strict")
+    assert deleted.id == "strict" and created.name == "strict"
+
+    for method in (strict.auth.authenticate, strict.auth.authenticate_get):
+        who = method()
+        assert who.principal == ADMIN and who.email == ADMIN
+        assert who.token_kind == "oidc_access_token"  # the reference's kind for unsigned JWTs too
