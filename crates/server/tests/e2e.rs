@@ -14,10 +14,12 @@ mod e2e {
     mod gateway;
     mod health;
     mod iam;
+    mod logging;
     mod members;
     mod nginx;
     mod oidc;
     mod opa;
+    mod pdp;
     mod persistence;
     mod projects;
     mod quickstart_auth;

@@ -106,16 +106,23 @@ pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
 pub struct ProcessServer {
     pub child: Child,
     pub base: String,
+    /// Every line the server wrote to stderr so far.
+    pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ProcessServer {
     pub fn spawn(config: &Path, data_dir: &Path) -> Result<ProcessServer, String> {
+        ProcessServer::spawn_with_log(config, data_dir, "warn")
+    }
+
+    /// Start with `NMP_LOG` set to `log` (a tracing filter).
+    pub fn spawn_with_log(config: &Path, data_dir: &Path, log: &str) -> Result<ProcessServer, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nmp-server"))
             .args(["--host", "127.0.0.1", "--port", "0", "--config"])
             .arg(config)
             .arg("--data-dir")
             .arg(data_dir)
-            .env("NMP_LOG", "warn")
+            .env("NMP_LOG", log)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -141,7 +148,7 @@ impl ProcessServer {
             }
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(Ok(base)) => Ok(ProcessServer { child, base }),
+            Ok(Ok(base)) => Ok(ProcessServer { child, base, stderr: tail }),
             outcome => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -150,6 +157,11 @@ impl ProcessServer {
                 Err(format!("server did not start ({outcome:?}): {lines}"))
             }
         }
+    }
+
+    /// The stderr lines so far, joined.
+    pub fn log(&self) -> String {
+        self.stderr.lock().expect("lock").join("\n")
     }
 
     pub fn kill9(mut self) {

@@ -1,0 +1,90 @@
+//! Logs: every denial is a structured decision event (decision 19), and no token, in whole or in
+//! part, ever reaches the log, even at the most verbose level.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::support::{unsigned_token, user_token, write_config, ProcessServer, QUICKSTART};
+
+async fn call(base: &str, token: &str, method: Method, path: &str, body: Option<Value>) -> StatusCode {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("sent").status()
+}
+
+#[tokio::test]
+async fn denials_are_logged_as_decision_events_and_tokens_never_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &format!("{QUICKSTART}server:\n  log_format: json\n"));
+    let server = ProcessServer::spawn_with_log(&config, &dir.path().join("data"), "trace,hyper=info,h2=info")
+        .expect("starts");
+    let base = server.base.clone();
+    let admin = user_token("admin@example.com", &[], None);
+    let carol = user_token("carol@example.com", &[], None);
+    let forged = unsigned_token(json!({"sub": "mallory", "iat": 1, "exp": 2}));
+    assert_eq!(
+        call(&base, &admin, Method::POST, "/apis/entities/v2/workspaces", Some(json!({"name": "ws1"}))).await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        call(&base, &carol, Method::DELETE, "/apis/entities/v2/workspaces/ws1", None).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(&base, &forged, Method::GET, "/apis/entities/v2/workspaces", None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&base, "not.a-token", Method::GET, "/apis/entities/v2/workspaces", None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = server.log();
+    server.kill9();
+
+    let denial = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|event| {
+            event["target"] == "nmp::decision" && event["fields"]["principal"] == "carol@example.com"
+        })
+        .unwrap_or_else(|| panic!("no decision event for carol's denial in:\n{log}"));
+    let fields = &denial["fields"];
+    assert_eq!(fields["result"], "deny");
+    assert_eq!(fields["method"], "DELETE");
+    assert_eq!(fields["path"], "/apis/entities/v2/workspaces/ws1");
+    assert_eq!(fields["workspace"], "ws1");
+    assert_eq!(fields["reason"], "NoBinding");
+    assert!(fields["decision_id"].as_str().is_some_and(|id| id.len() == 16), "{denial}");
+    assert!(fields["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{denial}");
+    // Allowed decisions are not logged by default.
+    assert!(!log.contains(r#""result":"allow""#), "allowed decisions were logged");
+    for token in [&admin, &carol, &forged] {
+        for part in token.split('.').filter(|p| p.len() > 8) {
+            assert!(!log.contains(part), "a token segment reached the log");
+        }
+    }
+    assert!(!log.contains("not.a-token"));
+}
+
+#[tokio::test]
+async fn every_decision_is_logged_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!("{QUICKSTART}  decision_log:\n    allowed: true\nserver:\n  log_format: json\n");
+    let config = write_config(dir.path(), &yaml);
+    let server = ProcessServer::spawn_with_log(&config, &dir.path().join("data"), "warn,nmp::decision=info")
+        .expect("starts");
+    let admin = user_token("admin@example.com", &[], None);
+    assert_eq!(
+        call(&server.base, &admin, Method::GET, "/apis/entities/v2/workspaces", None).await,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = server.log();
+    server.kill9();
+    assert!(log.contains(r#""result":"allow""#) && log.contains(r#""reason":"PlatformAdmin""#), "{log}");
+}
