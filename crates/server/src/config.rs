@@ -41,7 +41,7 @@ pub struct AuthConfig {
     pub policy_decision_point_request_timeout_seconds: u64,
     /// Poll interval of `wait_role_propagation`; ours propagates immediately, so it rarely matters.
     pub propagation_poll_interval_seconds: f64,
-    /// Cross-replica refresh of the in-memory bindings index, in seconds.
+    /// How often to check for bindings written by another replica, in seconds.
     pub policy_data_refresh_interval: f64,
     /// `Cache-Control: max-age` of the OPA bundle, and how long the server reuses a built bundle.
     pub bundle_cache_seconds: f64,

@@ -48,6 +48,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         .await?
         .context("loading role bindings")?;
     state.access.load(&active);
+    spawn_replica_sync(&state);
     if let Some(authenticator) = &state.access.authenticator {
         // Key loading runs in the background: a cold start with the IdP down still starts,
         // and `/health/ready` says not ready until keys are loaded.
@@ -97,6 +98,41 @@ pub fn build_access(settings: &Settings) -> anyhow::Result<Access> {
         None
     };
     Ok(Access::new(auth.enabled, policy, authenticator, auth.policy_decision_point_provider, opa))
+}
+
+/// Decision 17 across replicas: when another process commits to the shared store, reload the
+/// bindings index within `auth.policy_data_refresh_interval` seconds (default 1). Our own writes
+/// never need this: they update the index in the same step. The task ends with the server.
+fn spawn_replica_sync(state: &AppState) {
+    let period = std::time::Duration::from_secs_f64(state.settings.file.auth.policy_data_refresh_interval);
+    let store = Arc::downgrade(&state.store);
+    let access = Arc::downgrade(&state.access);
+    tokio::spawn(async move {
+        let mut last: Option<i64> = None;
+        loop {
+            tokio::time::sleep(period).await;
+            let (Some(store), Some(access)) = (store.upgrade(), access.upgrade()) else { return };
+            let outcome = tokio::task::spawn_blocking(move || -> nmp_store::StoreResult<Option<i64>> {
+                let marker = store.external_change_marker()?;
+                if last.is_some_and(|seen| seen == marker) {
+                    return Ok(Some(marker));
+                }
+                // Hold the write lock so no local write interleaves with the reload.
+                let _write = access.write_lock();
+                let active = store.active_bindings()?;
+                access.load(&active);
+                Ok(Some(marker))
+            })
+            .await;
+            match outcome {
+                Ok(Ok(marker)) => last = marker,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "reloading role bindings from the store failed; retrying")
+                }
+                Err(error) => tracing::warn!(%error, "reloading role bindings panicked; retrying"),
+            }
+        }
+    });
 }
 
 /// Serve until `shutdown` resolves, then finish in-flight requests.

@@ -23,6 +23,7 @@ mod e2e {
     mod persistence;
     mod projects;
     mod quickstart_auth;
+    mod replicas;
     mod schemas;
     mod workspaces;
 }

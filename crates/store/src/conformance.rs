@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             members_of_missing_workspace_are_not_found,
             projects_crud_and_uniqueness,
             unknown_filter_field_is_invalid,
+            own_writes_do_not_move_the_external_change_marker,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -376,4 +377,11 @@ pub fn projects_crud_and_uniqueness(store: impl Store) {
 pub fn unknown_filter_field_is_invalid(store: impl Store) {
     let err = store.list_workspaces(&query(1, 10, "name", Some(r#"secret:"x""#)), None).unwrap_err();
     assert!(matches!(err, StoreError::Invalid(m) if m.contains("unknown filter field `secret`")));
+}
+
+pub fn own_writes_do_not_move_the_external_change_marker(store: impl Store) {
+    let before = store.external_change_marker().unwrap();
+    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    store.add_member(&member("ws1", "bob", &["Viewer"], 1)).unwrap();
+    assert_eq!(store.external_change_marker().unwrap(), before);
 }

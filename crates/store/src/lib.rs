@@ -96,4 +96,7 @@ pub trait Store: WorkspaceStore + BindingStore + ProjectStore {
     fn backend_name(&self) -> &'static str;
     /// Where the data lives, for the start-up line (a path or a redacted URL).
     fn location(&self) -> String;
+    /// A value that changes whenever another process (another replica) commits to the store.
+    /// Our own writes do not change it: they update the in-memory index directly.
+    fn external_change_marker(&self) -> StoreResult<i64>;
 }

@@ -28,3 +28,21 @@ fn reopening_keeps_data_and_migrations_are_idempotent() {
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.get_workspace("ws1").unwrap().name, "ws1");
 }
+
+#[test]
+fn another_process_writing_moves_the_external_change_marker() {
+    use nmp_store::{NewWorkspace, Store, WorkspaceStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nmp.db");
+    let replica_a = SqliteStore::open(&path).unwrap();
+    let replica_b = SqliteStore::open(&path).unwrap();
+    let before = replica_a.external_change_marker().unwrap();
+    let new = NewWorkspace {
+        name: "ws1".into(),
+        description: None,
+        actor: "a".into(),
+        at: time::OffsetDateTime::now_utc(),
+    };
+    replica_b.create_workspace(&new, None).unwrap();
+    assert_ne!(replica_a.external_change_marker().unwrap(), before);
+}

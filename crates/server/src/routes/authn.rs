@@ -65,6 +65,18 @@ fn peer(request: &Request) -> Option<std::net::IpAddr> {
     request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
+/// `token_kind` on the wire: the reference's enum, which the official SDK validates
+/// (`AuthenticateResponse.token_kind` is a `Literal`). Unsigned quickstart JWTs are reported as
+/// `oidc_access_token`, as the reference does; our finer kinds stay internal.
+fn wire_token_kind(kind: Option<&'static str>) -> &'static str {
+    match kind {
+        Some(
+            kind @ ("access_key" | "oidc_access_token" | "workload_access_token" | "workload_subject_token"),
+        ) => kind,
+        _ => "oidc_access_token",
+    }
+}
+
 /// Token inspection: who does this bearer token say the caller is?
 async fn inspect(state: &AppState, headers: &HeaderMap, peer: Option<std::net::IpAddr>) -> Response {
     if headers.get(header::AUTHORIZATION).is_none() {
@@ -88,7 +100,7 @@ async fn inspect(state: &AppState, headers: &HeaderMap, peer: Option<std::net::I
         groups: principal.groups.clone(),
         scopes: principal.scopes.clone().unwrap_or_default(),
         jti,
-        token_kind: token_kind.unwrap_or("oidc_access_token").to_string(),
+        token_kind: wire_token_kind(token_kind).to_string(),
         on_behalf_of: None,
         on_behalf_of_email: None,
         on_behalf_of_groups: Vec::new(),
@@ -274,7 +286,16 @@ pub fn canonical_path(original: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical_path;
+    use super::{canonical_path, wire_token_kind};
+
+    #[test]
+    fn token_kind_on_the_wire_stays_in_the_reference_enum() {
+        assert_eq!(wire_token_kind(Some("unsigned_token")), "oidc_access_token");
+        assert_eq!(wire_token_kind(Some("gateway_headers")), "oidc_access_token");
+        assert_eq!(wire_token_kind(None), "oidc_access_token");
+        assert_eq!(wire_token_kind(Some("access_key")), "access_key");
+        assert_eq!(wire_token_kind(Some("oidc_access_token")), "oidc_access_token");
+    }
 
     #[test]
     fn canonical_paths() {

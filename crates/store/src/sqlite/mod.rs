@@ -133,6 +133,14 @@ impl Store for SqliteStore {
     fn location(&self) -> String {
         self.path.display().to_string()
     }
+
+    fn external_change_marker(&self) -> StoreResult<i64> {
+        // `data_version` on a connection changes when *other* connections commit; the writer is
+        // the only connection of this process that commits, so on it the value moves exactly
+        // when another process wrote.
+        let guard = lock(&self.writer);
+        guard.query_row("PRAGMA data_version", [], |row| row.get(0)).map_err(unavailable)
+    }
 }
 
 pub(crate) fn to_micros(at: OffsetDateTime) -> i64 {

@@ -1,0 +1,71 @@
+//! Two replicas on one store: a role change made through one is enforced by the other within
+//! `policy_data_refresh_interval` (decision 17: immediately on the writer, within a second elsewhere).
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::support::{user_token, write_config, ProcessServer, QUICKSTART};
+
+async fn status(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> StatusCode {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("sent").status()
+}
+
+#[tokio::test]
+async fn a_grant_and_a_revoke_on_one_replica_reach_the_other_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), QUICKSTART);
+    let data = dir.path().join("data");
+    let a = ProcessServer::spawn(&config, &data).expect("replica a");
+    let b = ProcessServer::spawn(&config, &data).expect("replica b");
+    let admin = user_token("admin@example.com", &[], None);
+    let bob = user_token("bob@example.com", &[], None);
+    let ws = "/apis/entities/v2/workspaces";
+    assert_eq!(
+        status(&a.base, &admin, reqwest::Method::POST, ws, Some(json!({"name": "ws1"}))).await,
+        StatusCode::CREATED
+    );
+    let member = json!({"principal": "bob@example.com", "roles": ["Viewer"]});
+    assert_eq!(
+        status(&a.base, &admin, reqwest::Method::POST, &format!("{ws}/ws1/members"), Some(member)).await,
+        StatusCode::CREATED
+    );
+    // Replica a enforces it at once; replica b within the refresh interval.
+    assert_eq!(status(&a.base, &bob, reqwest::Method::GET, &format!("{ws}/ws1"), None).await, StatusCode::OK);
+    let granted_at = Instant::now();
+    while status(&b.base, &bob, reqwest::Method::GET, &format!("{ws}/ws1"), None).await != StatusCode::OK {
+        assert!(granted_at.elapsed() < Duration::from_secs(3), "replica b never saw the grant");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let grant_latency = granted_at.elapsed();
+    assert_eq!(
+        status(&a.base, &admin, reqwest::Method::DELETE, &format!("{ws}/ws1/members/bob@example.com"), None)
+            .await,
+        StatusCode::OK
+    );
+    let revoked_at = Instant::now();
+    while status(&b.base, &bob, reqwest::Method::GET, &format!("{ws}/ws1"), None).await
+        != StatusCode::FORBIDDEN
+    {
+        assert!(revoked_at.elapsed() < Duration::from_secs(3), "replica b never saw the revoke");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let revoke_latency = revoked_at.elapsed();
+    a.kill9();
+    b.kill9();
+    assert!(
+        grant_latency < Duration::from_millis(1500) && revoke_latency < Duration::from_millis(1500),
+        "grant took {grant_latency:?}, revoke took {revoke_latency:?}"
+    );
+}
