@@ -112,3 +112,38 @@ async fn huge_bodies_are_413_with_and_without_content_length() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(server.get("/apis/entities/v2/workspaces/ws1").await.0, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn dos_02_a_slow_body_hits_the_request_deadline() {
+    let server = TestServer::start("server:\n  request_timeout_seconds: 1\n").await;
+    let drip = futures::stream::unfold(0u32, |sent| async move {
+        if sent > 30 {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        Some((Ok::<Vec<u8>, std::io::Error>(b" ".to_vec()), sent + 1))
+    });
+    let started = std::time::Instant::now();
+    let response = server
+        .request(Method::POST, WORKSPACES)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(drip))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn dos_03_too_many_headers_are_refused_and_dos_08_trace_is_not_allowed() {
+    let server = TestServer::auth_off().await;
+    let mut request = server.request(Method::GET, WORKSPACES);
+    for i in 0..200 {
+        request = request.header(format!("x-filler-{i}"), "x");
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let response = server.request(Method::TRACE, WORKSPACES).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
