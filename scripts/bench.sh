@@ -13,7 +13,7 @@
 #   BENCH_OUT=docs/benchmarks.md              the doc to update ('-' = print only)
 #   BENCH_SKIP_REFERENCE=1                    measure our server only
 #   NMP_BENCH_VENV=~/.cache/nmp/bench-venv    cached venv of the reference server
-#   NMP_SERVER_BIN=...                        our binary (default: cargo build --release)
+#   BENCH_SERVER_BIN=...                        our binary (default: cargo build --release)
 #
 # Installs, when missing: hey (Debian package) and the reference into the cached venv.
 # Every process it starts is stopped on exit; all state lives in a temporary directory.
@@ -97,7 +97,7 @@ ensure_reference() {
 }
 
 ensure_ours() {
-    if [ -n "${NMP_SERVER_BIN:-}" ]; then ours_bin=$NMP_SERVER_BIN; return; fi
+    if [ -n "${BENCH_SERVER_BIN:-}" ]; then ours_bin=$BENCH_SERVER_BIN; return; fi
     log "building nmp-server (release)"
     (cd "$repo" && cargo build --release -q -p nmp-server)
     ours_bin="${CARGO_TARGET_DIR:-$repo/target}/release/nmp-server"
@@ -244,10 +244,18 @@ measure() {
     shift 3
     local file="$work/hey-$impl-$scenario.txt"
     hey -z "$warmup" -c "$concurrency" "$@" >/dev/null 2>&1 || true
+    local cpu_before cpu_after
+    cpu_before=$(server_cpu_ticks)
     hey -z "$duration" -c "$concurrency" "$@" >"$file" 2>&1 || die "hey failed: $(tail -5 "$file")"
-    parse_hey "$file" >"$work/result-$impl-$scenario"
+    cpu_after=$(server_cpu_ticks)
+    # Server CPU time per request (user + system) is far less sensitive to a noisy machine than
+    # req/s, which also depends on how much CPU hey and the neighbours leave the server.
+    parse_hey "$file" | awk -v ticks=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" \
+        '{ printf "%s %.0f\n", $0, ($5 > 0 ? ticks / hz * 1e6 / $5 : 0) }' >"$work/result-$impl-$scenario"
     log "$impl $scenario: $(cat "$work/result-$impl-$scenario")"
 }
+
+server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 
 # Prints "RPS P50_MS P99_MS NON2XX TOTAL"; NON2XX counts non-2xx statuses and transport errors.
 parse_hey() {
@@ -306,10 +314,11 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
 
 # ---------------------------------------------------------------- report
 
-field() { # field IMPL SCENARIO INDEX(1=rps 2=p50 3=p99 4=non2xx 5=total)
+field() { # field IMPL SCENARIO INDEX(1=rps 2=p50 3=p99 4=non2xx 5=total 6=server CPU µs/request)
     local f="$work/result-$1-$2"
     if [ -f "$f" ]; then cut -d' ' -f"$3" "$f"; else echo "n/a"; fi
 }
+unit() { if [ "$1" = n/a ]; then echo n/a; else echo "$1$2"; fi; } # unit VALUE SUFFIX
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'
 }
@@ -330,14 +339,16 @@ report() {
     echo
     echo "Each scenario: \`hey -z $warmup -c $concurrency\` warm-up, then \`hey -z $duration -c $concurrency\`."
     echo
-    echo "| scenario | ours req/s | ours p50 | ours p99 | reference req/s | reference p50 | reference p99 | ours / reference | non-2xx (ours / reference) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| scenario | ours req/s | ours p50 | ours p99 | ours CPU/req | reference req/s | reference p50 | reference p99 | reference CPU/req | ours / reference (req/s) | non-2xx (ours / reference) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     local s
     for s in "${scenarios[@]}"; do
-        printf '| %s | %s | %s ms | %s ms | %s | %s ms | %s ms | %s× | %s of %s / %s of %s |\n' "${label[$s]}" \
-            "$(field ours "$s" 1)" "$(field ours "$s" 2)" "$(field ours "$s" 3)" \
-            "$(field reference "$s" 1)" "$(field reference "$s" 2)" "$(field reference "$s" 3)" \
-            "$(ratio "$(field ours "$s" 1)" "$(field reference "$s" 1)")" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s of %s / %s of %s |\n' "${label[$s]}" \
+            "$(field ours "$s" 1)" "$(unit "$(field ours "$s" 2)" " ms")" "$(unit "$(field ours "$s" 3)" " ms")" \
+            "$(unit "$(field ours "$s" 6)" " µs")" \
+            "$(field reference "$s" 1)" "$(unit "$(field reference "$s" 2)" " ms")" \
+            "$(unit "$(field reference "$s" 3)" " ms")" "$(unit "$(field reference "$s" 6)" " µs")" \
+            "$(unit "$(ratio "$(field ours "$s" 1)" "$(field reference "$s" 1)")" "×")" \
             "$(field ours "$s" 4)" "$(field ours "$s" 5)" "$(field reference "$s" 4)" "$(field reference "$s" 5)"
     done
     echo
@@ -348,10 +359,15 @@ report() {
     ref_bob_off=$(ratio "$(field reference list-bob 1)" "$(field reference list-off 1)")
     ours_vs_ref=$(ratio "$(field ours list-admin 1)" "$(field reference list-admin 1)")
     ours_bob_vs_ref=$(ratio "$(field ours list-bob 1)" "$(field reference list-bob 1)")
-    echo "| throughput ratio | ours | reference |"
+    echo "| ratio | ours | reference |"
     echo "|---|---:|---:|"
-    echo "| auth on (admin) / auth off | $ours_on_off | $ref_on_off |"
-    echo "| auth on (bob) / auth off | $ours_bob_off | $ref_bob_off |"
+    echo "| req/s, auth on (admin) / auth off | $ours_on_off | $ref_on_off |"
+    echo "| req/s, auth on (bob) / auth off | $ours_bob_off | $ref_bob_off |"
+    echo "| server CPU per request, auth on (admin) / auth off | $(ratio "$(field ours list-admin 6)" "$(field ours list-off 6)") | $(ratio "$(field reference list-admin 6)" "$(field reference list-off 6)") |"
+    echo "| server CPU per request, auth on (bob) / auth off | $(ratio "$(field ours list-bob 6)" "$(field ours list-off 6)") | $(ratio "$(field reference list-bob 6)" "$(field reference list-off 6)") |"
+    echo
+    echo "CPU/req is the server process's user + system CPU time during the measured run divided by the" \
+        "requests served (from \`/proc/PID/stat\`, clock ticks of 1/$(getconf CLK_TCK) s)."
     echo
     echo "Member create with the default \`wait_role_propagation=true\` (sequential, a new principal each time, mean of 3):" \
         "ours $(cat "$work/result-ours-member-create-wait" 2>/dev/null || echo n/a) ms," \
