@@ -27,6 +27,14 @@ const PLATFORM_ROLES: &[&str] = &["WorkspaceCreator", "PlatformAdmin"];
 /// Roles never granted through the API (implicit for `service:` principals).
 const IMPLICIT_ROLES: &[&str] = &["ServiceSystem"];
 
+/// What a store write did to active bindings, for the index to follow in the same step.
+#[derive(Debug, Default)]
+pub struct BindingChanges {
+    pub granted: Vec<RoleBinding>,
+    pub revoked: Vec<RoleBinding>,
+    pub removed_workspace: Option<String>,
+}
+
 pub struct Access {
     /// Serializes "store write + index update" so the index applies changes in commit order.
     writes: Mutex<()>,
@@ -104,6 +112,15 @@ impl Access {
 
     pub fn workspace_removed(&self, workspace: &str) {
         self.index_mut().remove_workspace(workspace);
+    }
+
+    /// Apply what one store write changed.
+    pub fn apply(&self, changes: &BindingChanges) {
+        self.revoked(&changes.revoked);
+        self.granted(&changes.granted);
+        if let Some(workspace) = &changes.removed_workspace {
+            self.workspace_removed(workspace);
+        }
     }
 
     /// The workspaces the caller may list; `None` means all of them (auth off, PlatformAdmin, services).

@@ -7,7 +7,7 @@ use nmp_core::Principal;
 use nmp_store::Store;
 use time::OffsetDateTime;
 
-use crate::access::Access;
+use crate::access::{Access, BindingChanges};
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
 
@@ -54,6 +54,25 @@ impl AppState {
             .await
             .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
             .map_err(ApiError::from)
+    }
+}
+
+impl AppState {
+    /// Run a store write that changes bindings, and apply the change to the in-memory index in
+    /// the same step, under the access write lock (so the index follows commits in order).
+    pub async fn write_bindings<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<(T, BindingChanges), nmp_store::StoreError> + Send + 'static,
+    {
+        let access = Arc::clone(&self.access);
+        self.store(move |store| {
+            let _write = access.write_lock();
+            let (value, changes) = work(store)?;
+            access.apply(&changes);
+            Ok(value)
+        })
+        .await
     }
 }
 

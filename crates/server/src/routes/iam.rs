@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{check_principal, check_roles};
+use crate::access::BindingChanges;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Caller};
@@ -160,13 +161,10 @@ async fn create_role_binding(
         granted_by: caller.granted_by(),
         at: state.now(),
     };
-    let access = state.access.clone();
     let binding = state
-        .store(move |store| {
-            let _write = access.write_lock();
+        .write_bindings(move |store| {
             let binding = store.create_binding(&grant)?;
-            access.granted(std::slice::from_ref(&binding));
-            Ok(binding)
+            Ok((binding.clone(), BindingChanges { granted: vec![binding], ..Default::default() }))
         })
         .await?;
     Ok((StatusCode::CREATED, Json(convert::role_binding(binding))))
@@ -195,13 +193,10 @@ async fn revoke_role_binding(
     query.boolean("wait_role_propagation");
     query.finish()?;
     let at = state.now();
-    let access = state.access.clone();
     let binding = state
-        .store(move |store| {
-            let _write = access.write_lock();
+        .write_bindings(move |store| {
             let binding = store.revoke_binding(&name, at)?;
-            access.revoked(std::slice::from_ref(&binding));
-            Ok(binding)
+            Ok((binding.clone(), BindingChanges { revoked: vec![binding], ..Default::default() }))
         })
         .await?;
     Ok(Json(DeleteResponse {

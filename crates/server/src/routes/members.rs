@@ -4,11 +4,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use nmp_core::wire::{self, DeleteResponse, ErrorDetail, HttpValidationError};
-use nmp_store::MemberRoles;
+use nmp_store::{MemberChange, MemberRoles};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::BindingChanges;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Caller};
@@ -39,6 +40,16 @@ pub(crate) fn check_roles(state: &AppState, fields: &mut BodyFields<'_>, workspa
             fields.push(e);
         }
     }
+}
+
+/// A member change, and the same change for the index.
+fn member_change(change: MemberChange) -> (MemberChange, BindingChanges) {
+    let index = BindingChanges {
+        granted: change.granted.clone(),
+        revoked: change.revoked.clone(),
+        removed_workspace: None,
+    };
+    (change, index)
 }
 
 fn query_flags(query: Query) -> ApiResult<()> {
@@ -96,15 +107,7 @@ async fn add_member(
         granted_by: caller.granted_by(),
         at: state.now(),
     };
-    let access = state.access.clone();
-    let result = state
-        .store(move |store| {
-            let _write = access.write_lock();
-            let result = store.add_member(&change)?;
-            access.granted(&result.granted);
-            Ok(result)
-        })
-        .await?;
+    let result = state.write_bindings(move |store| Ok(member_change(store.add_member(&change)?))).await?;
     Ok((StatusCode::CREATED, Json(convert::member(&principal, &result.current))))
 }
 
@@ -136,16 +139,8 @@ async fn update_member(
         granted_by: caller.granted_by(),
         at: state.now(),
     };
-    let access = state.access.clone();
-    let result = state
-        .store(move |store| {
-            let _write = access.write_lock();
-            let result = store.set_member_roles(&change)?;
-            access.revoked(&result.revoked);
-            access.granted(&result.granted);
-            Ok(result)
-        })
-        .await?;
+    let result =
+        state.write_bindings(move |store| Ok(member_change(store.set_member_roles(&change)?))).await?;
     Ok(Json(convert::member(&principal, &result.current)))
 }
 
@@ -160,16 +155,9 @@ async fn remove_member(
 ) -> ApiResult<Json<DeleteResponse>> {
     query_flags(query)?;
     let at = state.now();
-    let access = state.access.clone();
     let (ws, who) = (workspace.clone(), principal.clone());
-    let result = state
-        .store(move |store| {
-            let _write = access.write_lock();
-            let result = store.remove_member(&ws, &who, at)?;
-            access.revoked(&result.revoked);
-            Ok(result)
-        })
-        .await?;
+    let result =
+        state.write_bindings(move |store| Ok(member_change(store.remove_member(&ws, &who, at)?))).await?;
     Ok(Json(DeleteResponse {
         id: principal,
         message: format!("Member removed from workspace '{workspace}'"),

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{list_params, page_of};
+use crate::access::BindingChanges;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Caller};
@@ -78,18 +79,12 @@ async fn create_workspace(
         _ => None,
     };
     let new = NewWorkspace { name, description, actor: caller.actor(), at };
-    let access = state.access.clone();
-    let (workspace, binding) = state
-        .store(move |store| {
-            let _write = access.write_lock();
-            let result = store.create_workspace(&new, creator_admin.as_ref())?;
-            if let Some(binding) = &result.1 {
-                access.granted(std::slice::from_ref(binding));
-            }
-            Ok(result)
+    let workspace = state
+        .write_bindings(move |store| {
+            let (workspace, binding) = store.create_workspace(&new, creator_admin.as_ref())?;
+            Ok((workspace, BindingChanges { granted: binding.into_iter().collect(), ..Default::default() }))
         })
         .await?;
-    let _ = binding;
     Ok((StatusCode::CREATED, Json(convert::workspace(workspace))))
 }
 
@@ -153,13 +148,11 @@ async fn delete_workspace(
         return Err(ApiError::Conflict(format!("Workspace '{name}' is reserved and cannot be deleted")));
     }
     let at = state.now();
-    let access = state.access.clone();
     let deleted = state
-        .store(move |store| {
-            let _write = access.write_lock();
+        .write_bindings(move |store| {
             let deleted = store.delete_workspace(&name)?;
-            access.workspace_removed(&deleted.workspace.name);
-            Ok(deleted)
+            let removed = BindingChanges { removed_workspace: Some(name), ..Default::default() };
+            Ok((deleted, removed))
         })
         .await?;
     Ok(Json(DeleteResponse {
