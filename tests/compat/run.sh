@@ -23,14 +23,17 @@ log() { echo "compat: $*" >&2; }
 # --- Python ---------------------------------------------------------------------------------
 pick_python() {
     if [[ -n "${NMP_COMPAT_PYTHON:-}" ]]; then echo "$NMP_COMPAT_PYTHON"; return; fi
-    local candidate
+    local candidate runs=(-c 'import sys; sys.exit(sys.version_info < (3, 11))')
     for candidate in python3.13 python3.12; do
-        if command -v "$candidate" >/dev/null 2>&1; then command -v "$candidate"; return; fi
+        # (a pyenv shim is on PATH even when that version is not selected: it must also run)
+        if command -v "$candidate" >/dev/null 2>&1 && "$candidate" "${runs[@]}" >/dev/null 2>&1; then
+            command -v "$candidate"; return
+        fi
     done
     if command -v pyenv >/dev/null 2>&1; then
         local root; root="$(pyenv root)"
         for candidate in "$root"/versions/3.13*/bin/python3 "$root"/versions/3.12*/bin/python3; do
-            if [[ -x "$candidate" ]]; then echo "$candidate"; return; fi
+            if [[ -x "$candidate" ]] && "$candidate" "${runs[@]}" >/dev/null 2>&1; then echo "$candidate"; return; fi
         done
     fi
     command -v python3 || die "no python3 found"
