@@ -2,12 +2,13 @@
 # Side-by-side throughput of nmp-server and the reference platform (nemo-platform 0.6.0), same
 # data, same load generator (hey), servers measured one after the other, never concurrently.
 #
-#   scripts/bench.sh                 full run (3 s warm-up + hey -z 10s -c 16 per scenario),
-#                                    writes the table into docs/benchmarks.md between markers
+#   scripts/bench.sh                 full run (3 s warm-up + hey -z 10s -c 16 per scenario, three
+#                                    rounds), writes the table into docs/benchmarks.md between markers
 #   BENCH_QUICK=1 scripts/bench.sh   quick run (1 s warm-up + 2 s), prints the table only
 #
 # Environment (all optional):
 #   BENCH_DURATION=10s BENCH_CONCURRENCY=16 BENCH_WARMUP=3s   the hey parameters
+#   BENCH_ROUNDS=3 (1 in quick mode)          rounds of every scenario; the table shows medians
 #   BENCH_MAX_LOAD=1.5 BENCH_LOAD_WAIT=1200   wait up to that many seconds for a 1-minute load
 #                                             average below BENCH_MAX_LOAD (0 in quick mode)
 #   BENCH_OUT=docs/benchmarks.md              the doc to update ('-' = print only)
@@ -24,11 +25,13 @@ quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
     duration=${BENCH_DURATION:-2s}
     warmup=${BENCH_WARMUP:-1s}
+    rounds=${BENCH_ROUNDS:-1}
     load_wait=${BENCH_LOAD_WAIT:-0}
     out=${BENCH_OUT:--}
 else
     duration=${BENCH_DURATION:-10s}
     warmup=${BENCH_WARMUP:-3s}
+    rounds=${BENCH_ROUNDS:-3}
     load_wait=${BENCH_LOAD_WAIT:-1200}
     out=${BENCH_OUT:-$repo/docs/benchmarks.md}
 fi
@@ -36,8 +39,8 @@ concurrency=${BENCH_CONCURRENCY:-16}
 max_load=${BENCH_MAX_LOAD:-1.5}
 venv=${NMP_BENCH_VENV:-$HOME/.cache/nmp/bench-venv}
 skip_reference=${BENCH_SKIP_REFERENCE:-0}
-invocation="$(printf '%q ' "$0" "$@")"
-for var in BENCH_QUICK BENCH_DURATION BENCH_CONCURRENCY BENCH_WARMUP BENCH_SKIP_REFERENCE; do
+invocation="$(printf "%q " "$0" "$@")"; invocation=${invocation% }
+for var in BENCH_QUICK BENCH_DURATION BENCH_CONCURRENCY BENCH_WARMUP BENCH_ROUNDS BENCH_SKIP_REFERENCE; do
     if [ -n "${!var:-}" ]; then invocation="$var=${!var} $invocation"; fi
 done
 
@@ -251,18 +254,19 @@ measure() {
     # Server CPU time per request (user + system) is far less sensitive to a noisy machine than
     # req/s, which also depends on how much CPU hey and the neighbours leave the server.
     parse_hey "$file" | awk -v ticks=$((cpu_after - cpu_before)) -v hz="$(getconf CLK_TCK)" \
-        '{ printf "%s %.0f\n", $0, ($5 > 0 ? ticks / hz * 1e6 / $5 : 0) }' >"$work/result-$impl-$scenario"
-    log "$impl $scenario: $(cat "$work/result-$impl-$scenario")"
+        '{ printf "%s %.0f\n", $0, ($5 > 0 ? ticks / hz * 1e6 / $5 : 0) }' >"$work/round$round-$impl-$scenario"
+    log "round $round, $impl $scenario: $(cat "$work/round$round-$impl-$scenario")"
 }
 
 server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 
 # Prints "RPS P50_MS P99_MS NON2XX TOTAL"; NON2XX counts non-2xx statuses and transport errors.
+# hey prints no 99% line when a run has fewer than 100 responses: then P99_MS is n/a.
 parse_hey() {
     awk '
         /Requests\/sec:/ { rps = $2 }
-        /^ +50% in/ { p50 = $3 * 1000 }
-        /^ +99% in/ { p99 = $3 * 1000 }
+        /^ +50% in/ { p50 = sprintf("%.1f", $3 * 1000) }
+        /^ +99% in/ { p99 = sprintf("%.1f", $3 * 1000) }
         /^Status code distribution:/ { section = "status"; next }
         /^Error distribution:/ { section = "error"; next }
         section == "status" && match($0, /\[[0-9]+\]/) {
@@ -272,7 +276,7 @@ parse_hey() {
         section == "error" && match($0, /\[[0-9]+\]/) {
             n = substr($0, RSTART + 1, RLENGTH - 2); total += n; bad += n
         }
-        END { printf "%.1f %.1f %.1f %d %d\n", rps, p50, p99, bad, total }
+        END { printf "%.1f %s %s %d %d\n", rps, p50 == "" ? "n/a" : p50, p99 == "" ? "n/a" : p99, bad, total }
     ' "$1"
 }
 
@@ -282,13 +286,13 @@ carol='{"principal":"carol@example.com","roles":["Viewer"]}'
 run_scenarios() { # run_scenarios IMPL START_FUNCTION
     local impl=$1 start=$2
     log "$impl: auth off"
-    $start "$impl-auth-off" false
+    $start "$impl-auth-off-round$round" false
     seed_data false
     measure "$impl" list-off -- "$base/apis/entities/v2/workspaces"
     stop_server
 
     log "$impl: auth on"
-    $start "$impl-auth-on" true
+    $start "$impl-auth-on-round$round" true
     seed_data true
     load_during=$(cut -d' ' -f1 /proc/loadavg)
     measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$base/apis/entities/v2/workspaces"
@@ -306,10 +310,50 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
         end_ns=$(date +%s%N)
         total_ms=$((total_ms + (end_ns - start_ns) / 1000000))
     done
-    echo $((total_ms / 3)) >"$work/result-$impl-member-create-wait"
+    echo $((total_ms / 3)) >"$work/round$round-$impl-member-create-wait"
     log "$impl member create with wait (mean of 3, new principals): $((total_ms / 3)) ms"
-    echo "$load_during $(cut -d' ' -f1 /proc/loadavg)" >"$work/load-$impl"
+    echo "$load_during $(cut -d' ' -f1 /proc/loadavg)" >"$work/round$round-load-$impl"
     stop_server
+}
+
+# ---------------------------------------------------------------- combining rounds
+
+median() { grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# result-IMPL-SCENARIO: the median of each measure over the rounds; non-2xx and totals summed.
+combine_rounds() {
+    local impl s i files
+    for impl in ours reference; do
+        for s in list-off list-admin list-bob authenticate member-create; do
+            files=("$work"/round*-"$impl-$s")
+            [ -f "${files[0]}" ] || continue
+            {
+                for i in 1 2 3; do printf '%s ' "$(cat "${files[@]}" | cut -d' ' -f$i | median)"; done
+                cat "${files[@]}" | awk '{ bad += $4; total += $5 } END { printf "%d %d ", bad, total }'
+                cat "${files[@]}" | cut -d' ' -f6 | median
+            } >"$work/result-$impl-$s"
+        done
+        files=("$work"/round*-"$impl"-member-create-wait)
+        [ -f "${files[0]}" ] && cat "${files[@]}" | median >"$work/result-$impl-member-create-wait"
+    done
+}
+
+# Per-round ratios of one measure (FIELD, 1 = req/s): A/B, one line per round with both results.
+round_values() { # round_values FIELD IMPL_A SCENARIO_A IMPL_B SCENARIO_B
+    local r
+    for r in $(seq "$rounds"); do
+        [ -f "$work/round$r-$2-$3" ] && [ -f "$work/round$r-$4-$5" ] || continue
+        ratio "$(cut -d' ' -f"$1" "$work/round$r-$2-$3")" "$(cut -d' ' -f"$1" "$work/round$r-$4-$5")"
+        echo
+    done
+}
+# "MEDIAN" or, with more than one round, "MEDIAN (rounds: a, b, c)".
+round_ratio() { # round_ratio FIELD IMPL_A SCENARIO_A IMPL_B SCENARIO_B
+    local values
+    values=$(round_values "$@" | grep -v n/a || true)
+    [ -n "$values" ] || { echo n/a; return; }
+    if [ "$(echo "$values" | wc -l)" -eq 1 ]; then echo "$values"; return; fi
+    printf '%s (rounds: %s)\n' "$(echo "$values" | median | awk '{ printf "%.2f", $1 }')" "$(echo "$values" | paste -sd' ' | sed 's/ /, /g')"
 }
 
 # ---------------------------------------------------------------- report
@@ -337,9 +381,10 @@ report() {
     )
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$invocation\` at commit \`$(git -C "$repo" rev-parse --short HEAD)\`."
     echo
-    echo "Each scenario: \`hey -z $warmup -c $concurrency\` warm-up, then \`hey -z $duration -c $concurrency\`."
+    echo "Each scenario: \`hey -z $warmup -c $concurrency\` warm-up, then \`hey -z $duration -c $concurrency\`;" \
+        "$rounds round(s), alternating ours and the reference. Each cell is the median over the rounds."
     echo
-    echo "| scenario | ours req/s | ours p50 | ours p99 | ours CPU/req | reference req/s | reference p50 | reference p99 | reference CPU/req | ours / reference (req/s) | non-2xx (ours / reference) |"
+    echo "| scenario | ours req/s | ours p50 | ours p99 | ours CPU/req | reference req/s | reference p50 | reference p99 | reference CPU/req | ours / reference (req/s, median of the rounds' ratios) | non-2xx (ours / reference) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     local s
     for s in "${scenarios[@]}"; do
@@ -348,35 +393,35 @@ report() {
             "$(unit "$(field ours "$s" 6)" " µs")" \
             "$(field reference "$s" 1)" "$(unit "$(field reference "$s" 2)" " ms")" \
             "$(unit "$(field reference "$s" 3)" " ms")" "$(unit "$(field reference "$s" 6)" " µs")" \
-            "$(unit "$(ratio "$(field ours "$s" 1)" "$(field reference "$s" 1)")" "×")" \
+            "$(unit "$(round_ratio 1 ours "$s" reference "$s" | cut -d' ' -f1)" "×")" \
             "$(field ours "$s" 4)" "$(field ours "$s" 5)" "$(field reference "$s" 4)" "$(field reference "$s" 5)"
     done
     echo
-    local ours_on_off ours_bob_off ref_on_off ref_bob_off ours_vs_ref ours_bob_vs_ref
-    ours_on_off=$(ratio "$(field ours list-admin 1)" "$(field ours list-off 1)")
-    ours_bob_off=$(ratio "$(field ours list-bob 1)" "$(field ours list-off 1)")
-    ref_on_off=$(ratio "$(field reference list-admin 1)" "$(field reference list-off 1)")
-    ref_bob_off=$(ratio "$(field reference list-bob 1)" "$(field reference list-off 1)")
-    ours_vs_ref=$(ratio "$(field ours list-admin 1)" "$(field reference list-admin 1)")
-    ours_bob_vs_ref=$(ratio "$(field ours list-bob 1)" "$(field reference list-bob 1)")
+    local ours_on_off ours_bob_off ours_vs_ref ours_bob_vs_ref
+    ours_on_off=$(round_ratio 1 ours list-admin ours list-off)
+    ours_bob_off=$(round_ratio 1 ours list-bob ours list-off)
+    ours_vs_ref=$(round_ratio 1 ours list-admin reference list-admin)
+    ours_bob_vs_ref=$(round_ratio 1 ours list-bob reference list-bob)
+    echo "Ratios are the median over the rounds of each round's ratio (the rounds' own values in brackets)."
+    echo
     echo "| ratio | ours | reference |"
-    echo "|---|---:|---:|"
-    echo "| req/s, auth on (admin) / auth off | $ours_on_off | $ref_on_off |"
-    echo "| req/s, auth on (bob) / auth off | $ours_bob_off | $ref_bob_off |"
-    echo "| server CPU per request, auth on (admin) / auth off | $(ratio "$(field ours list-admin 6)" "$(field ours list-off 6)") | $(ratio "$(field reference list-admin 6)" "$(field reference list-off 6)") |"
-    echo "| server CPU per request, auth on (bob) / auth off | $(ratio "$(field ours list-bob 6)" "$(field ours list-off 6)") | $(ratio "$(field reference list-bob 6)" "$(field reference list-off 6)") |"
+    echo "|---|---|---|"
+    echo "| req/s, auth on (admin) / auth off | $ours_on_off | $(round_ratio 1 reference list-admin reference list-off) |"
+    echo "| req/s, auth on (bob) / auth off | $ours_bob_off | $(round_ratio 1 reference list-bob reference list-off) |"
+    echo "| server CPU per request, auth on (admin) / auth off | $(round_ratio 6 ours list-admin ours list-off) | $(round_ratio 6 reference list-admin reference list-off) |"
+    echo "| server CPU per request, auth on (bob) / auth off | $(round_ratio 6 ours list-bob ours list-off) | $(round_ratio 6 reference list-bob reference list-off) |"
     echo
     echo "CPU/req is the server process's user + system CPU time during the measured run divided by the" \
         "requests served (from \`/proc/PID/stat\`, clock ticks of 1/$(getconf CLK_TCK) s)."
     echo
-    echo "Member create with the default \`wait_role_propagation=true\` (sequential, a new principal each time, mean of 3):" \
+    echo "Member create with the default \`wait_role_propagation=true\` (sequential, a new principal each time, mean of 3, median over the rounds):" \
         "ours $(cat "$work/result-ours-member-create-wait" 2>/dev/null || echo n/a) ms," \
         "reference $(cat "$work/result-reference-member-create-wait" 2>/dev/null || echo n/a) ms."
     echo
     echo "Targets:"
     echo
-    echo "- ours auth on ≥ 0.9 × ours auth off: admin $ours_on_off ($(verdict "$ours_on_off" 0.9)), bob $ours_bob_off ($(verdict "$ours_bob_off" 0.9))."
-    echo "- ours auth on ≥ 100 × reference auth on: admin ${ours_vs_ref}× ($(verdict "$ours_vs_ref" 100)), bob ${ours_bob_vs_ref}× ($(verdict "$ours_bob_vs_ref" 100))."
+    echo "- ours auth on ≥ 0.9 × ours auth off: admin $ours_on_off: $(verdict "${ours_on_off%% *}" 0.9); bob $ours_bob_off: $(verdict "${ours_bob_off%% *}" 0.9)."
+    echo "- ours auth on ≥ 100 × reference auth on: admin $ours_vs_ref: $(verdict "${ours_vs_ref%% *}" 100); bob $ours_bob_vs_ref: $(verdict "${ours_bob_vs_ref%% *}" 100)."
     local bad=0 impl
     for impl in ours reference; do
         for s in "${scenarios[@]}"; do
@@ -385,16 +430,19 @@ report() {
             [ "$n" = n/a ] || bad=$((bad + n))
         done
     done
-    echo "- non-2xx responses or transport errors in all measured runs: $bad."
+    echo "- non-2xx responses or transport errors, all measured runs of all rounds: $bad."
     echo
     echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))," \
         "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM;" \
         "hey $(dpkg-query -W -f '${Version}' hey 2>/dev/null || echo '?'), reference under" \
         "$("$venv/bin/python" --version 2>/dev/null || echo 'no python')." \
         "Load generator and server share the $(nproc) cores."
-    echo "Load average (1 min) before the run: $load_before (1/5/15 min: $loadavg_before);" \
-        "at the start and end of the auth-on scenarios: ours $(cat "$work/load-ours" 2>/dev/null || echo n/a)," \
-        "reference $(cat "$work/load-reference" 2>/dev/null || echo n/a)."
+    local r during=""
+    for r in $(seq "$rounds"); do
+        during+="${during:+; }round $r: ours $(cat "$work/round$r-load-ours" 2>/dev/null || echo n/a), reference $(cat "$work/round$r-load-reference" 2>/dev/null || echo n/a)"
+    done
+    echo "Load average (1 min) before the run: $load_before (1/5/15 min: $loadavg_before)." \
+        "At the start and end of each implementation's auth-on scenarios (the benchmark's own hey and server count here too): $during."
 }
 
 write_doc() { # write_doc FILE < generated section
@@ -429,8 +477,12 @@ done
 loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log "load average before the run: $loadavg_before"
 
-run_scenarios ours start_ours
-[ "$skip_reference" = 1 ] || run_scenarios reference start_reference
+# Rounds alternate the implementations, so a slow stretch of the shared machine hits both.
+for round in $(seq "$rounds"); do
+    run_scenarios ours start_ours
+    [ "$skip_reference" = 1 ] || run_scenarios reference start_reference
+done
+combine_rounds
 
 report >"$work/report.md"
 cat "$work/report.md"
