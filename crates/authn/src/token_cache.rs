@@ -5,7 +5,7 @@
 //! is still in the JWKS, so a key removed at the IdP stops cached tokens too.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::RwLock;
 
 use sha2::{Digest, Sha256};
 
@@ -35,30 +35,41 @@ struct Entries {
 #[derive(Debug)]
 pub struct TokenCache {
     capacity: usize,
-    entries: Mutex<Entries>,
+    /// Read-mostly: a hit takes only the read lock, so concurrent requests never wait on each
+    /// other for a cached token; inserts and expiry removals take the write lock.
+    entries: RwLock<Entries>,
 }
 
 impl TokenCache {
     pub fn new(capacity: usize) -> Self {
-        TokenCache { capacity, entries: Mutex::new(Entries::default()) }
+        TokenCache { capacity, entries: RwLock::new(Entries::default()) }
     }
 
     pub fn len(&self) -> usize {
-        self.lock().by_key.len()
+        self.read().by_key.len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
+        self.entries.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
+        self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The entry for `key` if `now` is before the token's `exp`; an expired entry is dropped.
     pub fn get(&self, key: &CacheKey, now: i64) -> Option<CachedToken> {
-        let mut entries = self.lock();
-        let hit = entries.by_key.get(key)?;
-        if now < hit.verified.expires_at {
-            return Some(hit.clone());
+        {
+            let entries = self.read();
+            let hit = entries.by_key.get(key)?;
+            if now < hit.verified.expires_at {
+                return Some(hit.clone());
+            }
         }
-        entries.by_key.remove(key);
+        let mut entries = self.lock();
+        if entries.by_key.get(key).is_some_and(|hit| now >= hit.verified.expires_at) {
+            entries.by_key.remove(key);
+        }
         None
     }
 

@@ -149,6 +149,11 @@ pub fn workspace_list_pagination_sort_filter_and_visibility(store: impl Store) {
     let visible: BTreeSet<String> = ["alpha", "delta", "nonexistent"].iter().map(|s| s.to_string()).collect();
     let only = store.list_workspaces(&query(1, 10, "name", None), Some(&visible)).unwrap();
     assert_eq!((names(&only), only.total), (vec!["alpha", "delta"], 2));
+    // A large visible set (a user in hundreds of workspaces) gives the same answer.
+    let mut many: BTreeSet<String> = (0..500).map(|i| format!("other-{i}")).collect();
+    many.extend(["bravo".to_string(), "charlie".to_string()]);
+    let wide = store.list_workspaces(&query(1, 10, "name", None), Some(&many)).unwrap();
+    assert_eq!((names(&wide), wide.total), (vec!["bravo", "charlie"], 2));
     let like_is_literal = store.list_workspaces(&query(1, 10, "name", Some(r#"name~"%""#)), None).unwrap();
     assert!(like_is_literal.items.is_empty(), "`%` must not act as a wildcard");
 }
