@@ -149,6 +149,16 @@ pub fn workspace_list_pagination_sort_filter_and_visibility(store: impl Store) {
     let visible: BTreeSet<String> = ["alpha", "delta", "nonexistent"].iter().map(|s| s.to_string()).collect();
     let only = store.list_workspaces(&query(1, 10, "name", None), Some(&visible)).unwrap();
     assert_eq!((names(&only), only.total), (vec!["alpha", "delta"], 2));
+    // Paging and sorting within a visible set match paging and sorting without one.
+    let three: BTreeSet<String> = ["alpha", "bravo", "delta"].iter().map(|s| s.to_string()).collect();
+    let second = store.list_workspaces(&query(2, 1, "-name", None), Some(&three)).unwrap();
+    assert_eq!((names(&second), second.total), (vec!["bravo"], 3));
+    let newest = store.list_workspaces(&query(1, 2, "-created_at", None), Some(&three)).unwrap();
+    assert_eq!(names(&newest), vec!["bravo", "alpha"]);
+    let past_the_end = store.list_workspaces(&query(3, 2, "name", None), Some(&three)).unwrap();
+    assert_eq!((past_the_end.items.len(), past_the_end.total), (0, 3));
+    let filtered = store.list_workspaces(&query(1, 10, "name", Some(r#"name~"a""#)), Some(&three)).unwrap();
+    assert_eq!(names(&filtered), vec!["alpha", "bravo", "delta"]);
     // A large visible set (a user in hundreds of workspaces) gives the same answer.
     let mut many: BTreeSet<String> = (0..500).map(|i| format!("other-{i}")).collect();
     many.extend(["bravo".to_string(), "charlie".to_string()]);

@@ -41,6 +41,23 @@ pub(crate) fn order_by(query: &ListQuery) -> String {
     format!("{column} {direction}, id {direction}")
 }
 
+/// The order `order_by` gives in SQL (`<field> <dir>, id <dir>`, byte-wise text comparison).
+fn sort_like_sql(rows: &mut [Workspace], query: &ListQuery) {
+    rows.sort_by(|a, b| {
+        let by_field = match query.sort.field {
+            SortField::CreatedAt => a.created_at.cmp(&b.created_at),
+            SortField::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+            SortField::Name => a.name.cmp(&b.name),
+        };
+        let ordering = by_field.then_with(|| a.id.cmp(&b.id));
+        if query.sort.descending {
+            ordering.reverse()
+        } else {
+            ordering
+        }
+    });
+}
+
 fn insert(tx: &rusqlite::Connection, new: &NewWorkspace) -> rusqlite::Result<Workspace> {
     let workspace = Workspace {
         id: crate::new_id("workspace"),
@@ -122,10 +139,27 @@ impl WorkspaceStore for SqliteStore {
         }
         match visible {
             Some(names) if names.len() <= MAX_INLINE_NAMES => {
-                // The usual case (a user in a few workspaces): plain parameters, cheapest to run.
+                // The usual case (a user in a few workspaces): look the few rows up by name and
+                // sort and page them here, which costs SQLite no sorter and no window.
                 let marks = vec!["?"; names.len()].join(",");
                 condition.push_str(&format!(" AND name IN ({marks})"));
                 params.extend(names.iter().cloned().map(SqlValue::Text));
+                let mut rows = self.read(|c| {
+                    let mut statement =
+                        c.prepare_cached(&format!("SELECT {COLUMNS} FROM workspaces WHERE {condition}"))?;
+                    let rows = statement.query_map(params_from_iter(params.iter()), workspace_from_row)?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()
+                })?;
+                sort_like_sql(&mut rows, query);
+                let total = rows.len() as u64;
+                let start = usize::try_from(query.page.saturating_sub(1).saturating_mul(query.page_size))
+                    .unwrap_or(usize::MAX);
+                let items = rows
+                    .into_iter()
+                    .skip(start)
+                    .take(usize::try_from(query.page_size).unwrap_or(usize::MAX))
+                    .collect();
+                return Ok(PageOf { items, total });
             }
             Some(names) => {
                 // One JSON parameter, so the visible set can be any size.
@@ -137,18 +171,26 @@ impl WorkspaceStore for SqliteStore {
         let offset = query.page.saturating_sub(1).saturating_mul(query.page_size);
         let order = order_by(query);
         self.read(|c| {
-            let total: i64 = c
-                .prepare_cached(&format!("SELECT count(*) FROM workspaces WHERE {condition}"))?
-                .query_row(params_from_iter(params.iter()), |r| r.get(0))?;
+            // One statement gives the page and, through a window, the total: half the work of a
+            // separate count on every list. Only an empty page needs the count on its own.
             let mut statement = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM workspaces WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
+                "SELECT {COLUMNS}, count(*) OVER () FROM workspaces WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
             ))?;
             let mut all_params = params.clone();
             all_params.push(SqlValue::Integer(i64::try_from(query.page_size).unwrap_or(i64::MAX)));
             all_params.push(SqlValue::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+            let mut total: i64 = 0;
             let items = statement
-                .query_map(params_from_iter(all_params.iter()), workspace_from_row)?
+                .query_map(params_from_iter(all_params.iter()), |row| {
+                    total = row.get(7)?;
+                    workspace_from_row(row)
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            if items.is_empty() {
+                total = c
+                    .prepare_cached(&format!("SELECT count(*) FROM workspaces WHERE {condition}"))?
+                    .query_row(params_from_iter(params.iter()), |r| r.get(0))?;
+            }
             Ok(PageOf { items, total: u64::try_from(total).unwrap_or(0) })
         })
     }
