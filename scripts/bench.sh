@@ -14,7 +14,7 @@
 #   BENCH_OUT=docs/benchmarks.md              the doc to update ('-' = print only)
 #   BENCH_SKIP_REFERENCE=1                    measure our server only
 #   NMP_BENCH_VENV=~/.cache/nmp/bench-venv    cached venv of the reference server
-#   BENCH_SERVER_BIN=...                        our binary (default: cargo build --release)
+#   BENCH_SERVER_BIN=...                      our binary (default: cargo build --release)
 #
 # Installs, when missing: hey (Debian package) and the reference into the cached venv.
 # Every process it starts is stopped on exit; all state lives in a temporary directory.
@@ -72,8 +72,8 @@ ensure_hey() {
     log "installing hey (Debian package)"
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq hey >/dev/null
+    timeout 600 $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive timeout 600 $sudo apt-get install -y -qq hey >/dev/null
 }
 
 # The wheel wants Python >=3.12,<3.14; pyenv usually has one. 3.11 works with the check off.
@@ -100,8 +100,17 @@ ensure_reference() {
 }
 
 ensure_ours() {
-    if [ -n "${BENCH_SERVER_BIN:-}" ]; then ours_bin=$BENCH_SERVER_BIN; return; fi
-    log "building nmp-server (release)"
+    if [ -n "${BENCH_SERVER_BIN:-}" ]; then
+        ours_bin=$BENCH_SERVER_BIN
+        built_from="\`$ours_bin\` (BENCH_SERVER_BIN, commit unknown)"
+        return
+    fi
+    # Taken before the build: HEAD can move while a long run goes on.
+    built_from="commit \`$(git -C "$repo" rev-parse --short HEAD)\`"
+    if [ -n "$(git -C "$repo" status --porcelain -- crates Cargo.toml Cargo.lock)" ]; then
+        built_from+=" plus uncommitted changes"
+    fi
+    log "building nmp-server (release) from $built_from"
     (cd "$repo" && cargo build --release -q -p nmp-server)
     ours_bin="${CARGO_TARGET_DIR:-$repo/target}/release/nmp-server"
     [ -x "$ours_bin" ] || die "no binary at $ours_bin"
@@ -379,7 +388,7 @@ report() {
         [authenticate]='4. `GET /apis/auth/authenticate`, bob'
         [member-create]='5. `POST …/workspaces/ws1/members?wait_role_propagation=false`, admin'
     )
-    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$invocation\` at commit \`$(git -C "$repo" rev-parse --short HEAD)\`."
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$invocation\`; nmp-server built from $built_from."
     echo
     echo "Each scenario: \`hey -z $warmup -c $concurrency\` warm-up, then \`hey -z $duration -c $concurrency\`;" \
         "$rounds round(s), alternating ours and the reference. Each cell is the median over the rounds."
