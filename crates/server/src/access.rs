@@ -3,7 +3,7 @@
 //! authenticator, and the policy decision point (embedded or external OPA).
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use nmp_authn::Authenticator;
 use nmp_core::policy::{self, BindingIndex, Decision, PolicyData, Visibility};
@@ -235,5 +235,3 @@ impl std::fmt::Debug for Access {
         f.debug_struct("Access").field("auth_enabled", &self.auth_enabled).finish_non_exhaustive()
     }
 }
-
-pub type SharedAccess = Arc<Access>;

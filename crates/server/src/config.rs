@@ -276,12 +276,8 @@ pub struct Settings {
 /// What proves a request comes from a configured gateway.
 #[derive(Clone, Default)]
 pub struct TrustedGateway {
-    pub secret: Option<(http_header::HeaderName, String)>,
+    pub secret: Option<(axum::http::HeaderName, String)>,
     pub networks: Vec<ipnet::IpNet>,
-}
-
-mod http_header {
-    pub use axum::http::HeaderName;
 }
 
 impl std::fmt::Debug for TrustedGateway {
