@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::extensions::Callers;
-use super::pattern::{path_segments, PathPattern};
+use super::pattern::{path_segments, PathPattern, Segment};
 
 /// A role with its includes resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +76,28 @@ pub struct PolicyData {
     pub(crate) role_positions: HashMap<String, usize>,
     pub(crate) permissions: BTreeSet<String>,
     pub(crate) endpoints: Vec<Endpoint>,
+    /// Endpoint positions by (method, third path segment: the service in `/apis/<service>/...`),
+    /// so routing looks at a handful of patterns instead of all of them.
+    pub(crate) routes_by_service: HashMap<(String, String), Vec<usize>>,
+    /// Endpoints whose first three segments are not all literal: always considered.
+    pub(crate) routes_unindexed: Vec<usize>,
+}
+
+/// The routing index of `endpoints` (see [`PolicyData::routes_by_service`]).
+pub(crate) fn route_index(endpoints: &[Endpoint]) -> (HashMap<(String, String), Vec<usize>>, Vec<usize>) {
+    let mut by_service: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    let mut unindexed = Vec::new();
+    for (position, endpoint) in endpoints.iter().enumerate() {
+        let literal_prefix = endpoint.pattern.segments().len() > 3
+            && endpoint.pattern.segments()[..3].iter().all(|segment| matches!(segment, Segment::Literal(_)));
+        match (literal_prefix, endpoint.pattern.segments().get(2)) {
+            (true, Some(Segment::Literal(service))) => {
+                by_service.entry((endpoint.method.clone(), service.clone())).or_default().push(position)
+            }
+            _ => unindexed.push(position),
+        }
+    }
+    (by_service, unindexed)
 }
 
 impl PolicyData {
@@ -116,9 +138,13 @@ impl PolicyData {
     pub fn route<'a>(&'a self, method: &str, path: &'a str) -> Option<Route<'a>> {
         let method = method.to_ascii_uppercase();
         let segments = path_segments(path);
-        let best = self
-            .endpoints
+        let service = segments.get(2).map(|s| (*s).to_string()).unwrap_or_default();
+        let indexed =
+            self.routes_by_service.get(&(method.clone(), service)).map(Vec::as_slice).unwrap_or(&[]);
+        let best = indexed
             .iter()
+            .chain(&self.routes_unindexed)
+            .map(|&position| &self.endpoints[position])
             .filter(|endpoint| endpoint.method == method && endpoint.pattern.matches(&segments))
             .min_by(|a, b| {
                 (a.pattern.placeholders(), a.pattern.as_str())

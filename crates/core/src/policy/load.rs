@@ -81,7 +81,8 @@ impl PolicyData {
         let roles = resolve_roles(&specs, &permissions)?;
         let role_positions =
             roles.iter().enumerate().map(|(index, role)| (role.name.clone(), index)).collect();
-        Ok(PolicyData { roles, role_positions, permissions, endpoints })
+        let (routes_by_service, routes_unindexed) = super::data::route_index(&endpoints);
+        Ok(PolicyData { roles, role_positions, permissions, endpoints, routes_by_service, routes_unindexed })
     }
 }
 
