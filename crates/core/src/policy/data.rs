@@ -78,14 +78,17 @@ pub struct PolicyData {
     pub(crate) endpoints: Vec<Endpoint>,
     /// Endpoint positions by (method, third path segment: the service in `/apis/<service>/...`),
     /// so routing looks at a handful of patterns instead of all of them.
-    pub(crate) routes_by_service: HashMap<(String, String), Vec<usize>>,
+    pub(crate) routes_by_service: RoutesByService,
     /// Endpoints whose first three segments are not all literal: always considered.
     pub(crate) routes_unindexed: Vec<usize>,
 }
 
 /// The routing index of `endpoints` (see [`PolicyData::routes_by_service`]).
-pub(crate) fn route_index(endpoints: &[Endpoint]) -> (HashMap<(String, String), Vec<usize>>, Vec<usize>) {
-    let mut by_service: HashMap<(String, String), Vec<usize>> = HashMap::new();
+/// Endpoint positions keyed by (method, service segment).
+pub(crate) type RoutesByService = HashMap<(String, String), Vec<usize>>;
+
+pub(crate) fn route_index(endpoints: &[Endpoint]) -> (RoutesByService, Vec<usize>) {
+    let mut by_service = RoutesByService::new();
     let mut unindexed = Vec::new();
     for (position, endpoint) in endpoints.iter().enumerate() {
         let literal_prefix = endpoint.pattern.segments().len() > 3
