@@ -136,6 +136,10 @@ pub fn workspace_list_pagination_sort_filter_and_visibility(store: impl Store) {
     assert_eq!(names(&newest_first), vec!["bravo", "charlie", "alpha", "delta"]);
     let page2 = store.list_workspaces(&query(2, 1, "name", None), None).unwrap();
     assert_eq!((names(&page2), page2.total), (vec!["bravo"], 4));
+    for (page_size, shown) in [(2u64, 2usize), (4, 4), (5, 4)] {
+        let first = store.list_workspaces(&query(1, page_size, "name", None), None).unwrap();
+        assert_eq!((first.items.len(), first.total), (shown, 4), "page size {page_size}");
+    }
     let beyond = store.list_workspaces(&query(9, 10, "name", None), None).unwrap();
     assert!(beyond.items.is_empty());
     assert_eq!(beyond.total, 4);

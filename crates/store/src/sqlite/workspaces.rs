@@ -171,27 +171,26 @@ impl WorkspaceStore for SqliteStore {
         let offset = query.page.saturating_sub(1).saturating_mul(query.page_size);
         let order = order_by(query);
         self.read(|c| {
-            // One statement gives the page and, through a window, the total: half the work of a
-            // separate count on every list. Only an empty page needs the count on its own.
             let mut statement = c.prepare_cached(&format!(
-                "SELECT {COLUMNS}, count(*) OVER () FROM workspaces WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
+                "SELECT {COLUMNS} FROM workspaces WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
             ))?;
             let mut all_params = params.clone();
             all_params.push(SqlValue::Integer(i64::try_from(query.page_size).unwrap_or(i64::MAX)));
             all_params.push(SqlValue::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-            let mut total: i64 = 0;
             let items = statement
-                .query_map(params_from_iter(all_params.iter()), |row| {
-                    total = row.get(7)?;
-                    workspace_from_row(row)
-                })?
+                .query_map(params_from_iter(all_params.iter()), workspace_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            if items.is_empty() {
-                total = c
+            // A short first page already is the whole result; only otherwise count (the most
+            // common list, a few workspaces, then costs one statement).
+            let total = if query.page == 1 && (items.len() as u64) < query.page_size {
+                items.len() as u64
+            } else {
+                let counted: i64 = c
                     .prepare_cached(&format!("SELECT count(*) FROM workspaces WHERE {condition}"))?
                     .query_row(params_from_iter(params.iter()), |r| r.get(0))?;
-            }
-            Ok(PageOf { items, total: u64::try_from(total).unwrap_or(0) })
+                u64::try_from(counted).unwrap_or(0)
+            };
+            Ok(PageOf { items, total })
         })
     }
 
