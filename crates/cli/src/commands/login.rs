@@ -153,6 +153,11 @@ async fn device_flow(
     scopes: &[String],
     no_browser: bool,
 ) -> anyhow::Result<TokenSet> {
+    // Listen for Ctrl-C before the code is shown, so an interrupt while waiting always ends the
+    // login cleanly (exit 130, nothing written), even where SIGINT was inherited as ignored.
+    // (`signal` registers now; `ctrl_c()` would only register when first polled.)
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let authorization = oauth::start_device_flow(http, endpoints, scopes).await?;
     // RFC 8628 §5.4: say who is asking for what, so a phished code can be noticed.
     eprintln!(
@@ -177,10 +182,23 @@ async fn device_flow(
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message("Waiting for authorization in the browser...");
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let result =
-        oauth::poll_device_flow(http, endpoints, &authorization, scopes, &DeviceFlowOptions::default()).await;
+    let options = DeviceFlowOptions::default();
+    let poll = oauth::poll_device_flow(http, endpoints, &authorization, scopes, &options);
+    let result = tokio::select! {
+        result = poll => result,
+        _ = interrupted(&mut interrupt) => {
+            spinner.finish_and_clear();
+            eprintln!("Login cancelled.");
+            std::process::exit(130);
+        }
+    };
     spinner.finish_and_clear();
     Ok(result?)
+}
+
+#[cfg(unix)]
+async fn interrupted(signal: &mut tokio::signal::unix::Signal) {
+    signal.recv().await;
 }
 
 fn warn_missing_scopes(tokens: &TokenSet, requested: &[String], prefix: Option<&str>) {

@@ -34,7 +34,8 @@ fn denied_and_expired_device_codes_fail_without_writing_credentials() {
     let scratch = Scratch::new();
     let (login, seen) =
         device_login(&runtime, &idp, &platform, &scratch, "bob@example.com", Answer::Interrupt, &[]);
-    assert!(!login.status.success(), "{seen:?}");
+    assert_eq!(login.status.code(), Some(130), "{seen:?}");
+    assert!(seen.contains(&"Login cancelled.".to_string()), "{seen:?}");
     assert!(!scratch.config_path().exists(), "an interrupted login wrote {}", scratch.config_text());
 
     // Unsigned tokens are refused up front by a cluster that has OIDC login.
