@@ -4,11 +4,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use nmp_core::wire::{self, DeleteResponse, ErrorDetail, HttpValidationError, Page};
-use nmp_store::{EntityUpdate, NewProject, SortField};
+use nmp_store::{NewProject, SortField};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::workspaces::{check_name, MAX_DESCRIPTION};
+use super::workspaces::{check_name, description_update, MAX_DESCRIPTION};
 use super::{list_params, page_of};
 use crate::convert;
 use crate::error::ApiResult;
@@ -84,11 +84,7 @@ async fn update_project(
     Path((workspace, name)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<wire::Project>> {
-    let mut fields = BodyFields::new(&body)?;
-    fields.deny_unknown(&["description"]);
-    let description = fields.nullable_string("description", MAX_DESCRIPTION);
-    fields.finish(Some(()))?;
-    let update = EntityUpdate { description, actor: caller.actor(), at: state.now() };
+    let update = description_update(&state, &caller, &body)?;
     let project = state.store(move |store| store.update_project(&workspace, &name, &update)).await?;
     Ok(Json(convert::project(project)))
 }

@@ -43,6 +43,19 @@ pub(crate) fn check_name(fields: &mut BodyFields<'_>, name: &Option<String>) {
     }
 }
 
+/// The body of a workspace or project update (`{"description": ...}`) as a store update.
+pub(crate) fn description_update(
+    state: &AppState,
+    caller: &Caller,
+    body: &serde_json::Value,
+) -> ApiResult<EntityUpdate> {
+    let mut fields = BodyFields::new(body)?;
+    fields.deny_unknown(&["description"]);
+    let description = fields.nullable_string("description", MAX_DESCRIPTION);
+    fields.finish(Some(()))?;
+    Ok(EntityUpdate { description, actor: caller.actor(), at: state.now() })
+}
+
 #[utoipa::path(post, path = "/apis/entities/v2/workspaces", tag = "Workspaces",
     request_body = wire::WorkspaceInput,
     params(("wait_role_propagation" = Option<bool>, Query, description = "Accepted for compatibility; role changes take effect immediately.")),
@@ -127,11 +140,7 @@ async fn update_workspace(
     Path(name): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<wire::Workspace>> {
-    let mut fields = BodyFields::new(&body)?;
-    fields.deny_unknown(&["description"]);
-    let description = fields.nullable_string("description", MAX_DESCRIPTION);
-    fields.finish(Some(()))?;
-    let update = EntityUpdate { description, actor: caller.actor(), at: state.now() };
+    let update = description_update(&state, &caller, &body)?;
     let workspace = state.store(move |store| store.update_workspace(&name, &update)).await?;
     Ok(Json(convert::workspace(workspace)))
 }
