@@ -14,7 +14,7 @@ use crate::token::TokenProvider;
 /// ```no_run
 /// # async fn demo() -> Result<(), nmp_client::Error> {
 /// use nmp_client::Client;
-/// use nmp_core::wire::WorkspaceInput;
+/// use nmp_proto::WorkspaceInput;
 ///
 /// // Direct mode: base URL and token given (no discovery call, no config file).
 /// let client = Client::with_token("http://127.0.0.1:8080", "eyJ...")?;

@@ -37,7 +37,7 @@ mod test_support;
 pub use api::RoleBindingQuery;
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiDetail, AuthError, Error, Result};
-pub use nmp_core::wire;
+pub use nmp_proto as wire;
 pub use pagination::{all_pages, ListParams};
 pub use secret::Secret;
 pub use settings::{CredentialSource, Settings};

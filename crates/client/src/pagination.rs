@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use futures_util::stream::{self, Stream, TryStreamExt};
-use nmp_core::wire::Page;
+use nmp_proto::Page;
 
 use crate::error::Result;
 
@@ -55,7 +55,7 @@ where
 mod tests {
     use super::*;
     use futures_util::TryStreamExt;
-    use nmp_core::wire::PaginationData;
+    use nmp_proto::PaginationData;
     use std::sync::atomic::{AtomicU64, Ordering};
 
     #[tokio::test]

@@ -1,4 +1,4 @@
-//! The pure domain of nmp: identities, names, role bindings, wire types and the access decision.
+//! The pure domain of nmp: identities, names, role bindings and the access decision.
 //!
 //! Invariant: nothing in this crate performs I/O, reads the clock or spawns tasks. Time is passed
 //! in as a parameter, so every rule here is testable in microseconds.
@@ -8,7 +8,6 @@ pub mod filter;
 pub mod names;
 pub mod policy;
 pub mod principal;
-pub mod wire;
 
 pub use binding::{binding_name_for_api, binding_name_for_seed, RoleBinding};
 pub use policy::{decide, BindingIndex, Decision, PolicyData, Reason, Request, Visibility};

@@ -1,7 +1,8 @@
 //! Assembling the router: routes, the generated OpenAPI document, middleware and limits.
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -39,21 +40,43 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of our API, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut openapi = api_router().split_for_parts().1;
+    add_name_patterns(&mut openapi);
+    openapi
+}
+
+/// The name pattern of the inputs that create named entities, from the one constant validation
+/// uses too (`utoipa` takes only a literal in `#[schema(pattern = ...)]`).
+fn add_name_patterns(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let Some(components) = openapi.components.as_mut() else { return };
+    for input in ["WorkspaceInput", "ProjectInput"] {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(input) else { continue };
+        if let Some(RefOr::T(Schema::Object(name))) = object.properties.get_mut("name") {
+            name.pattern = Some(nmp_proto::names::NAME_PATTERN.to_string());
+        }
+    }
 }
 
 pub fn build(state: AppState) -> Router {
-    let (router, openapi) = api_router().split_for_parts();
-    let openapi_json = serde_json::to_value(&openapi).unwrap_or_default();
+    let (router, _) = api_router().split_for_parts();
+    // Serialized once; a failure is a bug, answered as one (500) rather than an empty document.
+    let openapi_json = Arc::new(serde_json::to_value(openapi()).map_err(|e| e.to_string()));
     let max_body = state.settings.file.server.max_body_bytes;
     let timeout = state.settings.request_timeout();
     router
-        .route("/openapi.json", get(move || async move { Json(openapi_json) }))
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                match openapi_json.as_ref() {
+                    Ok(document) => Ok(Json(document.clone())),
+                    Err(error) => Err(ApiError::Internal(format!("OpenAPI document: {error}"))),
+                }
+            }),
+        )
         .fallback(|| async { ApiError::NotFound("Not Found".into()) })
-        .method_not_allowed_fallback(|| async {
-            (StatusCode::METHOD_NOT_ALLOWED, Json(serde_json::json!({"detail": "Method Not Allowed"})))
-                .into_response()
-        })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate_and_authorize))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))

@@ -1,6 +1,6 @@
 //! Domain records to wire types, at the HTTP boundary.
 
-use nmp_core::wire::{self, timestamps};
+use nmp_proto::{self as wire, timestamps};
 use nmp_core::RoleBinding;
 use nmp_store::{Project, Workspace};
 

@@ -4,7 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use nmp_core::wire::{ErrorDetail, HttpValidationError, ValidationError};
+use nmp_proto::{ErrorDetail, HttpValidationError, ValidationError};
 use nmp_store::StoreError;
 
 #[derive(Debug)]
@@ -26,6 +26,8 @@ pub enum ApiError {
     /// 431: a header over its size limit.
     HeaderTooLarge(String),
     NotFound(String),
+    /// 405 `Method Not Allowed`: the path exists, the method does not.
+    MethodNotAllowed,
     Conflict(String),
     PayloadTooLarge(String),
     /// 422 in the reference (pydantic) shape.
@@ -59,6 +61,7 @@ impl ApiError {
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::HeaderTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -132,6 +135,7 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 response
             }
+            ApiError::MethodNotAllowed => detail(status, "Method Not Allowed".into()),
             ApiError::Internal(message) => {
                 tracing::error!(error = %message, "internal error");
                 detail(status, "Internal server error".into())

@@ -187,7 +187,7 @@ pub fn log_decision(
     tracing::info!(
         target: "nmp::decision",
         decision_id,
-        time = %nmp_core::wire::timestamps::utc(state.now()),
+        time = %nmp_proto::timestamps::utc(state.now()),
         principal = principal.map(|p| p.id.as_str()).unwrap_or("anonymous"),
         method,
         path,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use nmp_core::wire::ValidationError;
+use nmp_proto::ValidationError;
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;

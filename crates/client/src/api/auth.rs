@@ -1,6 +1,6 @@
 //! Discovery (`GET /apis/auth/discovery`), whoami (`GET /apis/auth/authenticate`) and health.
 
-use nmp_core::wire::{AuthDiscoveryResponse, AuthenticateResponse};
+use nmp_proto::{AuthDiscoveryResponse, AuthenticateResponse};
 use reqwest::Method;
 
 use crate::client::{parse_base_url, Client};

@@ -1,7 +1,7 @@
 //! `/apis/auth/v2/iam/role-bindings` (PlatformAdmin and service principals).
 
 use futures_util::Stream;
-use nmp_core::wire::{DeleteResponse, Page, RoleBinding, RoleBindingInput};
+use nmp_proto::{DeleteResponse, Page, RoleBinding, RoleBindingInput};
 use reqwest::Method;
 
 use crate::client::{query_pairs, wait_query, Client};

@@ -1,6 +1,6 @@
 //! `/apis/entities/v2/workspaces/{workspace}/members`.
 
-use nmp_core::wire::{
+use nmp_proto::{
     DeleteResponse, WorkspaceMember, WorkspaceMemberInput, WorkspaceMemberListResponse, WorkspaceMemberUpdate,
 };
 use reqwest::Method;

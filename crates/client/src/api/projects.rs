@@ -1,7 +1,7 @@
 //! `/apis/entities/v2/workspaces/{workspace}/projects`.
 
 use futures_util::Stream;
-use nmp_core::wire::{DeleteResponse, Page, Project, ProjectInput, ProjectUpdate};
+use nmp_proto::{DeleteResponse, Page, Project, ProjectInput, ProjectUpdate};
 use reqwest::Method;
 
 use crate::client::Client;

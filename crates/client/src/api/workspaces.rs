@@ -1,7 +1,7 @@
 //! `/apis/entities/v2/workspaces`.
 
 use futures_util::Stream;
-use nmp_core::wire::{DeleteResponse, Page, Workspace, WorkspaceInput, WorkspaceUpdate};
+use nmp_proto::{DeleteResponse, Page, Workspace, WorkspaceInput, WorkspaceUpdate};
 use reqwest::Method;
 
 use crate::client::Client;

@@ -360,7 +360,7 @@ enum AfterInvalidGrant {
 }
 
 /// Endpoints and refresh scopes (cluster defaults, prefixed) from a discovery answer.
-fn oidc_settings(discovery: nmp_core::wire::AuthDiscoveryResponse) -> Option<OidcSettings> {
+fn oidc_settings(discovery: nmp_proto::AuthDiscoveryResponse) -> Option<OidcSettings> {
     let oidc = discovery.oidc?;
     let endpoints = OidcEndpoints {
         client_id: oidc.client_id.clone(),

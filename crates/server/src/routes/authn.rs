@@ -16,7 +16,7 @@ use axum::Json;
 use nmp_core::principal::{
     HEADER_PRINCIPAL_EMAIL, HEADER_PRINCIPAL_GROUPS, HEADER_PRINCIPAL_ID, HEADER_SCOPES,
 };
-use nmp_core::wire::{AuthenticateResponse, ErrorDetail};
+use nmp_proto::{AuthenticateResponse, ErrorDetail};
 use nmp_core::Principal;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

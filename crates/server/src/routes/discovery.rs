@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use nmp_core::wire::{AuthDiscoveryResponse, OidcDiscovery};
+use nmp_proto::{AuthDiscoveryResponse, OidcDiscovery};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

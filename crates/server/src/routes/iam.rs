@@ -3,8 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use nmp_core::wire::{
-    self, timestamps, DeleteResponse, ErrorDetail, HttpValidationError, Page, PaginationData,
+use nmp_proto::{
+    self as wire, timestamps, DeleteResponse, ErrorDetail, HttpValidationError, Page, PaginationData,
 };
 use nmp_store::{BindingQuery, Grant, StringMatch, TimeRange};
 use serde_json::{json, Map, Value};

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use nmp_core::wire::{self, DeleteResponse, ErrorDetail, HttpValidationError};
+use nmp_proto::{self as wire, DeleteResponse, ErrorDetail, HttpValidationError};
 use nmp_store::{MemberChange, MemberRoles};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;

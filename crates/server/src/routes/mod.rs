@@ -86,9 +86,9 @@ pub(crate) fn parse_filter(query: &Query) -> ApiResult<Option<Filter>> {
     Filter::from_brackets(&pairs).map(Some).map_err(|e| invalid(e.0))
 }
 
-pub(crate) fn page_of<T>(items: Vec<T>, total: u64, params: &ListParams) -> nmp_core::wire::Page<T> {
-    nmp_core::wire::Page {
-        pagination: nmp_core::wire::PaginationData::new(
+pub(crate) fn page_of<T>(items: Vec<T>, total: u64, params: &ListParams) -> nmp_proto::Page<T> {
+    nmp_proto::Page {
+        pagination: nmp_proto::PaginationData::new(
             params.query.page,
             params.query.page_size,
             items.len() as u64,

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use nmp_core::wire::{self, DeleteResponse, ErrorDetail, HttpValidationError, Page};
+use nmp_proto::{self as wire, DeleteResponse, ErrorDetail, HttpValidationError, Page};
 use nmp_store::{NewProject, SortField};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use nmp_core::names::{is_reserved_workspace, is_valid_name, NAME_PATTERN};
-use nmp_core::wire::{self, DeleteResponse, ErrorDetail, HttpValidationError, Page};
+use nmp_proto::{self as wire, DeleteResponse, ErrorDetail, HttpValidationError, Page};
 use nmp_store::{EntityUpdate, Grant, NewWorkspace, SortField};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;

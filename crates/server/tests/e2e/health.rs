@@ -60,4 +60,9 @@ async fn openapi_document_is_served_and_covers_every_route() {
     ] {
         assert!(paths.contains_key(path), "{path} missing from /openapi.json");
     }
+    // The name rule validation applies is the one the schema publishes.
+    for input in ["WorkspaceInput", "ProjectInput"] {
+        let pattern = &doc["components"]["schemas"][input]["properties"]["name"]["pattern"];
+        assert_eq!(pattern.as_str(), Some(nmp_core::names::NAME_PATTERN), "{input}.name pattern");
+    }
 }

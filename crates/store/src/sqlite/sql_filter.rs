@@ -1,7 +1,7 @@
 //! Turning a parsed list [`Filter`] into a parameterised SQL condition, for a fixed set of columns.
 
 use nmp_core::filter::{Filter, Op, Value};
-use nmp_core::wire::timestamps;
+use nmp_proto::timestamps;
 use rusqlite::types::Value as SqlValue;
 
 use crate::{StoreError, StoreResult};
