@@ -4,6 +4,8 @@
 //! in as a parameter, so every rule here is testable in microseconds.
 
 pub mod binding;
+/// The one clock of the project (defined with the types every crate shares).
+pub use nmp_proto::clock;
 pub mod filter;
 pub mod names;
 pub mod policy;

@@ -22,11 +22,6 @@ pub struct ProviderEndpoints {
     pub userinfo_endpoint: Option<String>,
 }
 
-/// Roles that only make sense in `system`.
-const PLATFORM_ROLES: &[&str] = &["WorkspaceCreator", "PlatformAdmin"];
-/// Roles never granted through the API (implicit for `service:` principals).
-const IMPLICIT_ROLES: &[&str] = &["ServiceSystem"];
-
 /// What a store write did to active bindings, for the index to follow in the same step.
 #[derive(Debug, Default)]
 pub struct BindingChanges {
@@ -133,19 +128,6 @@ impl Access {
             Visibility::All => None,
             Visibility::Only(set) => Some(set),
         }
-    }
-
-    /// Whether `role` may be granted in `workspace` (decision 20: unknown roles are refused).
-    pub fn check_grantable_role(&self, workspace: &str, role: &str) -> Result<(), String> {
-        let grantable: Vec<&str> =
-            self.policy.role_names().into_iter().filter(|r| !IMPLICIT_ROLES.contains(r)).collect();
-        if !grantable.contains(&role) {
-            return Err(format!("Unknown role '{role}'. Valid roles: {}", grantable.join(", ")));
-        }
-        if PLATFORM_ROLES.contains(&role) && workspace != nmp_core::SYSTEM_WORKSPACE {
-            return Err(format!("Role '{role}' can only be granted in the 'system' workspace"));
-        }
-        Ok(())
     }
 
     /// The embedded decision.

@@ -21,6 +21,12 @@ pub enum ApiError {
     InsufficientScope {
         scopes: Vec<String>,
     },
+    /// 400 from the PDP endpoint for an entrypoint it does not have, in the reference's shape:
+    /// `{"detail": {"error": ..., "valid_entrypoints": [...]}}`.
+    InvalidEntrypoint {
+        entrypoint: String,
+        valid: &'static [&'static str],
+    },
     /// 400 for a broken `Authorization` header (RFC 6750 `invalid_request`).
     InvalidRequest(String),
     /// 431: a header over its size limit.
@@ -58,7 +64,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
-            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidRequest(_) | ApiError::InvalidEntrypoint { .. } => StatusCode::BAD_REQUEST,
             ApiError::HeaderTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -134,6 +140,13 @@ impl IntoResponse for ApiError {
                 let mut response = detail(status, message.into());
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 response
+            }
+            ApiError::InvalidEntrypoint { entrypoint, valid } => {
+                let detail = serde_json::json!({
+                    "error": format!("Invalid entrypoint: {entrypoint}"),
+                    "valid_entrypoints": valid,
+                });
+                (status, Json(serde_json::json!({ "detail": detail }))).into_response()
             }
             ApiError::MethodNotAllowed => detail(status, "Method Not Allowed".into()),
             ApiError::Internal(message) => {

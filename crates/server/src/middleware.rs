@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use nmp_authn::AuthorizationError;
-use nmp_core::policy::{Decision, Reason};
+use nmp_core::policy::{classify, Decision, PathClass, Reason};
 use nmp_core::principal::{self, PrincipalHeaders};
 use nmp_core::Principal;
 
@@ -20,32 +20,6 @@ use crate::access::PdpFailure;
 use crate::error::ApiError;
 use crate::state::{AppState, Caller};
 use crate::validate::BodyLimit;
-
-/// Paths served to anyone, with auth on or off.
-pub fn is_public(path: &str) -> bool {
-    matches!(
-        path,
-        "/health/live"
-            | "/health/ready"
-            | "/status"
-            | "/cluster-info"
-            | "/apis/auth/discovery"
-            | "/openapi.json"
-    )
-}
-
-/// Gateway callouts authenticate (and authorize) inside their handlers.
-pub fn is_callout(path: &str) -> bool {
-    path == "/apis/auth/authenticate"
-        || path.starts_with("/apis/auth/authenticate/")
-        || path == "/apis/auth/ext-authz"
-        || path.starts_with("/apis/auth/ext-authz/")
-}
-
-/// The PDP endpoints, reachable by service principals only.
-pub fn is_pdp_path(path: &str) -> bool {
-    path.starts_with("/apis/auth/v2/authz/")
-}
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
     match headers.get(name) {
@@ -205,7 +179,7 @@ pub async fn authenticate_and_authorize(
 ) -> Response {
     request.extensions_mut().insert(BodyLimit(state.settings.file.server.max_body_bytes));
     let path = request.uri().path().to_string();
-    if is_public(&path) || is_callout(&path) {
+    if classify(&path) != PathClass::Decided {
         request.extensions_mut().insert(Caller::default());
         return next.run(request).await;
     }
@@ -231,13 +205,6 @@ async fn authorize(
     method: &str,
     path: &str,
 ) -> Result<(), ApiError> {
-    if is_pdp_path(path) {
-        return match principal {
-            None => Err(ApiError::unauthorized("Unauthorized")),
-            Some(p) if !p.is_service() => Err(ApiError::forbidden()),
-            Some(_) => Ok(()),
-        };
-    }
     let decision = state.access.authorize(principal, method, path).await.map_err(pdp_failure)?;
     log_decision(state, &decision, principal, method, path);
     if decision.allowed {

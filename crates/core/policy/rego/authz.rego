@@ -100,6 +100,12 @@ denied if {
 	segments_match(split(cfg.secret_access_pattern, "/"), path_segments)
 }
 
+# The PDP endpoints answer service principals only, even a PlatformAdmin is refused.
+denied if {
+	not is_service
+	startswith(clean_path, cfg.pdp_prefix)
+}
+
 denied if {
 	clean_path == cfg.bundle_path
 	not holds_all(cfg.system_workspace, [cfg.bundle_permission])

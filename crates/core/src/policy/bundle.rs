@@ -81,6 +81,7 @@ pub fn bundle_data(policy: &PolicyData, index: &BindingIndex) -> Value {
                 "bundle_permission": BUNDLE_PERMISSION,
                 "secret_access_pattern": SECRET_ACCESS_PATTERN,
                 "entities_prefix": ENTITIES_PREFIX,
+                "pdp_prefix": super::surface::PDP_PREFIX,
                 "max_include_depth": MAX_INCLUDE_DEPTH,
             },
         }

@@ -103,6 +103,8 @@ pub enum DenyRule {
     PrincipalCallersOnly,
     /// No endpoint data at all: fail closed.
     NoPolicyData,
+    /// The PDP endpoints answer service principals only (even a PlatformAdmin is refused).
+    PdpServiceOnly,
 }
 
 impl Reason {
@@ -240,6 +242,9 @@ fn explicit_deny(
     }
     if route.is_some_and(|route| route.endpoint.deny) {
         return Some(DenyRule::EndpointDenied);
+    }
+    if !is_service && super::surface::is_pdp_path(path) {
+        return Some(DenyRule::PdpServiceOnly);
     }
     if !is_service && SECRET_ACCESS.matches(&segments) {
         return Some(DenyRule::SecretAccess);

@@ -1,9 +1,10 @@
 //! Policy: roles, permissions, scopes, the endpoint map, the binding index and the access
 //! decision, all pure. The shipped data lives in `crates/core/policy/` (TSV and Rego).
 //!
-//! Entry points: `PolicyData::builtin` / `PolicyData::with_extensions` once at start,
+//! Entry points: `classify` (public paths, callouts, the rest) per request path,
+//! `PolicyData::builtin` / `PolicyData::with_extensions` once at start,
 //! `BindingIndex` kept current by the server, and `decide` / `has_permissions` / `has_role` /
-//! `BindingIndex::visible_workspaces` per request. `bundle_data` and `rego_sources` feed OPA.
+//! `BindingIndex::visible_workspaces` per request, `PolicyData::check_grantable` per grant. `bundle_data` and `rego_sources` feed OPA.
 
 mod bundle;
 mod data;
@@ -12,9 +13,11 @@ pub mod docs;
 mod error;
 mod extensions;
 pub mod grammar;
+mod grants;
 mod index;
 mod load;
 mod pattern;
+pub mod surface;
 
 pub use bundle::{allow_input, bundle_data, identity_input, rego_sources};
 pub use data::{Endpoint, PolicyData, Role, Route};
@@ -24,6 +27,8 @@ pub use decide::{
 };
 pub use error::PolicyError;
 pub use extensions::{Callers, EndpointSpec, PolicyExtensions, RoleSpec};
+pub use grants::{GrantError, IMPLICIT_ROLES, PLATFORM_ROLES};
 pub use index::{BindingIndex, Visibility, PLATFORM_ADMIN_ROLE, SERVICE_DEFAULT_ROLE};
 pub use load::{PolicySources, MAX_INCLUDE_DEPTH, SHIPPED};
 pub use pattern::{PathPattern, Segment};
+pub use surface::{classify, is_pdp_path, PathClass};

@@ -1,10 +1,11 @@
 //! The hand-written authorization corpus: YAML fixtures under `tests/fixtures/authz/`, each a
 //! binding set and named cases (principal, scopes, request → expected decision). Every case is
-//! checked against the native PDP and against the shipped Rego.
+//! checked against the native PDP and against the shipped Rego. Cases about the HTTP surface
+//! (`path_class`) and about grants (`grant`) have no Rego counterpart and run natively only.
 
 use std::path::PathBuf;
 
-use nmp_core::policy::{decide, has_permissions, has_role, BindingIndex, Request};
+use nmp_core::policy::{classify, decide, has_permissions, has_role, BindingIndex, Request};
 use nmp_core::Principal;
 use serde::Deserialize;
 
@@ -40,7 +41,15 @@ struct Case {
     has_permissions: Option<HasPermissions>,
     #[serde(default)]
     has_role: Option<HasRole>,
-    allowed: bool,
+    /// `PathClass` of `path`: `Public`, `Callout` or `Decided`.
+    #[serde(default)]
+    path_class: Option<String>,
+    /// Whether `role` may be granted in `workspace` (`allowed`), and why not (`reason`).
+    #[serde(default)]
+    grant: Option<GrantCase>,
+    /// Required except for `path_class` cases.
+    #[serde(default)]
+    allowed: Option<bool>,
     /// `Reason::kind()` of the native decision.
     #[serde(default)]
     reason: Option<String>,
@@ -51,6 +60,13 @@ struct Case {
 struct HasPermissions {
     workspace: String,
     permissions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantCase {
+    workspace: String,
+    role: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,15 +104,37 @@ fn corpus_cases_hold_natively_and_in_rego() {
             let principal = case.principal.as_ref().map(|p| p.build(case.scopes.as_deref()));
             let mut world = rego.world(policy(), &index);
             let label = format!("{file_name}: {}", case.name);
+            if let Some(expected) = &case.path_class {
+                let path = case.path.as_deref().unwrap_or_else(|| panic!("{label}: path missing"));
+                let actual = format!("{:?}", classify(path));
+                if &actual != expected {
+                    failures.push(format!("{label}: path class {actual}, expected {expected}"));
+                }
+                if case.allowed.is_none() {
+                    continue;
+                }
+            }
+            let Some(allowed) = case.allowed else { panic!("{label}: `allowed` missing") };
+            if let Some(grant) = &case.grant {
+                let outcome = policy().check_grantable(&grant.workspace, &grant.role);
+                if outcome.is_ok() != allowed {
+                    failures.push(format!("{label}: grantable={}, expected {allowed}", outcome.is_ok()));
+                }
+                if let (Some(expected), Err(error)) = (&case.reason, &outcome) {
+                    if error.kind() != expected {
+                        failures.push(format!("{label}: reason {}, expected {expected}", error.kind()));
+                    }
+                }
+                continue;
+            }
             let (native, in_rego, reason) = run_case(case, principal.as_ref(), &index, &mut world);
-            if native != case.allowed {
+            if native != allowed {
                 failures.push(format!(
-                    "{label}: native allowed={native}, expected {} ({reason:?})",
-                    case.allowed
+                    "{label}: native allowed={native}, expected {allowed} ({reason:?})"
                 ));
             }
-            if in_rego != case.allowed {
-                failures.push(format!("{label}: rego allowed={in_rego}, expected {}", case.allowed));
+            if in_rego != allowed {
+                failures.push(format!("{label}: rego allowed={in_rego}, expected {allowed}"));
             }
             if let (Some(expected), Some(actual)) = (&case.reason, &reason) {
                 if expected != actual {

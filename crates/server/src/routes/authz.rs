@@ -1,10 +1,10 @@
-//! The PDP endpoints `POST /apis/auth/v2/authz/{allow,has_permissions,has_role}` (facts §2.4),
+//! The PDP endpoints `POST /apis/auth/v2/authz/{allow,has_permissions,has_role}` ,
 //! for service principals only (the middleware enforces that).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use nmp_core::principal::{self, PrincipalHeaderError, PrincipalHeaders};
 use nmp_core::Principal;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
@@ -28,35 +28,46 @@ fn string_list(value: &Value) -> Vec<String> {
 }
 
 /// The principal described by a PDP input (`principal_id`, `principal_email`, `principal_groups`,
-/// `scopes`), or the Envoy ext_authz shape (`attributes.request.http`).
-fn input_principal(input: &Value) -> (Option<Principal>, String, String) {
+/// `scopes`), or the Envoy ext_authz shape (`attributes.request.http`), validated by the same
+/// rules as the `X-NMP-Principal-*` headers; a malformed identity is a 400 naming the field.
+fn input_principal(input: &Value) -> Result<(Option<Principal>, String, String), ApiError> {
+    let invalid = |e: PrincipalHeaderError| ApiError::BadRequest(e.0);
     if let Some(http) = input.pointer("/attributes/request/http") {
         let headers = &http["headers"];
-        let get = |name: &str| headers[name].as_str().map(str::to_string);
-        let principal = get("x-nmp-principal-id").filter(|id| !id.is_empty()).map(|id| Principal {
-            id,
-            email: get("x-nmp-principal-email").filter(|e| !e.is_empty()),
-            groups: get("x-nmp-principal-groups")
-                .map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).map(String::from).collect())
-                .unwrap_or_default(),
-            scopes: get("x-nmp-scopes")
-                .map(|s| s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()),
-            on_behalf_of: None,
-        });
+        let get = |name: &str| headers[name].as_str();
+        let values = PrincipalHeaders {
+            id: get("x-nmp-principal-id").filter(|id| !id.is_empty()),
+            email: get("x-nmp-principal-email"),
+            groups: get("x-nmp-principal-groups"),
+            scopes: get("x-nmp-scopes"),
+            ..PrincipalHeaders::default()
+        };
+        let principal = values.parse().map_err(invalid)?;
         let method = http["method"].as_str().unwrap_or("GET").to_string();
         let path = http["path"].as_str().unwrap_or("/").to_string();
-        return (principal, method, path);
+        return Ok((principal, method, path));
     }
-    let principal = input["principal_id"].as_str().filter(|id| !id.is_empty()).map(|id| Principal {
-        id: id.to_string(),
-        email: input["principal_email"].as_str().filter(|e| !e.is_empty()).map(String::from),
-        groups: string_list(&input["principal_groups"]),
-        scopes: input["scopes"].as_array().map(|_| string_list(&input["scopes"])),
-        on_behalf_of: None,
-    });
+    let principal = match input["principal_id"].as_str().filter(|id| !id.is_empty()) {
+        None => None,
+        Some(id) => Some(Principal {
+            id: principal::validate_id("principal_id", id).map_err(invalid)?,
+            email: match input["principal_email"].as_str() {
+                Some(email) => principal::validate_email("principal_email", email).map_err(invalid)?,
+                None => None,
+            },
+            groups: string_list(&input["principal_groups"])
+                .iter()
+                .filter(|group| !group.trim().is_empty())
+                .map(|group| principal::validate_id("principal_groups", group))
+                .collect::<Result<_, _>>()
+                .map_err(invalid)?,
+            scopes: input["scopes"].as_array().map(|_| string_list(&input["scopes"])),
+            on_behalf_of: None,
+        }),
+    };
     let method = input["method"].as_str().unwrap_or("GET").to_string();
     let path = input["path"].as_str().unwrap_or("/").to_string();
-    (principal, method, path)
+    Ok((principal, method, path))
 }
 
 #[utoipa::path(post, path = "/apis/auth/v2/authz/{entrypoint}", tag = "Auth",
@@ -70,9 +81,7 @@ async fn evaluate(
     JsonBody(body): JsonBody,
 ) -> Response {
     if !ENTRYPOINTS.contains(&entrypoint.as_str()) {
-        let detail =
-            json!({"error": format!("Invalid entrypoint: {entrypoint}"), "valid_entrypoints": ENTRYPOINTS});
-        return (StatusCode::BAD_REQUEST, Json(json!({"detail": detail}))).into_response();
+        return ApiError::InvalidEntrypoint { entrypoint, valid: ENTRYPOINTS }.into_response();
     }
     let Some(input) = body.get("input").filter(|i| i.is_object()) else {
         return ApiError::Validation(vec![error(
@@ -83,7 +92,10 @@ async fn evaluate(
         )])
         .into_response();
     };
-    let (principal, method, path) = input_principal(input);
+    let (principal, method, path) = match input_principal(input) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_response(),
+    };
     let result = match entrypoint.as_str() {
         "allow" => {
             let decision = state.access.decide(principal.as_ref(), &method, &path);

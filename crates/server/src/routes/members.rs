@@ -34,8 +34,8 @@ pub(crate) fn check_principal(principal: &str) -> Result<(), String> {
 /// Unknown roles are refused naming the valid ones (decision 20); platform roles only in `system`.
 pub(crate) fn check_roles(state: &AppState, fields: &mut BodyFields<'_>, workspace: &str, roles: &[String]) {
     for (index, role) in roles.iter().enumerate() {
-        if let Err(message) = state.access.check_grantable_role(workspace, role) {
-            let mut e = error("role", &["body", "roles"], message, json!(role));
+        if let Err(refused) = state.access.policy.check_grantable(workspace, role) {
+            let mut e = error("role", &["body", "roles"], refused.to_string(), json!(role));
             e.loc.push(json!(index));
             fields.push(e);
         }
