@@ -7,7 +7,6 @@ use std::sync::{Arc, Weak};
 use nmp_core::Principal;
 
 use crate::claims::{check_claims, ClaimRules};
-use crate::clock::Clock;
 use crate::compact::{parse_compact, CompactToken, TokenAlgorithm};
 use crate::error::{AuthnError, RejectReason, SettingsError};
 use crate::fetch::Fetcher;
@@ -17,6 +16,7 @@ use crate::provider::{Provider, ProviderMetadata, RefreshCause};
 use crate::settings::{secure_url, AuthnSettings};
 use crate::token_cache::{cache_key, CachedToken, TokenCache};
 use crate::verify::{verify_with_library, LibraryPolicy};
+use nmp_core::clock::Clock;
 
 /// A token that passed every check. Holds no token bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +86,7 @@ impl Authenticator {
                         issuer_url,
                         jwks_uri,
                         settings.unknown_kid_cooldown,
+                        Arc::clone(&clock),
                         fetcher,
                     ),
                 })
@@ -234,7 +235,6 @@ impl Authenticator {
             issuers: &oidc.issuers,
             audience: &oidc.audience,
             leeway_seconds: self.inner.settings.leeway_seconds,
-            library_time_checks: self.inner.clock.is_wall_clock(),
         };
         verify_with_library(token, &key, algorithm, &policy)?;
         let rules = ClaimRules {

@@ -87,7 +87,6 @@
 mod authenticator;
 mod bearer;
 mod claims;
-mod clock;
 mod compact;
 mod error;
 mod fetch;
@@ -104,11 +103,11 @@ pub use bearer::{
     parse_authorization, parse_authorization_with_limit, AuthorizationError, BearerToken,
     DEFAULT_MAX_TOKEN_BYTES,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{
     AuthnError, RejectReason, SettingsError, TokenPart, DETAIL_INVALID_TOKEN, DETAIL_KEYS_UNAVAILABLE,
     DETAIL_NOT_CONFIGURED, DETAIL_UNSIGNED_REFUSED,
 };
+pub use nmp_core::clock::{Clock, ManualClock, SystemClock};
 pub use provider::ProviderMetadata;
 pub use settings::{effective_audience, AuthnSettings, OidcSettings, MAX_LEEWAY_SECONDS};
 

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use nmp_core::clock::Clock;
+
 use serde::Serialize;
 use url::Url;
 
@@ -62,6 +64,7 @@ pub struct Provider {
     issuer_url: Url,
     configured_jwks_uri: Option<Url>,
     cooldown: Duration,
+    clock: Arc<dyn Clock>,
     fetcher: Fetcher,
     keys: RwLock<Arc<KeySnapshot>>,
     metadata: RwLock<Option<ProviderMetadata>>,
@@ -78,6 +81,7 @@ impl Provider {
         issuer_url: Url,
         configured_jwks_uri: Option<Url>,
         cooldown: Duration,
+        clock: Arc<dyn Clock>,
         fetcher: Fetcher,
     ) -> Self {
         Provider {
@@ -85,6 +89,7 @@ impl Provider {
             issuer_url,
             configured_jwks_uri,
             cooldown,
+            clock,
             fetcher,
             keys: RwLock::new(Arc::new(KeySnapshot::default())),
             metadata: RwLock::new(None),
@@ -123,14 +128,17 @@ impl Provider {
             if self.snapshot().generation != seen_generation {
                 return;
             }
-            if bookkeeping.last_attempt.is_some_and(|at| at.elapsed() < self.cooldown) {
+            if bookkeeping
+                .last_attempt
+                .is_some_and(|at| self.clock.instant().duration_since(at) < self.cooldown)
+            {
                 return;
             }
         }
         // Only on-demand fetches start the cooldown: a scheduled refresh just before a key
         // rotation must not delay picking up the new key.
         if matches!(cause, RefreshCause::OnDemand { .. }) {
-            bookkeeping.last_attempt = Some(Instant::now());
+            bookkeeping.last_attempt = Some(self.clock.instant());
         }
         let rediscover = cause == RefreshCause::Scheduled || bookkeeping.jwks_uri.is_none();
         if rediscover {

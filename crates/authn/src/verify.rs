@@ -1,6 +1,6 @@
 //! Signature verification through the `jsonwebtoken` library, with its `Validation` set field by
 //! field (never trusting its defaults: `validate_nbf` is off and only `exp` is required there by
-//! default). Our own claim checks in `claims.rs` run afterwards with the injected clock.
+//! default). Time claims are checked only by `claims.rs`, with the injected clock.
 
 use std::collections::HashSet;
 
@@ -16,14 +16,15 @@ pub struct LibraryPolicy<'a> {
     pub issuers: &'a [String],
     pub audience: &'a str,
     pub leeway_seconds: u64,
-    /// The library reads the system time itself: its `exp`/`nbf` checks are on only when our
-    /// clock is the wall clock too (see [`crate::Clock::is_wall_clock`]).
-    pub library_time_checks: bool,
 }
 
 /// The `Validation` used for a token signed with `algorithm`: exactly that one asymmetric
 /// algorithm (already matched to the key), issuer and audience set, `exp`/`iss`/`aud`/`sub`
 /// required. DEP-02 pins these fields in a test.
+///
+/// The library's own `exp`/`nbf` checks stay off: it reads the system time itself, and time
+/// checks have one source, the injected clock (`claims.rs`), so tests run the very path
+/// production runs.
 pub fn production_validation(algorithm: Algorithm, policy: &LibraryPolicy<'_>) -> Validation {
     let mut validation = Validation::new(algorithm);
     validation.algorithms = vec![algorithm];
@@ -31,8 +32,8 @@ pub fn production_validation(algorithm: Algorithm, policy: &LibraryPolicy<'_>) -
         ["exp", "iss", "aud", "sub"].into_iter().map(str::to_owned).collect::<HashSet<_>>();
     validation.leeway = policy.leeway_seconds;
     validation.reject_tokens_expiring_in_less_than = 0;
-    validation.validate_exp = policy.library_time_checks;
-    validation.validate_nbf = policy.library_time_checks;
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.validate_aud = true;
     validation.set_audience(&[policy.audience]);
     validation.set_issuer(policy.issuers);
@@ -79,18 +80,14 @@ mod tests {
     #[test]
     fn dep_02_production_validation_fields_are_pinned() {
         let issuers = vec!["https://idp".to_owned(), "https://idp-v1/".to_owned()];
-        let policy = LibraryPolicy {
-            issuers: &issuers,
-            audience: "api",
-            leeway_seconds: 60,
-            library_time_checks: true,
-        };
+        let policy = LibraryPolicy { issuers: &issuers, audience: "api", leeway_seconds: 60 };
         for algorithm in ACCEPTED_ALGORITHMS {
             let validation = production_validation(algorithm, &policy);
             assert_eq!(validation.algorithms, vec![algorithm]);
             assert_ne!(algorithm.family(), AlgorithmFamily::Hmac);
-            assert!(validation.validate_exp);
-            assert!(validation.validate_nbf);
+            // Time claims are checked by `claims.rs` with the injected clock, nowhere else.
+            assert!(!validation.validate_exp);
+            assert!(!validation.validate_nbf);
             assert!(validation.validate_aud);
             assert!(validation.leeway <= 60);
             assert_eq!(validation.reject_tokens_expiring_in_less_than, 0);
@@ -102,21 +99,5 @@ mod tests {
             let expected_iss: HashSet<String> = issuers.iter().cloned().collect();
             assert_eq!(validation.iss, Some(expected_iss));
         }
-    }
-
-    #[test]
-    fn library_time_checks_follow_the_clock_kind() {
-        let issuers = vec!["https://idp".to_owned()];
-        let policy = LibraryPolicy {
-            issuers: &issuers,
-            audience: "api",
-            leeway_seconds: 60,
-            library_time_checks: false,
-        };
-        let validation = production_validation(Algorithm::RS256, &policy);
-        assert!(!validation.validate_exp && !validation.validate_nbf);
-        // Presence requirements do not depend on the clock.
-        assert!(validation.required_spec_claims.contains("exp"));
-        assert!(validation.validate_aud);
     }
 }

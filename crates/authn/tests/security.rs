@@ -2,6 +2,9 @@
 //! A–I, against a fake IdP on 127.0.0.1 and tokens minted with the keys in `tests/keys/`.
 //! (One integration-test binary for the crate; the cases live in `tests/security/*.rs`.)
 
+// Tests measure real elapsed time against real processes: the wall clock is theirs to read.
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 #[path = "security/format.rs"]

@@ -2,6 +2,9 @@
 //!
 //! `real` runs it end to end against the real server and the real test IdP.
 
+// Tests measure real elapsed time against real processes: the wall clock is theirs to read.
+#![allow(clippy::disallowed_methods)]
+
 mod real;
 mod support;
 

@@ -2,6 +2,9 @@
 //! workspace matrix against an independent model, the Rego differential test, invariants,
 //! loading and validation, the binding index and the generated documentation.
 
+// Tests measure real elapsed time against real processes: the wall clock is theirs to read.
+#![allow(clippy::disallowed_methods)]
+
 #[path = "policy/support.rs"]
 mod support;
 

@@ -1,7 +1,7 @@
 //! Domain records to wire types, at the HTTP boundary.
 
-use nmp_proto::{self as wire, timestamps};
 use nmp_core::RoleBinding;
+use nmp_proto::{self as wire, timestamps};
 use nmp_store::{Project, Workspace};
 
 pub fn workspace(w: Workspace) -> wire::Workspace {

@@ -18,7 +18,6 @@ pub mod validate;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::Context;
 use nmp_store::sqlite::SqliteStore;
@@ -39,8 +38,9 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
             .with_context(|| format!("opening the database at {}", path.display()))?;
         Arc::new(store)
     };
-    let access = Arc::new(build_access(&settings)?);
-    let state = AppState { settings: Arc::new(settings), store, access, clock, started: Instant::now() };
+    let access = Arc::new(build_access(&settings, Arc::clone(&clock))?);
+    let started = clock.instant();
+    let state = AppState { settings: Arc::new(settings), store, access, clock, started };
     let (store, auth, at) = (Arc::clone(&state.store), state.settings.file.auth.clone(), state.now());
     tokio::task::spawn_blocking(move || seed::seed(store.as_ref(), &auth, at)).await?.context("seeding")?;
     let store = Arc::clone(&state.store);
@@ -58,7 +58,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
 }
 
 /// The policy (shipped data plus operator extensions), the authenticator and the PDP client.
-pub fn build_access(settings: &Settings) -> anyhow::Result<Access> {
+pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Access> {
     let auth = &settings.file.auth;
     let policy =
         nmp_core::policy::PolicyData::with_extensions(&auth.policy).context("config key `auth.policy`")?;
@@ -85,7 +85,7 @@ pub fn build_access(settings: &Settings) -> anyhow::Result<Access> {
             http_timeout: std::time::Duration::from_secs(auth.oidc.http_timeout_seconds),
             ..nmp_authn::AuthnSettings::default()
         };
-        let authenticator = nmp_authn::Authenticator::new(authn_settings, Arc::new(nmp_authn::SystemClock))
+        let authenticator = nmp_authn::Authenticator::new(authn_settings, clock)
             .map_err(|e| anyhow::anyhow!("config key `auth.oidc`: {e}"))?;
         Some(authenticator)
     } else {

@@ -1,8 +1,10 @@
-//! Shared state of the server: settings, the store, the access layer, the clock.
+//! Shared state of the server: settings, the store, the access layer, the clock (one `Clock`,
+//! shared with the authenticator).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+pub use nmp_core::clock::{Clock, SystemClock};
 use nmp_core::Principal;
 use nmp_store::Store;
 use time::OffsetDateTime;
@@ -10,20 +12,6 @@ use time::OffsetDateTime;
 use crate::access::{Access, BindingChanges};
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
-
-/// Where "now" comes from, so tests can move time.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> OffsetDateTime;
-}
-
-#[derive(Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
-}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -37,6 +25,11 @@ pub struct AppState {
 impl AppState {
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    /// How long the server has been up, on the monotonic clock.
+    pub fn uptime(&self) -> Duration {
+        self.clock.instant().saturating_duration_since(self.started)
     }
 
     pub fn auth_enabled(&self) -> bool {

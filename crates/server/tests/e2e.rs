@@ -1,6 +1,8 @@
 //! End-to-end tests: the real server on port 0 over real HTTP (in-process, or as a child process
 //! where a test must kill it), driven like a client would.
 
+// Tests measure real elapsed time against real processes: the wall clock is theirs to read.
+#![allow(clippy::disallowed_methods)]
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 

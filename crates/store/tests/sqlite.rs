@@ -1,5 +1,8 @@
 //! The conformance suite against the SQLite backend, plus SQLite-specific durability checks.
 
+// Tests measure real elapsed time against real processes: the wall clock is theirs to read.
+#![allow(clippy::disallowed_methods)]
+
 use nmp_store::sqlite::SqliteStore;
 
 fn fresh() -> SqliteStore {

@@ -7,7 +7,7 @@
 //! auth is on). `down` stops it through the pid file.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use nmp_client::clock::{Clock, SystemClock};
@@ -218,7 +218,7 @@ async fn up() -> anyhow::Result<()> {
     std::fs::write(pid_file(&runtime), child.id().to_string())?;
 
     println!("Starting the platform on {} ...", base_url(state.port));
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = SystemClock.instant() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait()? {
             let _ = std::fs::remove_file(pid_file(&runtime));
@@ -230,7 +230,7 @@ async fn up() -> anyhow::Result<()> {
         if is_ready(state.port).await {
             break;
         }
-        if Instant::now() > deadline {
+        if SystemClock.instant() > deadline {
             bail!("the platform did not become ready within 60 s; see {}", log_file.display());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -278,8 +278,8 @@ async fn down() -> anyhow::Result<()> {
     if is_alive(pid) {
         let target = nix::unistd::Pid::from_raw(pid);
         kill(target, Signal::SIGTERM).context("stopping the platform")?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while is_alive(pid) && Instant::now() < deadline {
+        let deadline = SystemClock.instant() + Duration::from_secs(10);
+        while is_alive(pid) && SystemClock.instant() < deadline {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         if is_alive(pid) {

@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 use super::grants::token_set_from;
 use super::transport::{FailureBudget, IdpTransport, TransportError};
 use super::{OidcEndpoints, TokenSet};
+use crate::clock::{Clock, SystemClock};
 use crate::error::AuthError;
 
 /// Waits protocol time. The real one sleeps; a test one can scale time down and record.
@@ -42,7 +43,7 @@ pub struct RealSleeper {
 
 impl Default for RealSleeper {
     fn default() -> Self {
-        RealSleeper { started: Instant::now() }
+        RealSleeper { started: SystemClock.instant() }
     }
 }
 
@@ -52,7 +53,7 @@ impl Sleeper for RealSleeper {
     }
 
     fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        SystemClock.instant().saturating_duration_since(self.started)
     }
 }
 
@@ -158,7 +159,9 @@ pub async fn poll_device_flow(
     // RFC 8628 §3.5: wait the interval before the first poll too.
     options.sleeper.sleep(authorization.interval).await;
 
-    let started = chrono::Utc::now();
+    let now = SystemClock.now();
+    let started = chrono::DateTime::<chrono::Utc>::from_timestamp(now.unix_timestamp(), now.nanosecond())
+        .unwrap_or_default();
     let clock = options.sleeper.clone();
     let sleeper = options.sleeper.clone();
     let mut request = client

@@ -28,9 +28,9 @@ pub fn classify(path: &str) -> PathClass {
     if PUBLIC_PATHS.contains(&path) {
         return PathClass::Public;
     }
-    let is_callout = CALLOUT_PATHS.iter().any(|prefix| {
-        path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    });
+    let is_callout = CALLOUT_PATHS
+        .iter()
+        .any(|prefix| path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')));
     if is_callout {
         PathClass::Callout
     } else {

@@ -129,9 +129,7 @@ fn corpus_cases_hold_natively_and_in_rego() {
             }
             let (native, in_rego, reason) = run_case(case, principal.as_ref(), &index, &mut world);
             if native != allowed {
-                failures.push(format!(
-                    "{label}: native allowed={native}, expected {allowed} ({reason:?})"
-                ));
+                failures.push(format!("{label}: native allowed={native}, expected {allowed} ({reason:?})"));
             }
             if in_rego != allowed {
                 failures.push(format!("{label}: rego allowed={in_rego}, expected {allowed}"));

@@ -16,8 +16,8 @@ use axum::Json;
 use nmp_core::principal::{
     HEADER_PRINCIPAL_EMAIL, HEADER_PRINCIPAL_GROUPS, HEADER_PRINCIPAL_ID, HEADER_SCOPES,
 };
-use nmp_proto::{AuthenticateResponse, ErrorDetail};
 use nmp_core::Principal;
+use nmp_proto::{AuthenticateResponse, ErrorDetail};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -72,7 +72,7 @@ async fn status(State(state): State<AppState>) -> Json<PlatformStatus> {
         version: env!("CARGO_PKG_VERSION").into(),
         store: state.store.backend_name().into(),
         auth_enabled: state.auth_enabled(),
-        uptime_seconds: state.started.elapsed().as_secs(),
+        uptime_seconds: state.uptime().as_secs(),
         problems,
     })
 }
