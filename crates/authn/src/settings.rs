@@ -121,6 +121,11 @@ impl Default for AuthnSettings {
 pub const MAX_LEEWAY_SECONDS: u64 = 300;
 
 impl AuthnSettings {
+    /// Refuse settings that would weaken a check (what [`crate::Authenticator::new`] checks).
+    pub fn check(&self) -> Result<(), SettingsError> {
+        self.validate().map(|_| ())
+    }
+
     /// Refuse settings that would weaken a check; returns the parsed issuer URL when OIDC is on.
     pub(crate) fn validate(&self) -> Result<Option<Url>, SettingsError> {
         if self.leeway_seconds > MAX_LEEWAY_SECONDS {

@@ -64,7 +64,7 @@ pub fn build(state: AppState) -> Router {
     // Serialized once; a failure is a bug, answered as one (500) rather than an empty document.
     let openapi_json = Arc::new(serde_json::to_value(openapi()).map_err(|e| e.to_string()));
     let max_body = state.settings.file.server.max_body_bytes;
-    let timeout = state.settings.request_timeout();
+    let timeout = state.settings.timings.request_timeout;
     router
         .route(
             "/openapi.json",

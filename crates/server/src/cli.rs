@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::config::{FileConfig, LogFormat, Settings};
+use crate::config::{Environment, FileConfig, LogFormat, Settings};
 use crate::state::SystemClock;
 
 /// Arguments of `nemo services run`.
@@ -41,8 +41,7 @@ fn init_logging(format: LogFormat) {
 /// Load and validate the configuration named by the arguments and the environment.
 pub fn load_settings(args: &ServicesRunArgs) -> anyhow::Result<Settings> {
     let file = FileConfig::load(args.config.as_deref())?;
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-    Ok(Settings::validate(file, args.data_dir.clone(), home)?)
+    Ok(Settings::validate(file, args.data_dir.clone(), &Environment::from_process())?)
 }
 
 /// Run the platform until SIGINT/SIGTERM.

@@ -5,13 +5,14 @@
 //! Rule: unknown keys are errors naming the key; reference keys we do not implement are errors
 //! saying so; reference keys that have no effect in our design are accepted and documented.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Yaml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+
+pub use crate::gateway_trust::TrustedGateway;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -263,68 +264,57 @@ fn render_figment_error(error: figment::Error) -> String {
     error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
 }
 
-/// Validated settings the server runs with.
+/// Validated settings the server runs with: the file as loaded, plus everything code below this
+/// module needs, parsed once into typed values.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub file: FileConfig,
     pub data_dir: PathBuf,
     pub trusted_gateway: TrustedGateway,
-    /// The audience tokens must carry (decision 4), when OIDC is on.
-    pub oidc_audience: Option<String>,
+    /// The authenticator's settings, checked by `nmp-authn`'s own rules (audience, leeway, URLs);
+    /// `None` when no bearer token is accepted (auth off, or neither OIDC nor unsigned tokens).
+    pub authn: Option<nmp_authn::AuthnSettings>,
+    pub timings: Timings,
 }
 
-/// What proves a request comes from a configured gateway.
-#[derive(Clone, Default)]
-pub struct TrustedGateway {
-    pub secret: Option<(axum::http::HeaderName, String)>,
-    pub networks: Vec<ipnet::IpNet>,
+/// Every duration of the configuration, parsed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// `server.request_timeout_seconds`.
+    pub request_timeout: Duration,
+    /// `auth.policy_decision_point_request_timeout_seconds`.
+    pub pdp_request_timeout: Duration,
+    /// `auth.propagation_poll_interval_seconds`.
+    pub propagation_poll_interval: Duration,
+    /// `auth.policy_data_refresh_interval`.
+    pub policy_data_refresh_interval: Duration,
+    /// `auth.bundle_cache_seconds`.
+    pub bundle_cache: Duration,
 }
 
-impl std::fmt::Debug for TrustedGateway {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrustedGateway")
-            .field("secret_header", &self.secret.as_ref().map(|(h, _)| h))
-            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
-            .field("networks", &self.networks)
-            .finish()
+/// What validation may know of the process environment, passed in rather than read.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// `HOME`.
+    pub home: Option<PathBuf>,
+    /// `XDG_DATA_HOME`.
+    pub xdg_data_home: Option<PathBuf>,
+}
+
+impl Environment {
+    /// The current process's environment (empty values count as unset).
+    pub fn from_process() -> Environment {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Environment { home: var("HOME"), xdg_data_home: var("XDG_DATA_HOME") }
     }
 }
 
-impl TrustedGateway {
-    pub fn is_configured(&self) -> bool {
-        self.secret.is_some() || !self.networks.is_empty()
+/// A positive number of seconds as a `Duration`, or the error naming `key`.
+fn positive_seconds(key: &'static str, seconds: f64) -> Result<Duration, ConfigError> {
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(invalid(key, "must be greater than 0")),
     }
-
-    /// True when the request proves it comes from a trusted gateway: every configured proof must hold.
-    pub fn trusts(&self, peer: Option<IpAddr>, headers: &axum::http::HeaderMap) -> bool {
-        if !self.is_configured() {
-            return false;
-        }
-        if let Some((name, secret)) = &self.secret {
-            let presented = headers.get(name).map(|v| v.as_bytes()).unwrap_or_default();
-            if !constant_time_eq(presented, secret.as_bytes()) {
-                return false;
-            }
-        }
-        if !self.networks.is_empty() {
-            let Some(peer) = peer else { return false };
-            let peer = match peer {
-                IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-                v4 => v4,
-            };
-            if !self.networks.iter().any(|n| n.contains(&peer)) {
-                return false;
-            }
-        }
-        true
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Settings {
@@ -332,7 +322,7 @@ impl Settings {
     pub fn validate(
         file: FileConfig,
         data_dir_override: Option<PathBuf>,
-        home: Option<PathBuf>,
+        environment: &Environment,
     ) -> Result<Settings, ConfigError> {
         let auth = &file.auth;
         if auth.access_keys.is_some() {
@@ -369,56 +359,30 @@ impl Settings {
         if auth.policy_decision_point_request_timeout_seconds == 0 {
             return Err(invalid("auth.policy_decision_point_request_timeout_seconds", "must be at least 1"));
         }
-        if auth.propagation_poll_interval_seconds <= 0.0
-            || !auth.propagation_poll_interval_seconds.is_finite()
-        {
-            return Err(invalid("auth.propagation_poll_interval_seconds", "must be greater than 0"));
-        }
-        if auth.policy_data_refresh_interval <= 0.0 || !auth.policy_data_refresh_interval.is_finite() {
-            return Err(invalid("auth.policy_data_refresh_interval", "must be greater than 0"));
-        }
-        if auth.bundle_cache_seconds < 0.0 || !auth.bundle_cache_seconds.is_finite() {
-            return Err(invalid("auth.bundle_cache_seconds", "must not be negative"));
-        }
+        let propagation_poll_interval = positive_seconds(
+            "auth.propagation_poll_interval_seconds",
+            auth.propagation_poll_interval_seconds,
+        )?;
+        let policy_data_refresh_interval =
+            positive_seconds("auth.policy_data_refresh_interval", auth.policy_data_refresh_interval)?;
+        let bundle_cache = Duration::try_from_secs_f64(auth.bundle_cache_seconds)
+            .map_err(|_| invalid("auth.bundle_cache_seconds", "must not be negative"))?;
         if auth.policy_decision_point_provider == PdpProvider::Opa {
             url_ok(&auth.policy_decision_point_base_url)
                 .map_err(|m| invalid("auth.policy_decision_point_base_url", m))?;
         }
         let oidc = &auth.oidc;
-        let mut oidc_audience = None;
         if oidc.enabled {
             if oidc.issuer.trim().is_empty() {
                 return Err(invalid("auth.oidc.issuer", "required when auth.oidc.enabled is true"));
             }
             url_ok(&oidc.issuer).map_err(|m| invalid("auth.oidc.issuer", m))?;
-            let audience = oidc
-                .audience
-                .clone()
-                .filter(|a| !a.is_empty())
-                .or_else(|| Some(oidc.client_id.clone()).filter(|c| !c.is_empty()));
-            match audience {
-                Some(audience) => oidc_audience = Some(audience),
-                None => {
-                    return Err(invalid(
-                        "auth.oidc.audience",
-                        "set auth.oidc.audience or auth.oidc.client_id: tokens are always checked for an audience",
-                    ))
-                }
-            }
             if let Some(uri) = &oidc.jwks_uri {
                 url_ok(uri).map_err(|m| invalid("auth.oidc.jwks_uri", m))?;
             }
-            if oidc.leeway_seconds > 300 {
-                return Err(invalid("auth.oidc.leeway_seconds", "must be at most 300"));
-            }
-            if oidc.http_timeout_seconds == 0 {
-                return Err(invalid("auth.oidc.http_timeout_seconds", "must be at least 1"));
-            }
-            if oidc.jwks_refresh_interval_seconds == 0 {
-                return Err(invalid("auth.oidc.jwks_refresh_interval_seconds", "must be at least 1"));
-            }
         }
-        let trusted_gateway = gateway(&auth.gateway)?;
+        let authn = authn_settings(auth)?;
+        let trusted_gateway = TrustedGateway::from_config(&auth.gateway)?;
         if file.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
         }
@@ -427,24 +391,23 @@ impl Settings {
         }
         let data_dir = data_dir_override
             .or_else(|| file.store.data_dir.clone())
-            .or_else(|| {
-                std::env::var_os("XDG_DATA_HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|d| PathBuf::from(d).join("nmp"))
-            })
-            .or_else(|| home.map(|h| h.join(".local/share/nmp")))
+            .or_else(|| environment.xdg_data_home.as_ref().map(|d| d.join("nmp")))
+            .or_else(|| environment.home.as_ref().map(|h| h.join(".local/share/nmp")))
             .ok_or_else(|| {
                 invalid("store.data_dir", "no data directory: set store.data_dir, --data-dir or HOME")
             })?;
-        Ok(Settings { file, data_dir, trusted_gateway, oidc_audience })
+        let timings = Timings {
+            request_timeout: Duration::from_secs(file.server.request_timeout_seconds),
+            pdp_request_timeout: Duration::from_secs(auth.policy_decision_point_request_timeout_seconds),
+            propagation_poll_interval,
+            policy_data_refresh_interval,
+            bundle_cache,
+        };
+        Ok(Settings { file, data_dir, trusted_gateway, authn, timings })
     }
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("nmp-platform.db")
-    }
-
-    pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs(self.file.server.request_timeout_seconds)
     }
 }
 
@@ -456,55 +419,59 @@ fn url_ok(url: &str) -> Result<(), String> {
     }
 }
 
-fn gateway(config: &GatewayConfig) -> Result<TrustedGateway, ConfigError> {
-    let secret_value = match (&config.shared_secret, &config.shared_secret_file) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                "auth.gateway.shared_secret",
-                "set shared_secret or shared_secret_file, not both",
-            ))
-        }
-        (Some(secret), None) => Some(secret.clone()),
-        (None, Some(path)) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| {
-                    invalid(
-                        "auth.gateway.shared_secret_file",
-                        format!("cannot read `{}`: {e}", path.display()),
-                    )
-                })?
-                .trim()
-                .to_string(),
-        ),
-        (None, None) => None,
-    };
-    let secret = match (secret_value, &config.shared_secret_header) {
-        (Some(secret), header) => {
-            if secret.len() < 16 {
-                return Err(invalid("auth.gateway.shared_secret", "must be at least 16 characters"));
-            }
-            let header = header.clone().unwrap_or_else(|| "X-NMP-Gateway-Secret".to_string());
-            let name = axum::http::HeaderName::try_from(header.as_str()).map_err(|_| {
-                invalid("auth.gateway.shared_secret_header", format!("`{header}` is not a header name"))
+/// The authenticator's settings for this configuration, checked by the authenticator's own rules
+/// (the audience rule, the leeway bound, durations), so the server never re-implements them.
+fn authn_settings(auth: &AuthConfig) -> Result<Option<nmp_authn::AuthnSettings>, ConfigError> {
+    let oidc = &auth.oidc;
+    if !(auth.enabled && (oidc.enabled || auth.allow_unsigned_jwt)) {
+        return Ok(None);
+    }
+    let oidc_settings = if oidc.enabled {
+        let audience = nmp_authn::effective_audience(oidc.audience.as_deref(), Some(&oidc.client_id))
+            .map_err(|_| {
+                invalid(
+                    "auth.oidc.audience",
+                    "set auth.oidc.audience or auth.oidc.client_id: tokens are always checked for an audience",
+                )
             })?;
-            Some((name, secret))
-        }
-        (None, Some(_)) => {
-            return Err(invalid(
-                "auth.gateway.shared_secret_header",
-                "set auth.gateway.shared_secret or shared_secret_file too",
-            ))
-        }
-        (None, None) => None,
-    };
-    let networks = config
-        .trusted_cidrs
-        .iter()
-        .map(|cidr| {
-            cidr.parse::<ipnet::IpNet>().or_else(|_| cidr.parse::<IpAddr>().map(ipnet::IpNet::from)).map_err(
-                |_| invalid("auth.gateway.trusted_cidrs", format!("`{cidr}` is not a CIDR or an IP address")),
-            )
+        Some(nmp_authn::OidcSettings {
+            issuer: oidc.issuer.clone(),
+            additional_issuers: oidc.additional_issuers.clone(),
+            audience,
+            jwks_uri: oidc.jwks_uri.clone(),
+            subject_claim: oidc.subject_claim.clone(),
+            email_claim: oidc.email_claim.clone(),
+            groups_claim: oidc.groups_claim.clone(),
+            scope_prefix: oidc.scope_prefix.clone(),
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TrustedGateway { secret, networks })
+    } else {
+        None
+    };
+    let settings = nmp_authn::AuthnSettings {
+        oidc: oidc_settings,
+        allow_unsigned_jwt: auth.allow_unsigned_jwt,
+        leeway_seconds: oidc.leeway_seconds,
+        jwks_refresh_interval: Duration::from_secs(oidc.jwks_refresh_interval_seconds),
+        unknown_kid_cooldown: Duration::from_secs(oidc.jwks_unknown_kid_cooldown_seconds),
+        http_timeout: Duration::from_secs(oidc.http_timeout_seconds),
+        ..nmp_authn::AuthnSettings::default()
+    };
+    settings.check().map_err(|error| invalid(authn_key(&error), error.to_string()))?;
+    Ok(Some(settings))
+}
+
+/// The config key an authenticator settings error is about.
+fn authn_key(error: &nmp_authn::SettingsError) -> &'static str {
+    use nmp_authn::SettingsError as E;
+    match error {
+        E::MissingIssuer => "auth.oidc.issuer",
+        E::MissingAudience => "auth.oidc.audience",
+        E::LeewayTooLarge(_) => "auth.oidc.leeway_seconds",
+        E::Zero { field: "http_timeout" } => "auth.oidc.http_timeout_seconds",
+        E::Zero { field: "jwks_refresh_interval" } => "auth.oidc.jwks_refresh_interval_seconds",
+        E::InvalidUrl { field, .. }
+        | E::InsecureUrl { field, .. }
+        | E::Empty { field }
+        | E::Zero { field } => field,
+    }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod config_doc;
 mod convert;
 pub mod error;
+pub mod gateway_trust;
 pub mod middleware;
 pub mod opa;
 pub mod routes;
@@ -62,38 +63,15 @@ pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     let auth = &settings.file.auth;
     let policy =
         nmp_core::policy::PolicyData::with_extensions(&auth.policy).context("config key `auth.policy`")?;
-    let authenticator = if auth.enabled && (auth.oidc.enabled || auth.allow_unsigned_jwt) {
-        let oidc = match (&settings.oidc_audience, auth.oidc.enabled) {
-            (Some(audience), true) => Some(nmp_authn::OidcSettings {
-                issuer: auth.oidc.issuer.clone(),
-                additional_issuers: auth.oidc.additional_issuers.clone(),
-                audience: audience.clone(),
-                jwks_uri: auth.oidc.jwks_uri.clone(),
-                subject_claim: auth.oidc.subject_claim.clone(),
-                email_claim: auth.oidc.email_claim.clone(),
-                groups_claim: auth.oidc.groups_claim.clone(),
-                scope_prefix: auth.oidc.scope_prefix.clone(),
-            }),
-            _ => None,
-        };
-        let authn_settings = nmp_authn::AuthnSettings {
-            oidc,
-            allow_unsigned_jwt: auth.allow_unsigned_jwt,
-            leeway_seconds: auth.oidc.leeway_seconds,
-            jwks_refresh_interval: std::time::Duration::from_secs(auth.oidc.jwks_refresh_interval_seconds),
-            unknown_kid_cooldown: std::time::Duration::from_secs(auth.oidc.jwks_unknown_kid_cooldown_seconds),
-            http_timeout: std::time::Duration::from_secs(auth.oidc.http_timeout_seconds),
-            ..nmp_authn::AuthnSettings::default()
-        };
-        let authenticator = nmp_authn::Authenticator::new(authn_settings, clock)
-            .map_err(|e| anyhow::anyhow!("config key `auth.oidc`: {e}"))?;
-        Some(authenticator)
-    } else {
-        None
+    let authenticator = match &settings.authn {
+        Some(authn) => Some(
+            nmp_authn::Authenticator::new(authn.clone(), clock)
+                .map_err(|e| anyhow::anyhow!("config key `auth.oidc`: {e}"))?,
+        ),
+        None => None,
     };
     let opa = if auth.policy_decision_point_provider == config::PdpProvider::Opa {
-        let timeout = std::time::Duration::from_secs(auth.policy_decision_point_request_timeout_seconds);
-        Some(opa::OpaClient::new(&auth.policy_decision_point_base_url, timeout)?)
+        Some(opa::OpaClient::new(&auth.policy_decision_point_base_url, settings.timings.pdp_request_timeout)?)
     } else {
         None
     };
@@ -104,7 +82,7 @@ pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
 /// bindings index within `auth.policy_data_refresh_interval` seconds (default 1). Our own writes
 /// never need this: they update the index in the same step. The task ends with the server.
 fn spawn_replica_sync(state: &AppState) {
-    let period = std::time::Duration::from_secs_f64(state.settings.file.auth.policy_data_refresh_interval);
+    let period = state.settings.timings.policy_data_refresh_interval;
     let store = Arc::downgrade(&state.store);
     let access = Arc::downgrade(&state.access);
     tokio::spawn(async move {

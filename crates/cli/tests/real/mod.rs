@@ -37,8 +37,8 @@ impl Platform {
         let path = dir.path().join("platform.yaml");
         std::fs::write(&path, yaml).unwrap();
         let file = FileConfig::load(Some(&path)).expect("platform config loads");
-        let settings =
-            Settings::validate(file, Some(dir.path().join("data")), None).expect("platform config validates");
+        let settings = Settings::validate(file, Some(dir.path().join("data")), &Default::default())
+            .expect("platform config validates");
         let server = runtime
             .block_on(RunningServer::start(settings, "127.0.0.1:0".parse().unwrap()))
             .expect("server starts");

@@ -57,7 +57,7 @@ async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     let data = state.access.bundle_data();
     let bytes = build_bundle(&data).map_err(|e| ApiError::Internal(format!("building the bundle: {e}")))?;
     let etag = format!("\"{}\"", hex(&Md5::digest(&bytes)));
-    let max_age = state.settings.file.auth.bundle_cache_seconds.floor() as u64;
+    let max_age = state.settings.timings.bundle_cache.as_secs();
     let cache = format!("max-age={max_age}, must-revalidate");
     let matches = headers
         .get(header::IF_NONE_MATCH)

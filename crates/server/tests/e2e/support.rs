@@ -23,7 +23,7 @@ pub fn settings_from_yaml(yaml: &str, dir: &Path) -> Settings {
     let path = dir.join("platform.yaml");
     std::fs::write(&path, yaml).expect("write config");
     let file = FileConfig::load(Some(&path)).expect("config loads");
-    Settings::validate(file, Some(dir.join("data")), None).expect("config validates")
+    Settings::validate(file, Some(dir.join("data")), &Default::default()).expect("config validates")
 }
 
 impl TestServer {
