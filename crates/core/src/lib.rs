@@ -12,7 +12,7 @@ pub mod policy;
 pub mod principal;
 
 pub use binding::{binding_name_for_api, binding_name_for_seed, RoleBinding};
-pub use policy::{decide, BindingIndex, Decision, PolicyData, Reason, Request, Visibility};
+pub use policy::{decide, BindingIndex, Decision, PolicyData, Request, Verdict, Visibility};
 pub use principal::{Principal, PrincipalHeaderError};
 
 /// The workspace that holds platform-level bindings (`PlatformAdmin`, `WorkspaceCreator`, ...).

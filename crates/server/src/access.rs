@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard, RwLock};
 
 use nmp_authn::Authenticator;
-use nmp_core::policy::{self, BindingIndex, Decision, PolicyData, Visibility};
+use nmp_core::policy::{self, Allow, BindingIndex, Decision, Deny, PolicyData, Verdict, Visibility};
 use nmp_core::{Principal, RoleBinding};
 
 use crate::config::PdpProvider;
@@ -67,7 +67,7 @@ impl Access {
         }
     }
 
-    pub fn write_lock(&self) -> MutexGuard<'_, ()> {
+    fn write_lock(&self) -> MutexGuard<'_, ()> {
         self.writes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -79,42 +79,35 @@ impl Access {
         self.index.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Replace the index with the store's active bindings (start, and cross-replica refresh).
-    pub fn load(&self, active: &[RoleBinding]) {
-        let fresh = BindingIndex::from_role_bindings(active.iter());
+    /// The one path for a write that changes access: under the access write lock, run the store
+    /// write (`work`, one transaction) and apply what it changed to the index before anyone else
+    /// may write, so the index follows commits in order and the next decision sees the change.
+    pub fn commit<T, E>(&self, work: impl FnOnce() -> Result<(T, BindingChanges), E>) -> Result<T, E> {
+        let _write = self.write_lock();
+        let (value, changes) = work()?;
+        self.apply(&changes);
+        Ok(value)
+    }
+
+    /// Replace the index with the store's active bindings (start, and another replica's commit),
+    /// under the write lock so no local commit interleaves with the reload.
+    pub fn reload<E>(&self, active: impl FnOnce() -> Result<Vec<RoleBinding>, E>) -> Result<(), E> {
+        let _write = self.write_lock();
+        let fresh = BindingIndex::from_role_bindings(active()?.iter());
         *self.index_mut() = fresh;
+        Ok(())
     }
 
-    pub fn granted(&self, bindings: &[RoleBinding]) {
-        if bindings.is_empty() {
-            return;
-        }
+    fn apply(&self, changes: &BindingChanges) {
         let mut index = self.index_mut();
-        for b in bindings.iter().filter(|b| b.is_active()) {
-            index.grant(&b.principal, &b.workspace, &b.role);
-        }
-    }
-
-    pub fn revoked(&self, bindings: &[RoleBinding]) {
-        if bindings.is_empty() {
-            return;
-        }
-        let mut index = self.index_mut();
-        for b in bindings {
+        for b in &changes.revoked {
             index.revoke(&b.principal, &b.workspace, &b.role);
         }
-    }
-
-    pub fn workspace_removed(&self, workspace: &str) {
-        self.index_mut().remove_workspace(workspace);
-    }
-
-    /// Apply what one store write changed.
-    pub fn apply(&self, changes: &BindingChanges) {
-        self.revoked(&changes.revoked);
-        self.granted(&changes.granted);
+        for b in changes.granted.iter().filter(|b| b.is_active()) {
+            index.grant(&b.principal, &b.workspace, &b.role);
+        }
         if let Some(workspace) = &changes.removed_workspace {
-            self.workspace_removed(workspace);
+            index.remove_workspace(workspace);
         }
     }
 
@@ -149,7 +142,7 @@ impl Access {
     ) -> Result<Decision, PdpFailure> {
         let decision = self.authorize_one(principal, method, path).await?;
         match principal.and_then(|p| p.on_behalf_of.as_deref().filter(|_| p.is_service())) {
-            Some(user) if decision.allowed => self.authorize_one(Some(user), method, path).await,
+            Some(user) if decision.allowed() => self.authorize_one(Some(user), method, path).await,
             _ => Ok(decision),
         }
     }
@@ -165,18 +158,25 @@ impl Access {
             None => Ok(native),
             Some(opa) => {
                 let allowed = opa.allow(principal, method, path).await?;
-                // OPA says yes or no; the native decision supplies the reason for logs and for
-                // the 401/403 choice, and is reported when the two disagree.
-                if allowed != native.allowed {
-                    tracing::warn!(
-                        method,
-                        path,
-                        opa = allowed,
-                        native = native.allowed,
-                        "OPA and the embedded PDP disagree"
-                    );
+                // OPA's answer is enforced. Where both agree, the native decision supplies the
+                // reason for logs and for the 401/403 choice; where they disagree, the reason
+                // says the external PDP decided, and the disagreement is logged.
+                if allowed == native.allowed() {
+                    return Ok(native);
                 }
-                Ok(Decision { allowed, ..native })
+                tracing::warn!(
+                    method,
+                    path,
+                    opa = allowed,
+                    native = native.allowed(),
+                    "OPA and the embedded PDP disagree"
+                );
+                let verdict = if allowed {
+                    Verdict::Allow(Allow::ExternalPdp)
+                } else {
+                    Verdict::Deny(Deny::ExternalPdp)
+                };
+                Ok(Decision { verdict, ..native })
             }
         }
     }

@@ -44,11 +44,10 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     let state = AppState { settings: Arc::new(settings), store, access, clock, started };
     let (store, auth, at) = (Arc::clone(&state.store), state.settings.file.auth.clone(), state.now());
     tokio::task::spawn_blocking(move || seed::seed(store.as_ref(), &auth, at)).await?.context("seeding")?;
-    let store = Arc::clone(&state.store);
-    let active = tokio::task::spawn_blocking(move || store.active_bindings())
+    let (store, access) = (Arc::clone(&state.store), Arc::clone(&state.access));
+    tokio::task::spawn_blocking(move || access.reload(|| store.active_bindings()))
         .await?
         .context("loading role bindings")?;
-    state.access.load(&active);
     spawn_replica_sync(&state);
     if let Some(authenticator) = &state.access.authenticator {
         // Key loading runs in the background: a cold start with the IdP down still starts,
@@ -95,10 +94,7 @@ fn spawn_replica_sync(state: &AppState) {
                 if last.is_some_and(|seen| seen == marker) {
                     return Ok(Some(marker));
                 }
-                // Hold the write lock so no local write interleaves with the reload.
-                let _write = access.write_lock();
-                let active = store.active_bindings()?;
-                access.load(&active);
+                access.reload(|| store.active_bindings())?;
                 Ok(Some(marker))
             })
             .await;

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use nmp_authn::AuthorizationError;
-use nmp_core::policy::{classify, Decision, PathClass, Reason};
+use nmp_core::policy::{classify, Decision, Deny, PathClass};
 use nmp_core::principal::{self, PrincipalHeaders};
 use nmp_core::Principal;
 
@@ -124,9 +124,9 @@ pub async fn identify(
 
 /// The answer to a denied decision: 401 for nobody, 403 (scope-aware) for somebody.
 pub fn denial(decision: &Decision) -> ApiError {
-    match &decision.reason {
-        Reason::Anonymous => ApiError::unauthorized("Unauthorized"),
-        Reason::MissingScope => ApiError::InsufficientScope { scopes: decision.accepted_scopes.clone() },
+    match decision.denial() {
+        Some(Deny::Anonymous) => ApiError::unauthorized("Unauthorized"),
+        Some(Deny::MissingScope) => ApiError::InsufficientScope { scopes: decision.accepted_scopes.clone() },
         _ => ApiError::forbidden(),
     }
 }
@@ -154,7 +154,7 @@ pub fn log_decision(
     path: &str,
 ) {
     let log = &state.settings.file.auth.decision_log;
-    if (decision.allowed && !log.allowed) || (!decision.allowed && !log.denials) {
+    if (decision.allowed() && !log.allowed) || (!decision.allowed() && !log.denials) {
         return;
     }
     let decision_id = format!("{:016x}", rand::random::<u64>());
@@ -166,9 +166,9 @@ pub fn log_decision(
         method,
         path,
         workspace = decision.workspace.as_deref().unwrap_or(""),
-        result = if decision.allowed { "allow" } else { "deny" },
-        reason = decision.reason.kind(),
-        detail = ?decision.reason,
+        result = if decision.allowed() { "allow" } else { "deny" },
+        reason = decision.reason_kind(),
+        detail = ?decision.verdict,
     );
 }
 
@@ -207,7 +207,7 @@ async fn authorize(
 ) -> Result<(), ApiError> {
     let decision = state.access.authorize(principal, method, path).await.map_err(pdp_failure)?;
     log_decision(state, &decision, principal, method, path);
-    if decision.allowed {
+    if decision.allowed() {
         Ok(())
     } else {
         Err(denial(&decision))

@@ -51,21 +51,15 @@ impl AppState {
 }
 
 impl AppState {
-    /// Run a store write that changes bindings, and apply the change to the in-memory index in
-    /// the same step, under the access write lock (so the index follows commits in order).
-    pub async fn write_bindings<T, F>(&self, work: F) -> ApiResult<T>
+    /// Commit a store write that changes access ([`Access::commit`]) on the blocking pool: the
+    /// only way handlers change bindings.
+    pub async fn commit<T, F>(&self, work: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<(T, BindingChanges), nmp_store::StoreError> + Send + 'static,
     {
         let access = Arc::clone(&self.access);
-        self.store(move |store| {
-            let _write = access.write_lock();
-            let (value, changes) = work(store)?;
-            access.apply(&changes);
-            Ok(value)
-        })
-        .await
+        self.store(move |store| access.commit(|| work(store))).await
     }
 }
 

@@ -36,11 +36,10 @@ pub struct Request<'a> {
     pub path: &'a str,
 }
 
-/// The answer, with why.
+/// The answer, with why, and what the matched route asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    pub allowed: bool,
-    pub reason: Reason,
+    pub verdict: Verdict,
     /// The workspace the matched endpoint names (`-` = all workspaces).
     pub workspace: Option<String>,
     /// The matched endpoint pattern.
@@ -50,10 +49,16 @@ pub struct Decision {
     pub accepted_scopes: Vec<String>,
 }
 
-/// Which rule decided.
+/// Allowed or denied, each with the rule that decided: a denial reason cannot sit on an allow.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason {
-    // Allowed.
+pub enum Verdict {
+    Allow(Allow),
+    Deny(Deny),
+}
+
+/// Why a request is allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allow {
     HealthPath,
     PlatformAdmin,
     /// A `service:` principal on a path no endpoint describes.
@@ -67,12 +72,18 @@ pub enum Reason {
     Authenticated,
     /// GET/HEAD across all workspaces (`-`); the service filters the results.
     AllWorkspacesRead,
-    // Denied.
+    /// An external PDP allowed what the embedded policy would deny (it is the one enforced).
+    ExternalPdp,
+}
+
+/// Why a request is denied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deny {
     /// No principal: the server answers 401, every other denial is 403.
     Anonymous,
     NoMatchingEndpoint,
     MissingScope,
-    /// No role at all in the workspace (the server hides whether it exists: decision 14).
+    /// No role at all in the workspace (the server hides whether it exists).
     NoBinding {
         workspace: String,
     },
@@ -84,6 +95,8 @@ pub enum Reason {
     /// Writes across all workspaces are for service principals only.
     AllWorkspacesWrite,
     ExplicitDeny(DenyRule),
+    /// An external PDP denied what the embedded policy would allow (it is the one enforced).
+    ExternalPdp,
 }
 
 /// The explicit denies of facts §4.5, which override every allow.
@@ -107,31 +120,68 @@ pub enum DenyRule {
     PdpServiceOnly,
 }
 
-impl Reason {
+impl Allow {
     /// The variant name, stable for logs and fixtures.
     pub fn kind(&self) -> &'static str {
         match self {
-            Reason::HealthPath => "HealthPath",
-            Reason::PlatformAdmin => "PlatformAdmin",
-            Reason::ServiceUnmatchedPath => "ServiceUnmatchedPath",
-            Reason::RoleGrants { .. } => "RoleGrants",
-            Reason::Authenticated => "Authenticated",
-            Reason::AllWorkspacesRead => "AllWorkspacesRead",
-            Reason::Anonymous => "Anonymous",
-            Reason::NoMatchingEndpoint => "NoMatchingEndpoint",
-            Reason::MissingScope => "MissingScope",
-            Reason::NoBinding { .. } => "NoBinding",
-            Reason::MissingPermissions { .. } => "MissingPermissions",
-            Reason::AllWorkspacesWrite => "AllWorkspacesWrite",
-            Reason::ExplicitDeny(_) => "ExplicitDeny",
+            Allow::HealthPath => "HealthPath",
+            Allow::PlatformAdmin => "PlatformAdmin",
+            Allow::ServiceUnmatchedPath => "ServiceUnmatchedPath",
+            Allow::RoleGrants { .. } => "RoleGrants",
+            Allow::Authenticated => "Authenticated",
+            Allow::AllWorkspacesRead => "AllWorkspacesRead",
+            Allow::ExternalPdp => "ExternalPdp",
+        }
+    }
+}
+
+impl Deny {
+    /// The variant name, stable for logs and fixtures.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Deny::Anonymous => "Anonymous",
+            Deny::NoMatchingEndpoint => "NoMatchingEndpoint",
+            Deny::MissingScope => "MissingScope",
+            Deny::NoBinding { .. } => "NoBinding",
+            Deny::MissingPermissions { .. } => "MissingPermissions",
+            Deny::AllWorkspacesWrite => "AllWorkspacesWrite",
+            Deny::ExplicitDeny(_) => "ExplicitDeny",
+            Deny::ExternalPdp => "ExternalPdp",
+        }
+    }
+}
+
+impl Verdict {
+    /// The variant name of the reason, stable for logs and fixtures.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verdict::Allow(allow) => allow.kind(),
+            Verdict::Deny(deny) => deny.kind(),
         }
     }
 }
 
 impl Decision {
+    pub fn allowed(&self) -> bool {
+        matches!(self.verdict, Verdict::Allow(_))
+    }
+
+    /// Why it was denied; `None` when allowed.
+    pub fn denial(&self) -> Option<&Deny> {
+        match &self.verdict {
+            Verdict::Deny(deny) => Some(deny),
+            Verdict::Allow(_) => None,
+        }
+    }
+
     /// Denied because nobody was identified: the server answers 401 rather than 403.
     pub fn is_anonymous_denial(&self) -> bool {
-        !self.allowed && self.reason == Reason::Anonymous
+        self.denial() == Some(&Deny::Anonymous)
+    }
+
+    /// The name of the rule that decided, for logs and fixtures.
+    pub fn reason_kind(&self) -> &'static str {
+        self.verdict.kind()
     }
 }
 
@@ -140,9 +190,8 @@ pub fn decide(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex) 
     let method = request.method.to_ascii_uppercase();
     let path = strip_query(request.path);
     let route = policy.route(&method, path);
-    let verdict = |allowed: bool, reason: Reason| Decision {
-        allowed,
-        reason,
+    let answer = |verdict: Verdict| Decision {
+        verdict,
         workspace: route.and_then(|r| r.workspace.map(str::to_string)),
         endpoint: route.map(|r| r.endpoint.pattern.as_str().to_string()),
         required_permissions: route.map(|r| r.endpoint.permissions.clone()).unwrap_or_default(),
@@ -150,40 +199,40 @@ pub fn decide(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex) 
     };
 
     if HEALTH_PATHS.contains(&path) {
-        return verdict(true, Reason::HealthPath);
+        return answer(Verdict::Allow(Allow::HealthPath));
     }
     let principal = match request.principal {
         Some(principal) if !principal.identities().is_empty() => principal,
-        _ => return verdict(false, Reason::Anonymous),
+        _ => return answer(Verdict::Deny(Deny::Anonymous)),
     };
     if let Some(rule) = explicit_deny(principal, path, route, policy, index) {
-        return verdict(false, Reason::ExplicitDeny(rule));
+        return answer(Verdict::Deny(Deny::ExplicitDeny(rule)));
     }
     if index.is_platform_admin(principal) {
-        return verdict(true, Reason::PlatformAdmin);
+        return answer(Verdict::Allow(Allow::PlatformAdmin));
     }
     let Some(route) = route else {
         return if principal.is_service() {
-            verdict(true, Reason::ServiceUnmatchedPath)
+            answer(Verdict::Allow(Allow::ServiceUnmatchedPath))
         } else {
-            verdict(false, Reason::NoMatchingEndpoint)
+            answer(Verdict::Deny(Deny::NoMatchingEndpoint))
         };
     };
     if !scopes_allow(principal.scopes.as_deref(), &route.endpoint.scopes) {
-        return verdict(false, Reason::MissingScope);
+        return answer(Verdict::Deny(Deny::MissingScope));
     }
     if route.endpoint.permissions.is_empty() {
-        return verdict(true, Reason::Authenticated);
+        return answer(Verdict::Allow(Allow::Authenticated));
     }
-    let (allowed, reason) = match route.workspace {
-        Some(ALL_WORKSPACES) if is_read_method(&method) => (true, Reason::AllWorkspacesRead),
+    let verdict = match route.workspace {
+        Some(ALL_WORKSPACES) if is_read_method(&method) => Verdict::Allow(Allow::AllWorkspacesRead),
         Some(ALL_WORKSPACES) if !(is_write_method(&method) && principal.is_service()) => {
-            (false, Reason::AllWorkspacesWrite)
+            Verdict::Deny(Deny::AllWorkspacesWrite)
         }
         Some(workspace) => role_check(principal, workspace, &route.endpoint.permissions, policy, index),
         None => role_check(principal, SYSTEM_WORKSPACE, &route.endpoint.permissions, policy, index),
     };
-    verdict(allowed, reason)
+    answer(verdict)
 }
 
 /// The token-scope layer: skipped when the token has no scopes or only colon-less ones
@@ -202,10 +251,10 @@ fn role_check(
     permissions: &[String],
     policy: &PolicyData,
     index: &BindingIndex,
-) -> (bool, Reason) {
+) -> Verdict {
     let roles = index.effective_roles(principal, workspace);
     if roles.is_empty() {
-        return (false, Reason::NoBinding { workspace: workspace.to_string() });
+        return Verdict::Deny(Deny::NoBinding { workspace: workspace.to_string() });
     }
     let missing = missing_permissions(&roles, permissions, policy);
     if missing.is_empty() {
@@ -214,9 +263,9 @@ fn role_check(
             .into_iter()
             .filter(|role| permissions.iter().any(|p| policy.role_grants(role, p)))
             .collect();
-        (true, Reason::RoleGrants { workspace: workspace.to_string(), roles })
+        Verdict::Allow(Allow::RoleGrants { workspace: workspace.to_string(), roles })
     } else {
-        (false, Reason::MissingPermissions { workspace: workspace.to_string(), missing })
+        Verdict::Deny(Deny::MissingPermissions { workspace: workspace.to_string(), missing })
     }
 }
 

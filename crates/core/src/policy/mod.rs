@@ -22,8 +22,8 @@ pub mod surface;
 pub use bundle::{allow_input, bundle_data, identity_input, rego_sources};
 pub use data::{Endpoint, PolicyData, Role, Route};
 pub use decide::{
-    decide, has_permissions, has_role, is_platform_admin, scopes_allow, Decision, DenyRule, Reason, Request,
-    ALL_WORKSPACES, HEALTH_PATHS,
+    decide, has_permissions, has_role, is_platform_admin, scopes_allow, Allow, Decision, Deny, DenyRule,
+    Request, Verdict, ALL_WORKSPACES, HEALTH_PATHS,
 };
 pub use error::PolicyError;
 pub use extensions::{Callers, EndpointSpec, PolicyExtensions, RoleSpec};

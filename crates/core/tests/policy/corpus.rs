@@ -50,7 +50,7 @@ struct Case {
     /// Required except for `path_class` cases.
     #[serde(default)]
     allowed: Option<bool>,
-    /// `Reason::kind()` of the native decision.
+    /// `Decision::reason_kind()` of the native decision.
     #[serde(default)]
     reason: Option<String>,
 }
@@ -175,5 +175,5 @@ fn run_case(
     let path = case.path.as_deref().unwrap_or_else(|| panic!("{}: path missing", case.name));
     let decision = decide(&Request { principal, method, path }, policy(), index);
     let in_rego = world.allow(principal, method, path);
-    (decision.allowed, in_rego, Some(decision.reason.kind().to_string()))
+    (decision.allowed(), in_rego, Some(decision.reason_kind().to_string()))
 }

@@ -201,14 +201,14 @@ fn compare_world(
         let native = decide(&Request { principal, method, path }, policy, &index);
         let in_rego = world.allow(principal, method, path);
         prop_assert_eq!(
-            native.allowed,
+            native.allowed(),
             in_rego,
             "{} {} as {:?} with {:?}: native {:?}",
             method,
             path,
             principal,
             bindings,
-            native.reason
+            native.verdict
         );
         counts.allow.fetch_add(1, Ordering::Relaxed);
         if in_rego {

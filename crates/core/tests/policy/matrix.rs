@@ -195,10 +195,10 @@ fn every_endpoint_role_scope_and_workspace_matches_the_model() {
                         let expected =
                             model_allows(&roles, &endpoint, &path, workspace, *role, bound, scopes);
                         checked += 1;
-                        if decision.allowed != expected {
+                        if decision.allowed() != expected {
                             failures.push(format!(
                                 "{} {path} role={role:?} via {binding_kind} in {bound} scopes={scopes:?}: pdp {} ({:?}), model {expected}",
-                                endpoint.method, decision.allowed, decision.reason
+                                endpoint.method, decision.allowed(), decision.verdict
                             ));
                         }
                     }

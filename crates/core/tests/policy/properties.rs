@@ -1,7 +1,7 @@
 //! Invariants over random worlds: deny by default, no decision crosses workspaces, grants are
 //! monotonic and revocation restores the previous decisions.
 
-use nmp_core::policy::{decide, BindingIndex, Reason, Request};
+use nmp_core::policy::{decide, Allow, BindingIndex, Request, Verdict};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -18,10 +18,10 @@ proptest! {
         let index = BindingIndex::new();
         let principal = principal.filter(|p| !p.is_service());
         let decision = decide(&Request { principal: principal.as_ref(), method: &method, path: &path }, policy(), &index);
-        if decision.allowed {
+        if decision.allowed() {
             prop_assert!(
-                matches!(decision.reason, Reason::HealthPath | Reason::Authenticated | Reason::AllWorkspacesRead),
-                "{} {} allowed with no bindings: {:?}", method, path, decision.reason
+                matches!(decision.verdict, Verdict::Allow(Allow::HealthPath | Allow::Authenticated | Allow::AllWorkspacesRead)),
+                "{} {} allowed with no bindings: {:?}", method, path, decision.verdict
             );
         }
     }
@@ -47,16 +47,16 @@ proptest! {
         let service_default_changed = principal.as_ref().is_some_and(|p| p.is_service() && p.id == identity);
         if let Some(target) = target.filter(|t| t != workspace && t != "-") {
             if !service_default_changed {
-                prop_assert_eq!(old.allowed, new.allowed, "binding {} {} {} changed {} {} on {}", identity, workspace, role, method, path, target);
+                prop_assert_eq!(old.allowed(), new.allowed(), "binding {} {} {} changed {} {} on {}", identity, workspace, role, method, path, target);
             }
         }
         // And whatever is allowed on a named workspace is allowed by a binding there (or bypass).
-        if let (true, Some(target)) = (new.allowed, new.workspace.as_deref()) {
-            let ok = match &new.reason {
-                Reason::RoleGrants { workspace, .. } => workspace == target,
-                other => matches!(other, Reason::PlatformAdmin | Reason::Authenticated | Reason::AllWorkspacesRead | Reason::HealthPath),
+        if let (true, Some(target)) = (new.allowed(), new.workspace.as_deref()) {
+            let ok = match &new.verdict {
+                Verdict::Allow(Allow::RoleGrants { workspace, .. }) => workspace == target,
+                other => matches!(other, Verdict::Allow(Allow::PlatformAdmin | Allow::Authenticated | Allow::AllWorkspacesRead | Allow::HealthPath)),
             };
-            prop_assert!(ok, "{} {} allowed on {} by {:?}", method, path, target, new.reason);
+            prop_assert!(ok, "{} {} allowed on {} by {:?}", method, path, target, new.verdict);
         }
     }
 
@@ -83,7 +83,7 @@ proptest! {
             let request = Request { principal: principal.as_ref(), method, path };
             let old = decide(&request, policy(), &before);
             let new = decide(&request, policy(), &after);
-            prop_assert!(!old.allowed || new.allowed, "grant removed access to {} {}", method, path);
+            prop_assert!(!old.allowed() || new.allowed(), "grant removed access to {} {}", method, path);
             prop_assert_eq!(old, decide(&request, policy(), &restored));
         }
     }
@@ -101,7 +101,7 @@ proptest! {
         let path = format!("/apis/entities/v2/workspaces/{workspace}");
         let decision = decide(&Request { principal: Some(&principal), method: "GET", path: &path }, policy(), &index);
         let visible = index.visible_workspaces(&principal);
-        if decision.allowed {
+        if decision.allowed() {
             prop_assert!(visible.contains(workspace), "{} readable but not listed: {:?}", workspace, visible);
         }
         if let nmp_core::policy::Visibility::Only(listed) = &visible {

@@ -239,7 +239,7 @@ async fn forward_auth(
     };
     if let Some(decision) = &decision {
         log_decision(state, decision, principal, method.as_str(), &path);
-        if !decision.allowed {
+        if !decision.allowed() {
             return no_store(denial(decision).into_response());
         }
     }

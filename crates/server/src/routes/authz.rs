@@ -99,8 +99,8 @@ async fn evaluate(
     let result = match entrypoint.as_str() {
         "allow" => {
             let decision = state.access.decide(principal.as_ref(), &method, &path);
-            let flag = if decision.allowed { "true" } else { "false" };
-            json!({"allowed": decision.allowed, "headers": {"X-NMP-Authorized": flag}, "reason": decision.reason.kind()})
+            let flag = if decision.allowed() { "true" } else { "false" };
+            json!({"allowed": decision.allowed(), "headers": {"X-NMP-Authorized": flag}, "reason": decision.reason_kind()})
         }
         "has_permissions" => {
             let workspace = input["workspace"].as_str().unwrap_or_default();

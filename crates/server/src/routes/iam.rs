@@ -162,7 +162,7 @@ async fn create_role_binding(
         at: state.now(),
     };
     let binding = state
-        .write_bindings(move |store| {
+        .commit(move |store| {
             let binding = store.create_binding(&grant)?;
             Ok((binding.clone(), BindingChanges { granted: vec![binding], ..Default::default() }))
         })
@@ -194,7 +194,7 @@ async fn revoke_role_binding(
     query.finish()?;
     let at = state.now();
     let binding = state
-        .write_bindings(move |store| {
+        .commit(move |store| {
             let binding = store.revoke_binding(&name, at)?;
             Ok((binding.clone(), BindingChanges { revoked: vec![binding], ..Default::default() }))
         })

@@ -107,7 +107,7 @@ async fn add_member(
         granted_by: caller.granted_by(),
         at: state.now(),
     };
-    let result = state.write_bindings(move |store| Ok(member_change(store.add_member(&change)?))).await?;
+    let result = state.commit(move |store| Ok(member_change(store.add_member(&change)?))).await?;
     Ok((StatusCode::CREATED, Json(convert::member(&principal, &result.current))))
 }
 
@@ -139,8 +139,7 @@ async fn update_member(
         granted_by: caller.granted_by(),
         at: state.now(),
     };
-    let result =
-        state.write_bindings(move |store| Ok(member_change(store.set_member_roles(&change)?))).await?;
+    let result = state.commit(move |store| Ok(member_change(store.set_member_roles(&change)?))).await?;
     Ok(Json(convert::member(&principal, &result.current)))
 }
 
@@ -156,8 +155,7 @@ async fn remove_member(
     query_flags(query)?;
     let at = state.now();
     let (ws, who) = (workspace.clone(), principal.clone());
-    let result =
-        state.write_bindings(move |store| Ok(member_change(store.remove_member(&ws, &who, at)?))).await?;
+    let result = state.commit(move |store| Ok(member_change(store.remove_member(&ws, &who, at)?))).await?;
     Ok(Json(DeleteResponse {
         id: principal,
         message: format!("Member removed from workspace '{workspace}'"),

@@ -93,7 +93,7 @@ async fn create_workspace(
     };
     let new = NewWorkspace { name, description, actor: caller.actor(), at };
     let workspace = state
-        .write_bindings(move |store| {
+        .commit(move |store| {
             let (workspace, binding) = store.create_workspace(&new, creator_admin.as_ref())?;
             Ok((workspace, BindingChanges { granted: binding.into_iter().collect(), ..Default::default() }))
         })
@@ -158,7 +158,7 @@ async fn delete_workspace(
     }
     let at = state.now();
     let deleted = state
-        .write_bindings(move |store| {
+        .commit(move |store| {
             let deleted = store.delete_workspace(&name)?;
             let removed = BindingChanges { removed_workspace: Some(name), ..Default::default() };
             Ok((deleted, removed))
