@@ -5,6 +5,7 @@ use std::sync::Arc;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::discovery::parse_base_url;
 use crate::error::{ApiDetail, Error, Result};
 use crate::secret::Secret;
 use crate::token::TokenProvider;
@@ -102,16 +103,6 @@ impl ClientBuilder {
     }
 }
 
-/// Parse and normalise a base URL so that joining path segments keeps any path prefix.
-pub(crate) fn parse_base_url(text: &str) -> Result<url::Url> {
-    let normalized = crate::config::normalize_base_url(text);
-    let parsed = url::Url::parse(&normalized).map_err(|_| Error::InvalidBaseUrl(text.to_string()))?;
-    if parsed.cannot_be_a_base() || !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Error::InvalidBaseUrl(text.to_string()));
-    }
-    Ok(parsed)
-}
-
 impl Client {
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
         ClientBuilder { base_url: base_url.into(), ..ClientBuilder::default() }
@@ -125,12 +116,6 @@ impl Client {
     /// A fixed bearer token.
     pub fn with_token(base_url: impl Into<String>, token: impl Into<Secret>) -> Result<Client> {
         Client::builder(base_url).token(token).build()
-    }
-
-    /// The active context of the CLI config (with the `NMP_*` environment overrides),
-    /// refreshing OAuth tokens ≤ 60 s before expiry.
-    pub fn from_cli_config() -> Result<Client> {
-        crate::settings::Settings::from_env()?.client(crate::token::SDK_REFRESH_MARGIN_SECONDS)
     }
 
     pub fn base_url(&self) -> &str {

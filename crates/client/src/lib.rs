@@ -23,6 +23,7 @@ pub mod api;
 mod client;
 pub mod clock;
 pub mod config;
+mod discovery;
 mod error;
 pub mod jwt;
 pub mod oauth;

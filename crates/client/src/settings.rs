@@ -125,3 +125,11 @@ impl Settings {
         builder.build()
     }
 }
+
+impl Client {
+    /// The active context of the CLI config (with the `NMP_*` environment overrides),
+    /// refreshing OAuth tokens ≤ 60 s before expiry.
+    pub fn from_cli_config() -> Result<Client> {
+        Settings::from_env()?.client(crate::token::SDK_REFRESH_MARGIN_SECONDS)
+    }
+}

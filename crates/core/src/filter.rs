@@ -79,15 +79,56 @@ impl Value {
             Json::Number(n) => Value::Number(n.as_f64().unwrap_or_default()),
             Json::Bool(b) => Value::Text(b.to_string()),
             Json::Array(items) => Value::List(items.iter().map(Value::from_json).collect::<Result<_, _>>()?),
-            Json::Object(_) => return Err(FilterError("nested objects are not values".into())),
+            Json::Object(_) => return Err(FilterError::NestedObject),
         })
     }
 }
 
 /// Why a filter could not be parsed. The server answers 400 `Invalid filter query: <message>`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct FilterError(pub String);
+pub enum FilterError {
+    #[error("filter longer than {max} characters")]
+    TooLong { max: usize },
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("nested objects are not values")]
+    NestedObject,
+    #[error("unknown operator `{0}`")]
+    UnknownOperator(String),
+    #[error("filter nested too deeply")]
+    TooDeep,
+    #[error("a JSON filter must be an object")]
+    NotAnObject,
+    #[error("`{0}` needs a list")]
+    NeedsList(String),
+    /// The field name, cut to 64 characters.
+    #[error("invalid field name `{0}`")]
+    InvalidField(String),
+    #[error("empty filter")]
+    Empty,
+    #[error("unexpected {found} at token {position}")]
+    UnexpectedToken { found: String, position: usize },
+    #[error("missing `)`")]
+    MissingCloseParen,
+    #[error("expected a field name, found {0}")]
+    ExpectedField(String),
+    #[error("unexpected end of filter")]
+    UnexpectedEnd,
+    #[error("expected an operator after `{field}`, found {found}")]
+    ExpectedOperator { field: String, found: String },
+    #[error("expected a quoted string, a number or null, found {0}")]
+    ExpectedScalar(String),
+    #[error("expected `(` to start a list")]
+    ExpectedList,
+    #[error("expected `,` or `)`, found {0}")]
+    ExpectedListSeparator(String),
+    #[error("unterminated quoted string")]
+    UnterminatedString,
+    #[error("unexpected character `{character}` at position {position}")]
+    UnexpectedCharacter { character: char, position: usize },
+    #[error("invalid number `{0}`")]
+    InvalidNumber(String),
+}
 
 /// Longest filter text accepted; longer ones are refused before parsing.
 pub const MAX_FILTER_LEN: usize = 4096;
@@ -97,12 +138,12 @@ impl Filter {
     /// Parse the `filter` query parameter: JSON when it starts with `{`, the text syntax otherwise.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         if text.len() > MAX_FILTER_LEN {
-            return Err(FilterError(format!("filter longer than {MAX_FILTER_LEN} characters")));
+            return Err(FilterError::TooLong { max: MAX_FILTER_LEN });
         }
         let trimmed = text.trim();
         if trimmed.starts_with('{') {
             let json: Json =
-                serde_json::from_str(trimmed).map_err(|e| FilterError(format!("invalid JSON: {e}")))?;
+                serde_json::from_str(trimmed).map_err(|e| FilterError::InvalidJson(e.to_string()))?;
             Filter::from_json(&json, 0)
         } else {
             TextParser::new(trimmed)?.parse_all()
@@ -118,7 +159,7 @@ impl Filter {
             let op = if op.is_empty() {
                 Op::Eq
             } else {
-                Op::from_mongo(op).ok_or_else(|| FilterError(format!("unknown operator `{op}`")))?
+                Op::from_mongo(op).ok_or_else(|| FilterError::UnknownOperator(op.to_string()))?
             };
             let value = match op {
                 Op::In | Op::NotIn => {
@@ -133,15 +174,14 @@ impl Filter {
 
     fn from_json(json: &Json, depth: usize) -> Result<Filter, FilterError> {
         if depth > MAX_DEPTH {
-            return Err(FilterError("filter nested too deeply".into()));
+            return Err(FilterError::TooDeep);
         }
-        let object = json.as_object().ok_or_else(|| FilterError("a JSON filter must be an object".into()))?;
+        let object = json.as_object().ok_or_else(|| FilterError::NotAnObject)?;
         let mut parts = Vec::new();
         for (key, value) in object {
             match key.as_str() {
                 "$and" | "$or" => {
-                    let items =
-                        value.as_array().ok_or_else(|| FilterError(format!("`{key}` needs a list")))?;
+                    let items = value.as_array().ok_or_else(|| FilterError::NeedsList(key.to_string()))?;
                     let inner = items
                         .iter()
                         .map(|i| Filter::from_json(i, depth + 1))
@@ -155,7 +195,7 @@ impl Filter {
                         Json::Object(ops) => {
                             for (op, operand) in ops {
                                 let op = Op::from_mongo(op)
-                                    .ok_or_else(|| FilterError(format!("unknown operator `{op}`")))?;
+                                    .ok_or_else(|| FilterError::UnknownOperator(op.to_string()))?;
                                 parts.push(Filter::Compare {
                                     field: field.to_string(),
                                     op,
@@ -208,7 +248,7 @@ fn check_field(field: &str) -> Result<(), FilterError> {
     if ok {
         Ok(())
     } else {
-        Err(FilterError(format!("invalid field name `{}`", field.chars().take(64).collect::<String>())))
+        Err(FilterError::InvalidField(field.chars().take(64).collect()))
     }
 }
 
@@ -251,12 +291,14 @@ impl TextParser {
 
     fn parse_all(mut self) -> Result<Filter, FilterError> {
         if self.tokens.is_empty() {
-            return Err(FilterError("empty filter".into()));
+            return Err(FilterError::Empty);
         }
         let filter = self.parse_or(0)?;
         match self.peek() {
             None => Ok(filter),
-            Some(token) => Err(FilterError(format!("unexpected {token:?} at token {}", self.pos + 1))),
+            Some(token) => {
+                Err(FilterError::UnexpectedToken { found: format!("{token:?}"), position: self.pos + 1 })
+            }
         }
     }
 
@@ -289,7 +331,7 @@ impl TextParser {
 
     fn parse_unary(&mut self, depth: usize) -> Result<Filter, FilterError> {
         if depth > MAX_DEPTH {
-            return Err(FilterError("filter nested too deeply".into()));
+            return Err(FilterError::TooDeep);
         }
         match self.next() {
             Some(Token::Minus | Token::Not) => Ok(Filter::Not(Box::new(self.parse_unary(depth + 1)?))),
@@ -297,15 +339,15 @@ impl TextParser {
                 let inner = self.parse_or(depth + 1)?;
                 match self.next() {
                     Some(Token::RParen) => Ok(inner),
-                    _ => Err(FilterError("missing `)`".into())),
+                    _ => Err(FilterError::MissingCloseParen),
                 }
             }
             Some(Token::Ident(field)) => {
                 check_field(&field)?;
                 self.parse_comparison(field)
             }
-            Some(other) => Err(FilterError(format!("expected a field name, found {other:?}"))),
-            None => Err(FilterError("unexpected end of filter".into())),
+            Some(other) => Err(FilterError::ExpectedField(format!("{other:?}"))),
+            None => Err(FilterError::UnexpectedEnd),
         }
     }
 
@@ -318,7 +360,10 @@ impl TextParser {
                 Op::NotIn
             }
             other => {
-                return Err(FilterError(format!("expected an operator after `{field}`, found {other:?}")))
+                return Err(FilterError::ExpectedOperator {
+                    field: field.clone(),
+                    found: format!("{other:?}"),
+                })
             }
         };
         let value = if matches!(op, Op::In | Op::NotIn) { self.parse_list()? } else { self.parse_scalar()? };
@@ -330,20 +375,20 @@ impl TextParser {
             Some(Token::Quoted(s)) => Ok(Value::Text(s)),
             Some(Token::Number(n)) => Ok(Value::Number(n)),
             Some(Token::Null) => Ok(Value::Null),
-            other => Err(FilterError(format!("expected a quoted string, a number or null, found {other:?}"))),
+            other => Err(FilterError::ExpectedScalar(format!("{other:?}"))),
         }
     }
 
     fn parse_list(&mut self) -> Result<Value, FilterError> {
         if self.next() != Some(Token::LParen) {
-            return Err(FilterError("expected `(` to start a list".into()));
+            return Err(FilterError::ExpectedList);
         }
         let mut items = vec![self.parse_scalar()?];
         loop {
             match self.next() {
                 Some(Token::Comma) => items.push(self.parse_scalar()?),
                 Some(Token::RParen) => return Ok(Value::List(items)),
-                other => return Err(FilterError(format!("expected `,` or `)`, found {other:?}"))),
+                other => return Err(FilterError::ExpectedListSeparator(format!("{other:?}"))),
             }
         }
     }
@@ -404,7 +449,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, FilterError> {
                 i += 1;
                 loop {
                     match chars.get(i) {
-                        None => return Err(FilterError("unterminated quoted string".into())),
+                        None => return Err(FilterError::UnterminatedString),
                         Some('\\') => {
                             if let Some(escaped) = chars.get(i + 1) {
                                 value.push(*escaped);
@@ -445,9 +490,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, FilterError> {
                     _ => Token::Ident(word),
                 });
             }
-            other => {
-                return Err(FilterError(format!("unexpected character `{other}` at position {}", i + 1)))
-            }
+            other => return Err(FilterError::UnexpectedCharacter { character: other, position: i + 1 }),
         }
     }
     Ok(tokens)
@@ -459,7 +502,7 @@ fn read_number(chars: &[char], start: usize) -> Result<(f64, usize), FilterError
         end += 1;
     }
     let text: String = chars[start..end].iter().collect();
-    text.parse().map(|n| (n, end)).map_err(|_| FilterError(format!("invalid number `{text}`")))
+    text.parse().map(|n| (n, end)).map_err(|_| FilterError::InvalidNumber(text))
 }
 
 #[cfg(test)]
@@ -495,7 +538,7 @@ mod tests {
     #[test]
     fn unquoted_value_is_an_error_as_in_the_reference() {
         let err = Filter::parse("name:ws1").unwrap_err();
-        assert!(err.0.contains("expected a quoted string"), "{err}");
+        assert!(err.to_string().contains("expected a quoted string"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! authenticator, and the policy decision point (embedded or external OPA).
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use nmp_authn::Authenticator;
 use nmp_core::policy::{self, Allow, BindingIndex, Decision, Deny, PolicyData, Verdict, Visibility};
@@ -11,7 +12,7 @@ use nmp_core::{Principal, RoleBinding};
 
 use crate::config::PdpProvider;
 use crate::opa::OpaClient;
-use crate::state::Caller;
+pub use crate::opa::PdpFailure;
 
 /// Endpoints learned from the IdP's discovery document.
 #[derive(Debug, Clone, Default)]
@@ -30,22 +31,24 @@ pub struct BindingChanges {
     pub removed_workspace: Option<String>,
 }
 
+/// The OPA bundle as last built, and the index generation it was built from.
+#[derive(Debug)]
+pub struct BuiltBundle {
+    pub bytes: axum::body::Bytes,
+    pub etag: String,
+}
+
 pub struct Access {
     /// Serializes "store write + index update" so the index applies changes in commit order.
     writes: Mutex<()>,
+    /// Bumped by every change to the index (commit or reload).
+    generation: AtomicU64,
+    bundle: Mutex<Option<(u64, Arc<BuiltBundle>)>>,
     auth_enabled: bool,
     pub policy: PolicyData,
     index: RwLock<BindingIndex>,
     pub authenticator: Option<Authenticator>,
     pub opa: Option<OpaClient>,
-}
-
-/// Why a decision could not be made (external PDP only). Maps to 503/504/502, fail closed.
-#[derive(Debug)]
-pub enum PdpFailure {
-    Unavailable(String),
-    Timeout,
-    Error(String),
 }
 
 impl Access {
@@ -59,6 +62,8 @@ impl Access {
         let opa = if provider == PdpProvider::Opa { opa } else { None };
         Access {
             writes: Mutex::new(()),
+            generation: AtomicU64::new(0),
+            bundle: Mutex::new(None),
             auth_enabled,
             policy,
             index: RwLock::new(BindingIndex::new()),
@@ -94,7 +99,10 @@ impl Access {
     pub fn reload<E>(&self, active: impl FnOnce() -> Result<Vec<RoleBinding>, E>) -> Result<(), E> {
         let _write = self.write_lock();
         let fresh = BindingIndex::from_role_bindings(active()?.iter());
-        *self.index_mut() = fresh;
+        let mut index = self.index_mut();
+        *index = fresh;
+        // Under the index lock, so a reader sees the generation and the index agree.
+        self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
@@ -109,14 +117,15 @@ impl Access {
         if let Some(workspace) = &changes.removed_workspace {
             index.remove_workspace(workspace);
         }
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The workspaces the caller may list; `None` means all of them (auth off, PlatformAdmin, services).
-    pub fn visible_workspaces(&self, caller: &Caller) -> Option<BTreeSet<String>> {
+    pub fn visible_workspaces(&self, principal: Option<&Principal>) -> Option<BTreeSet<String>> {
         if !self.auth_enabled {
             return None;
         }
-        let principal = caller.principal.as_ref()?;
+        let principal = principal?;
         match self.index().visible_workspaces(principal) {
             Visibility::All => None,
             Visibility::Only(set) => Some(set),
@@ -193,6 +202,30 @@ impl Access {
     /// The OPA data document for the current bindings.
     pub fn bundle_data(&self) -> serde_json::Value {
         policy::bundle_data(&self.policy, &self.index())
+    }
+
+    /// The OPA bundle for the current bindings, built by `build` from the data document only
+    /// when the index changed since the last build.
+    pub fn bundle(
+        &self,
+        build: impl FnOnce(&serde_json::Value) -> std::io::Result<BuiltBundle>,
+    ) -> std::io::Result<Arc<BuiltBundle>> {
+        let mut cached = self.bundle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The generation is bumped under the index write lock: read under the read lock, it
+        // names exactly the index the data is built from.
+        let (generation, data) = {
+            let index = self.index();
+            let generation = self.generation.load(Ordering::SeqCst);
+            if let Some((built_at, bundle)) = cached.as_ref() {
+                if *built_at == generation {
+                    return Ok(Arc::clone(bundle));
+                }
+            }
+            (generation, policy::bundle_data(&self.policy, &index))
+        };
+        let bundle = Arc::new(build(&data)?);
+        *cached = Some((generation, Arc::clone(&bundle)));
+        Ok(bundle)
     }
 
     pub fn keys_ready(&self) -> bool {

@@ -7,7 +7,13 @@ use std::time::Duration;
 use nmp_core::Principal;
 use serde_json::{json, Value};
 
-use crate::access::PdpFailure;
+/// Why a decision could not be made (external PDP only). Maps to 503/504/502, fail closed.
+#[derive(Debug)]
+pub enum PdpFailure {
+    Unavailable(String),
+    Timeout,
+    Error(String),
+}
 
 #[derive(Debug, Clone)]
 pub struct OpaClient {

@@ -3,8 +3,9 @@
 use nmp_proto::{AuthDiscoveryResponse, AuthenticateResponse};
 use reqwest::Method;
 
-use crate::client::{parse_base_url, Client};
-use crate::error::{ApiDetail, Error, Result};
+use crate::client::Client;
+pub use crate::discovery::discover;
+use crate::error::Result;
 
 #[derive(Debug, Clone, Copy)]
 pub struct AuthApi<'a> {
@@ -26,24 +27,4 @@ impl AuthApi<'_> {
     pub async fn health_ready(&self) -> Result<serde_json::Value> {
         self.client.send(Method::GET, &["health", "ready"], &[], None).await
     }
-}
-
-/// `GET {base_url}/apis/auth/discovery` with a given HTTP client, without credentials.
-pub async fn discover(http: &reqwest::Client, base_url: &str) -> Result<AuthDiscoveryResponse> {
-    let mut url = parse_base_url(base_url)?;
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.pop_if_empty().extend(["apis", "auth", "discovery"]);
-    }
-    let response = http
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|source| Error::Transport { url: url.to_string(), source })?;
-    let status = response.status();
-    let text = response.text().await.map_err(|source| Error::Transport { url: url.to_string(), source })?;
-    if !status.is_success() {
-        return Err(Error::Api { status: status.as_u16(), detail: ApiDetail::from_body(&text) });
-    }
-    serde_json::from_str(&text)
-        .map_err(|error| Error::Decode { url: url.to_string(), message: error.to_string() })
 }

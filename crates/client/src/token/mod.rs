@@ -20,9 +20,9 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::api::discover;
 use crate::clock::{self, Clock};
 use crate::config::{self, CliConfig};
+use crate::discovery::discover;
 use crate::error::{AuthError, Error, Result};
 use crate::jwt;
 use crate::oauth::{self, OidcEndpoints};

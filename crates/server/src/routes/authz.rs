@@ -70,6 +70,23 @@ fn input_principal(input: &Value) -> Result<(Option<Principal>, String, String),
     Ok((principal, method, path))
 }
 
+/// `input.<field>` as a list of strings; `None` when absent or not such a list.
+fn required_strings(input: &Value, field: &str) -> Option<Vec<String>> {
+    let items = input.get(field)?.as_array()?;
+    items.iter().map(|item| item.as_str().map(str::to_string)).collect()
+}
+
+/// 422 in the reference shape: `input.<field>` is missing or of the wrong type.
+fn missing(input: &Value, field: &str, expected: &str) -> Response {
+    let value = input.get(field).cloned().unwrap_or(Value::Null);
+    let (kind, msg) = if value.is_null() {
+        ("missing", "Field required".to_string())
+    } else {
+        ("type_error", format!("Input should be {expected}"))
+    };
+    ApiError::Validation(vec![error(kind, &["body", "input", field], msg, value)]).into_response()
+}
+
 #[utoipa::path(post, path = "/apis/auth/v2/authz/{entrypoint}", tag = "Auth",
     description = "Ask the policy decision point. Service principals only.",
     params(("entrypoint" = String, Path, description = "allow, has_permissions or has_role")),
@@ -103,15 +120,20 @@ async fn evaluate(
             json!({"allowed": decision.allowed(), "headers": {"X-NMP-Authorized": flag}, "reason": decision.reason_kind()})
         }
         "has_permissions" => {
-            let workspace = input["workspace"].as_str().unwrap_or_default();
-            let permissions = string_list(&input["permissions"]);
+            let Some(permissions) = required_strings(input, "permissions") else {
+                return missing(input, "permissions", "a list of permission names");
+            };
+            // Absent: only `<workspace>/<permission>` entries can be held.
+            let workspace = input["workspace"].as_str().unwrap_or("");
             let allowed =
                 principal.as_ref().is_some_and(|p| state.access.has_permissions(p, workspace, &permissions));
             json!({"allowed": allowed})
         }
         _ => {
-            let workspace = input["workspace"].as_str().unwrap_or_default();
-            let role = input["role"].as_str().unwrap_or_default();
+            let (Some(workspace), Some(role)) = (input["workspace"].as_str(), input["role"].as_str()) else {
+                let field = if input["workspace"].is_string() { "role" } else { "workspace" };
+                return missing(input, field, "a string");
+            };
             let held = principal.as_ref().is_some_and(|p| state.access.has_role(p, workspace, role));
             json!({"has_role": held})
         }

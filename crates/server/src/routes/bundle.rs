@@ -5,11 +5,12 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use md5::{Digest, Md5};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::BuiltBundle;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,7 +26,7 @@ fn hex(bytes: &[u8]) -> String {
 pub fn build_bundle(data: &serde_json::Value) -> std::io::Result<Vec<u8>> {
     // serde_json maps are sorted, so this text is canonical for the data.
     let data_json = serde_json::to_vec(data)?;
-    let revision = hex(&Md5::digest(&data_json))[..8].to_string();
+    let revision = hex(&Sha256::digest(&data_json))[..8].to_string();
     let manifest = serde_json::to_vec(&json!({"revision": revision, "roots": ["authz"]}))?;
     let mut files: Vec<(String, Vec<u8>)> =
         vec![(".manifest".into(), manifest), ("data.json".into(), data_json)];
@@ -54,9 +55,16 @@ pub fn build_bundle(data: &serde_json::Value) -> std::io::Result<Vec<u8>> {
     description = "The policy and current bindings as an OPA bundle. Needs iam.bundle.read in system.",
     responses((status = 200, content_type = "application/gzip"), (status = 304)))]
 async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let data = state.access.bundle_data();
-    let bytes = build_bundle(&data).map_err(|e| ApiError::Internal(format!("building the bundle: {e}")))?;
-    let etag = format!("\"{}\"", hex(&Md5::digest(&bytes)));
+    // Built once per change of the bindings, not per request.
+    let built = state
+        .access
+        .bundle(|data| {
+            let bytes = build_bundle(data)?;
+            let etag = format!("\"{}\"", hex(&Sha256::digest(&bytes)));
+            Ok(BuiltBundle { bytes: bytes.into(), etag })
+        })
+        .map_err(|e| ApiError::Internal(format!("building the bundle: {e}")))?;
+    let (bytes, etag) = (built.bytes.clone(), built.etag.clone());
     let max_age = state.settings.timings.bundle_cache.as_secs();
     let cache = format!("max-age={max_age}, must-revalidate");
     let matches = headers

@@ -67,7 +67,7 @@ pub(crate) fn list_params(
 pub(crate) fn parse_filter(query: &Query) -> ApiResult<Option<Filter>> {
     let invalid = |m: String| ApiError::BadRequest(format!("Invalid filter query: {m}"));
     if let Some(text) = query.string("filter") {
-        return Filter::parse(text).map(Some).map_err(|e| invalid(e.0));
+        return Filter::parse(text).map(Some).map_err(|e| invalid(e.to_string()));
     }
     let mut pairs = Vec::new();
     for (key, value) in query.with_prefix("filter[") {
@@ -83,7 +83,7 @@ pub(crate) fn parse_filter(query: &Query) -> ApiResult<Option<Filter>> {
     if pairs.is_empty() {
         return Ok(None);
     }
-    Filter::from_brackets(&pairs).map(Some).map_err(|e| invalid(e.0))
+    Filter::from_brackets(&pairs).map(Some).map_err(|e| invalid(e.to_string()))
 }
 
 pub(crate) fn page_of<T>(items: Vec<T>, total: u64, params: &ListParams) -> nmp_proto::Page<T> {

@@ -113,7 +113,7 @@ async fn list_workspaces(
     query: Query,
 ) -> ApiResult<Json<Page<wire::Workspace>>> {
     let params = list_params(query, 100, "-created_at", &[SortField::CreatedAt, SortField::Name])?;
-    let visible = state.access.visible_workspaces(&caller);
+    let visible = state.access.visible_workspaces(caller.principal.as_ref());
     let list_query = params.query.clone();
     let page = state.store(move |store| store.list_workspaces(&list_query, visible.as_ref())).await?;
     let items = page.items.into_iter().map(convert::workspace).collect();
