@@ -176,7 +176,7 @@ impl Filter {
         if depth > MAX_DEPTH {
             return Err(FilterError::TooDeep);
         }
-        let object = json.as_object().ok_or_else(|| FilterError::NotAnObject)?;
+        let object = json.as_object().ok_or(FilterError::NotAnObject)?;
         let mut parts = Vec::new();
         for (key, value) in object {
             match key.as_str() {
