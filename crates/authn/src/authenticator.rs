@@ -11,7 +11,7 @@ use crate::compact::{parse_compact, CompactToken, TokenAlgorithm};
 use crate::error::{AuthnError, RejectReason, SettingsError};
 use crate::fetch::Fetcher;
 use crate::keys::{select_key, KeyLookup, VerificationKey};
-use crate::mapping::{map_principal, ClaimMapping};
+use crate::mapping::{groups_overage, map_principal, ClaimMapping};
 use crate::provider::{Provider, ProviderMetadata, RefreshCause};
 use crate::settings::{secure_url, AuthnSettings};
 use crate::token_cache::{cache_key, CachedToken, TokenCache};
@@ -209,6 +209,7 @@ impl Authenticator {
             None => ClaimMapping::default(),
         };
         let principal = map_principal(&parsed.claims, &mapping)?;
+        warn_on_groups_overage(&parsed.claims, &mapping, &principal);
         Ok(VerifiedToken {
             principal,
             jti: checked.jti,
@@ -245,6 +246,7 @@ impl Authenticator {
         };
         let checked = check_claims(&parsed.claims, &rules)?;
         let principal = map_principal(&parsed.claims, &oidc.mapping)?;
+        warn_on_groups_overage(&parsed.claims, &oidc.mapping, &principal);
         let verified = VerifiedToken {
             principal,
             jti: checked.jti,
@@ -289,5 +291,19 @@ impl Authenticator {
 
     fn leeway(&self) -> i64 {
         i64::try_from(self.inner.settings.leeway_seconds).unwrap_or(i64::MAX)
+    }
+}
+
+/// The log line of an Entra ID groups overage (logged once per token: hits of the
+/// verified-token cache do not repeat it). The token stays valid; bindings to the user's id
+/// or email still apply, bindings to its groups do not.
+pub const GROUPS_OVERAGE_WARNING: &str = "groups overage: the token carries a pointer (`_claim_names`) \
+     instead of its groups claim, so group bindings do not apply to this principal; emit app roles \
+     (`groups_claim: roles`), limit the claim to groups assigned to the application, or bind the \
+     user directly (see docs/oidc-setup.md)";
+
+fn warn_on_groups_overage(claims: &crate::json::JsonObject, mapping: &ClaimMapping, principal: &Principal) {
+    if groups_overage(claims, mapping) {
+        tracing::warn!(principal = %principal.id, groups_claim = %mapping.groups_claim, "{GROUPS_OVERAGE_WARNING}");
     }
 }

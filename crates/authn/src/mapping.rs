@@ -1,5 +1,9 @@
 //! From verified claims to an [`nmp_core::Principal`]: subject, email, groups and scopes, with
 //! the reference's claim names and fallbacks. Pure.
+//!
+//! A configured claim name is looked up as a top-level key first (so Auth0's namespaced
+//! `https://example.com/groups` works as written); only when no such key exists and the name
+//! contains dots is it read as a path into nested objects (Keycloak's `realm_access.roles`).
 
 use nmp_core::Principal;
 use serde_json::Value;
@@ -38,7 +42,7 @@ const COGNITO_GROUPS: &str = "cognito:groups";
 pub fn map_principal(claims: &JsonObject, mapping: &ClaimMapping) -> Result<Principal, RejectReason> {
     let id = subject(claims, &mapping.subject_claim)?;
     check_text(&id, MAX_ID_CHARS)?;
-    let email = match claims.get(&mapping.email_claim) {
+    let email = match claim(claims, &mapping.email_claim) {
         None | Some(Value::Null) => None,
         Some(Value::String(email)) if email.is_empty() => None,
         Some(Value::String(email)) => Some(email.clone()),
@@ -63,7 +67,7 @@ pub fn map_principal(claims: &JsonObject, mapping: &ClaimMapping) -> Result<Prin
 /// The configured subject claim if it holds a non-empty string, else `sub` (reference
 /// fallback). A configured claim of another type fails closed rather than falling back.
 fn subject(claims: &JsonObject, subject_claim: &str) -> Result<String, RejectReason> {
-    match claims.get(subject_claim) {
+    match claim(claims, subject_claim) {
         Some(Value::String(id)) if !id.is_empty() => return Ok(id.clone()),
         None | Some(Value::Null) | Some(Value::String(_)) => {}
         Some(_) => return Err(RejectReason::BadIdentityClaim),
@@ -79,7 +83,7 @@ fn subject(claims: &JsonObject, subject_claim: &str) -> Result<String, RejectRea
 fn groups(claims: &JsonObject, groups_claim: &str) -> Result<Vec<String>, RejectReason> {
     let claim = [groups_claim, COGNITO_GROUPS]
         .iter()
-        .find_map(|name| claims.get(*name).filter(|value| !value.is_null()));
+        .find_map(|name| claim(claims, name).filter(|value| !value.is_null()));
     match claim {
         None => Ok(Vec::new()),
         Some(Value::String(joined)) => Ok(joined
@@ -97,6 +101,39 @@ fn groups(claims: &JsonObject, groups_claim: &str) -> Result<Vec<String>, Reject
             .collect(),
         Some(_) => Err(RejectReason::BadIdentityClaim),
     }
+}
+
+/// The claim called `name`: the top-level key of that exact name, else (for a dotted name with
+/// no such key) the value at that path through nested objects.
+fn claim<'a>(claims: &'a JsonObject, name: &str) -> Option<&'a Value> {
+    if let Some(value) = claims.get(name) {
+        return Some(value);
+    }
+    if !name.contains('.') {
+        return None;
+    }
+    let mut segments = name.split('.');
+    let mut value = claims.get(segments.next()?)?;
+    for segment in segments {
+        value = value.as_object()?.get(segment)?;
+    }
+    Some(value)
+}
+
+/// True when the token says its groups were left out because there are too many (Microsoft
+/// Entra ID "groups overage"): the groups claim is absent and `_claim_names` points to it
+/// instead (or, in older v1 tokens, `hasgroups` is `true`). The token is still valid; the
+/// caller should log it, since group bindings will not apply to this principal.
+pub fn groups_overage(claims: &JsonObject, mapping: &ClaimMapping) -> bool {
+    if claim(claims, &mapping.groups_claim).is_some_and(|value| !value.is_null()) {
+        return false;
+    }
+    let pointed = claims
+        .get("_claim_names")
+        .and_then(Value::as_object)
+        .is_some_and(|names| names.contains_key(&mapping.groups_claim));
+    let flagged = mapping.groups_claim == "groups" && claims.get("hasgroups") == Some(&Value::Bool(true));
+    pointed || flagged
 }
 
 /// `scope` (else `scp`): a space-delimited string or a list of strings, prefix stripped.

@@ -104,3 +104,61 @@ fn jwt_c10_control_characters_and_huge_values_reject() {
     let principal = map(json!({"sub": "s", "groups": ["Développeurs"]})).expect("non-ASCII ok");
     assert_eq!(principal.groups, vec!["Développeurs"]);
 }
+
+#[test]
+fn dotted_claim_names_reach_into_nested_objects() {
+    let mapping = ClaimMapping { groups_claim: "realm_access.roles".to_owned(), ..ClaimMapping::default() };
+    let claims = json!({"sub": "s", "realm_access": {"roles": ["nmp-admins", "offline_access"]}});
+    let principal = map_principal(&object(claims), &mapping).expect("ok");
+    assert_eq!(principal.groups, vec!["nmp-admins", "offline_access"]);
+    let deeper = ClaimMapping { groups_claim: "resource_access.nmp-api.roles".to_owned(), ..mapping.clone() };
+    let claims = json!({"sub": "s", "resource_access": {"nmp-api": {"roles": ["editor"]}, "account": {"roles": ["x"]}}});
+    assert_eq!(map_principal(&object(claims), &deeper).expect("ok").groups, vec!["editor"]);
+    // A path that stops early, or runs into a non-object, yields no groups (not an error).
+    for claims in [json!({"sub": "s", "realm_access": {}}), json!({"sub": "s", "realm_access": "x"})] {
+        assert!(map_principal(&object(claims), &mapping).expect("ok").groups.is_empty());
+    }
+    // The value at the path obeys the same type rules as a top-level claim.
+    let claims = json!({"sub": "s", "realm_access": {"roles": [1]}});
+    assert_eq!(map_principal(&object(claims), &mapping).unwrap_err(), RejectReason::BadIdentityClaim);
+}
+
+#[test]
+fn an_exact_key_with_dots_wins_over_the_nested_path() {
+    let mapping = ClaimMapping {
+        email_claim: "https://nmp.example.com/email".to_owned(),
+        groups_claim: "https://nmp.example.com/groups".to_owned(),
+        ..ClaimMapping::default()
+    };
+    let claims = json!({
+        "sub": "auth0|1",
+        "https://nmp.example.com/email": "a@example.com",
+        "https://nmp.example.com/groups": ["ml-team"],
+        "https://nmp": {"example": {"com/groups": ["wrong"]}},
+    });
+    let principal = map_principal(&object(claims), &mapping).expect("ok");
+    assert_eq!(principal.email.as_deref(), Some("a@example.com"));
+    assert_eq!(principal.groups, vec!["ml-team"]);
+    let dotted_subject = ClaimMapping { subject_claim: "ext.uid".to_owned(), ..ClaimMapping::default() };
+    let claims = json!({"sub": "s", "ext": {"uid": "u-1"}});
+    assert_eq!(map_principal(&object(claims), &dotted_subject).expect("ok").id, "u-1");
+}
+
+#[test]
+fn groups_overage_is_detected_only_for_the_configured_claim() {
+    let mapping = ClaimMapping::default();
+    let overage = object(json!({
+        "sub": "s",
+        "_claim_names": {"groups": "src1"},
+        "_claim_sources": {"src1": {"endpoint": "https://graph.microsoft.com/v1.0/users/x/getMemberObjects"}},
+    }));
+    assert!(groups_overage(&overage, &mapping));
+    assert!(map_principal(&overage, &mapping).expect("still a valid principal").groups.is_empty());
+    assert!(groups_overage(&object(json!({"sub": "s", "hasgroups": true})), &mapping));
+    assert!(!groups_overage(&object(json!({"sub": "s", "groups": ["g"]})), &mapping));
+    assert!(!groups_overage(&object(json!({"sub": "s"})), &mapping));
+    // With app roles as the groups claim, a groups overage costs nothing.
+    let roles = ClaimMapping { groups_claim: "roles".to_owned(), ..ClaimMapping::default() };
+    assert!(!groups_overage(&overage, &roles));
+    assert!(!groups_overage(&object(json!({"sub": "s", "hasgroups": true})), &roles));
+}
