@@ -1,6 +1,8 @@
 //! Security suite of nmp-authn: one test per applicable case of reliability-cases.md sections
 //! A–I, against a fake IdP on 127.0.0.1 and tokens minted with the keys in `tests/keys/`.
 //! (One integration-test binary for the crate; the cases live in `tests/security/*.rs`.)
+//! `providers.rs` maps tokens shaped like each identity provider's with the configuration
+//! `docs/oidc-setup.md` gives for it.
 
 // Tests measure real elapsed time against real processes: the wall clock is theirs to read.
 #![allow(clippy::disallowed_methods)]
@@ -33,3 +35,6 @@ mod caching;
 
 #[path = "security/production.rs"]
 mod production;
+
+#[path = "security/providers.rs"]
+mod providers;

@@ -35,6 +35,8 @@ pub struct Counters {
 
 pub struct IdpState {
     pub issuer: String,
+    /// `http://127.0.0.1:port`; the issuer is this plus an optional path.
+    pub origin: String,
     pub keys: Mutex<Vec<Value>>,
     pub jwks_behaviour: Mutex<Behaviour>,
     pub discovery_behaviour: Mutex<Behaviour>,
@@ -53,10 +55,19 @@ pub struct FakeIdp {
 
 impl FakeIdp {
     pub async fn start(keys: Vec<Value>) -> FakeIdp {
+        FakeIdp::start_at(keys, "").await
+    }
+
+    /// An IdP whose issuer has a path (`/realms/nmp`, `/oauth2/default`, `/` ...), with its
+    /// discovery document under that path, as real providers publish it.
+    pub async fn start_at(keys: Vec<Value>, issuer_path: &str) -> FakeIdp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let discovery_path =
+            format!("{}/.well-known/openid-configuration", issuer_path.trim_end_matches('/'));
         let state = Arc::new(IdpState {
-            issuer: format!("http://{addr}"),
+            issuer: format!("http://{addr}{issuer_path}"),
+            origin: format!("http://{addr}"),
             keys: Mutex::new(keys),
             jwks_behaviour: Mutex::new(Behaviour::Normal),
             discovery_behaviour: Mutex::new(Behaviour::Normal),
@@ -66,7 +77,7 @@ impl FakeIdp {
             counters: Counters::default(),
         });
         let app = Router::new()
-            .route("/.well-known/openid-configuration", get(discovery))
+            .route(&discovery_path, get(discovery))
             .fallback(get(other))
             .with_state(Arc::clone(&state));
         tokio::spawn(async move {
@@ -153,11 +164,11 @@ async fn discovery(State(state): State<Arc<IdpState>>) -> Response {
             .lock()
             .expect("lock")
             .clone()
-            .unwrap_or_else(|| format!("{}{}", state.issuer, jwks_path)),
-        "authorization_endpoint": format!("{}/authorize", state.issuer),
-        "token_endpoint": format!("{}/token", state.issuer),
-        "device_authorization_endpoint": format!("{}/device", state.issuer),
-        "userinfo_endpoint": format!("{}/userinfo", state.issuer),
+            .unwrap_or_else(|| format!("{}{}", state.origin, jwks_path)),
+        "authorization_endpoint": format!("{}/authorize", state.origin),
+        "token_endpoint": format!("{}/token", state.origin),
+        "device_authorization_endpoint": format!("{}/device", state.origin),
+        "userinfo_endpoint": format!("{}/userinfo", state.origin),
     });
     let behaviour = state.discovery_behaviour.lock().expect("lock").clone();
     answer(behaviour, body).await
