@@ -32,6 +32,8 @@ pub struct AuthConfig {
     pub admin_email: Option<String>,
     /// Workspace that gets the `*` → Editor seed binding.
     pub default_workspace: String,
+    /// Seed `*` → Editor in the default workspace (the reference does; `false` skips it).
+    pub seed_default_workspace_editor: bool,
     /// Accept unsigned (`alg: none`) JWTs. Local development only.
     pub allow_unsigned_jwt: bool,
     /// `embedded` (in-process) or `opa` (external OPA over its REST API).
@@ -68,6 +70,7 @@ impl Default for AuthConfig {
             enabled: false,
             admin_email: None,
             default_workspace: nmp_core::DEFAULT_WORKSPACE.to_string(),
+            seed_default_workspace_editor: true,
             allow_unsigned_jwt: false,
             policy_decision_point_provider: PdpProvider::Embedded,
             policy_decision_point_base_url: "http://localhost:8080".to_string(),

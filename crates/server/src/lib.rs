@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod config_doc;

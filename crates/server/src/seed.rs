@@ -13,7 +13,9 @@ pub fn seed_bindings(auth: &AuthConfig) -> Vec<(String, String, &'static str)> {
     if let Some(admin) = &auth.admin_email {
         seeds.push((admin.clone(), SYSTEM_WORKSPACE.to_string(), "PlatformAdmin"));
     }
-    seeds.push((WILDCARD_PRINCIPAL.to_string(), auth.default_workspace.clone(), "Editor"));
+    if auth.seed_default_workspace_editor {
+        seeds.push((WILDCARD_PRINCIPAL.to_string(), auth.default_workspace.clone(), "Editor"));
+    }
     seeds.push((WILDCARD_PRINCIPAL.to_string(), SYSTEM_WORKSPACE.to_string(), "Viewer"));
     seeds.push((WILDCARD_PRINCIPAL.to_string(), SYSTEM_WORKSPACE.to_string(), "WorkspaceCreator"));
     seeds
