@@ -436,4 +436,12 @@ pub enum ServicesCommand {
     /// Run the platform in the foreground until Ctrl-C.
     #[command(after_help = "Examples:\n  nemo services run --port 8080 --config platform.yaml")]
     Run(nmp_server::cli::ServicesRunArgs),
+    /// Check a platform config against the security checklist (docs/security-checklist.md).
+    #[command(after_help = "Examples:
+  nemo services check --config platform.yaml --production
+  nemo services check --config platform.yaml --fail-on critical -f json
+
+Exit codes: 0 no finding at or above the threshold, 1 findings at or above it,
+2 the config does not load or validate (or a usage error).")]
+    Check(nmp_server::cli::ServicesCheckArgs),
 }

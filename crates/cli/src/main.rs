@@ -37,11 +37,32 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Iam(command) => commands::iam::run(cli, command).await,
         Command::Quickstart(command) => commands::quickstart::run(command).await,
         Command::Services(ServicesCommand::Run(args)) => nmp_server::cli::run(args.clone()).await,
+        Command::Services(ServicesCommand::Check(args)) => services_check(cli, args),
         Command::Completion { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "nemo", &mut std::io::stdout());
             Ok(())
         }
     }
+}
+
+/// `nemo services check`: print the findings and exit with the documented code (this command
+/// has its own codes: 0 passed, 1 findings, 2 invalid config).
+fn services_check(cli: &Cli, args: &nmp_server::cli::ServicesCheckArgs) -> anyhow::Result<()> {
+    use nmp_server::cli::check_exit;
+    let report = match nmp_server::cli::run_check(args) {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("Error: {error:#}");
+            std::process::exit(check_exit::INVALID);
+        }
+    };
+    match cli.format {
+        Some(cli::OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&report)?),
+        Some(cli::OutputFormat::Yaml) => print!("{}", serde_yaml_ng::to_string(&report)?),
+        _ => print!("{}", report.text()),
+    }
+    std::io::Write::flush(&mut std::io::stdout())?;
+    std::process::exit(report.exit_code());
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 // Tests measure real elapsed time against real processes: the wall clock is theirs to read.
 #![allow(clippy::disallowed_methods)]
 
+mod check;
 mod real;
 mod support;
 

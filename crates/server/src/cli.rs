@@ -1,4 +1,5 @@
-//! `nemo services run`: start the platform in the foreground until SIGINT/SIGTERM.
+//! `nemo services run`: start the platform in the foreground until SIGINT/SIGTERM;
+//! `nemo services check`: the security checklist over a config file, for CI before a deploy.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::check::{check, passes, Finding, Severity};
 use crate::config::{Environment, FileConfig, LogFormat, Settings};
 use crate::state::SystemClock;
 
@@ -25,6 +27,91 @@ pub struct ServicesRunArgs {
     /// Directory for the embedded database (created on first run).
     #[arg(long, env = "NMP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// Arguments of `nemo services check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServicesCheckArgs {
+    /// Platform config file (YAML) to check; environment overrides apply as for `run`.
+    #[arg(long, env = "NMP_CONFIG_FILE_PATH")]
+    pub config: Option<PathBuf>,
+    /// The config is meant for production: fail on warnings too (default threshold `warning`
+    /// instead of `high`).
+    #[arg(long)]
+    pub production: bool,
+    /// Fail (exit 1) on findings of this severity or above.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+}
+
+/// Exit codes of `nemo services check`.
+pub mod check_exit {
+    /// No finding at or above the threshold.
+    pub const PASSED: i32 = 0;
+    /// At least one finding at or above the threshold.
+    pub const FINDINGS: i32 = 1;
+    /// The config does not load or validate (or the arguments are wrong).
+    pub const INVALID: i32 = 2;
+}
+
+/// What `nemo services check` prints and how it exits.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckReport {
+    pub findings: Vec<Finding>,
+    pub threshold: Severity,
+    pub passed: bool,
+}
+
+impl CheckReport {
+    pub fn exit_code(&self) -> i32 {
+        if self.passed {
+            check_exit::PASSED
+        } else {
+            check_exit::FINDINGS
+        }
+    }
+
+    /// Human-readable lines: one block per finding, then a summary.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for finding in &self.findings {
+            out.push_str(&format!("{:<8}  {}\n", finding.severity.label(), finding.id));
+            out.push_str(&format!("          {}\n", finding.message));
+            out.push_str(&format!("          fix: {}\n", finding.fix));
+        }
+        let at_or_above = self.findings.iter().filter(|f| f.severity >= self.threshold).count();
+        out.push_str(&format!(
+            "{} finding(s), {at_or_above} at or above `{}`: {}\n",
+            self.findings.len(),
+            self.threshold.label(),
+            if self.passed { "passed" } else { "FAILED" }
+        ));
+        out
+    }
+}
+
+/// Check the config named by `args` (no store is opened, nothing is started).
+pub fn run_check(args: &ServicesCheckArgs) -> anyhow::Result<CheckReport> {
+    let file = FileConfig::load(args.config.as_deref())?;
+    // The data directory is not used by the checks; a placeholder keeps HOME out of it.
+    let settings = Settings::validate(file, Some(PathBuf::from(".")), &Environment::default())?;
+    let threshold = args.fail_on.unwrap_or(if args.production { Severity::Warning } else { Severity::High });
+    let findings = check(&settings);
+    let passed = passes(&findings, threshold);
+    Ok(CheckReport { findings, threshold, passed })
+}
+
+/// The start-up log of the same findings: warnings and above as `warn`, the rest as `info`.
+fn log_findings(settings: &Settings) {
+    for finding in check(settings) {
+        if finding.severity >= Severity::Warning {
+            tracing::warn!(id = finding.id, severity = finding.severity.label(), fix = %finding.fix,
+                "security check: {}", finding.message);
+        } else {
+            tracing::info!(id = finding.id, severity = finding.severity.label(), fix = %finding.fix,
+                "security check: {}", finding.message);
+        }
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -48,11 +135,7 @@ pub fn load_settings(args: &ServicesRunArgs) -> anyhow::Result<Settings> {
 pub async fn run(args: ServicesRunArgs) -> anyhow::Result<()> {
     let settings = load_settings(&args)?;
     init_logging(settings.file.server.log_format);
-    if settings.file.auth.enabled && settings.file.auth.allow_unsigned_jwt {
-        tracing::warn!(
-            "auth.allow_unsigned_jwt is enabled: anyone can forge a token. Use this only for local development."
-        );
-    }
+    log_findings(&settings);
     let auth_line = match (
         settings.file.auth.enabled,
         settings.file.auth.oidc.enabled,

@@ -88,3 +88,22 @@ async fn every_decision_is_logged_when_asked() {
     server.kill9();
     assert!(log.contains(r#""result":"allow""#) && log.contains(r#""reason":"PlatformAdmin""#), "{log}");
 }
+
+/// The server logs the security checklist's findings at start (`nemo services check` prints the
+/// same ones): warnings and above at `warn`, naming the finding and its fix.
+#[tokio::test]
+async fn startup_logs_the_security_check_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), QUICKSTART);
+    let server = ProcessServer::spawn_with_log(&config, &dir.path().join("data"), "warn").expect("starts");
+    let log = server.log();
+    server.kill9();
+    let line = log
+        .lines()
+        .find(|line| line.contains("security check:") && line.contains("unsigned-tokens"))
+        .unwrap_or_else(|| panic!("no unsigned-tokens finding at start in:\n{log}"));
+    assert!(line.contains("WARN") && line.contains("critical"), "{line}");
+    assert!(line.contains("remove `auth.allow_unsigned_jwt`"), "the fix is logged: {line}");
+    assert!(log.contains("default-workspace-open"), "{log}");
+    assert!(!log.contains("decision-log-off"), "only findings the config has: {log}");
+}
