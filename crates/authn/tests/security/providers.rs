@@ -78,7 +78,8 @@ impl Provider {
         .expect("the guide names an audience");
         let mut settings = OidcSettings::new(idp.issuer(), audience);
         if let Some(extra) = oidc.get("additional_issuers").and_then(Value::as_array) {
-            settings.additional_issuers = extra.iter().map(|v| v.as_str().expect("string").to_owned()).collect();
+            settings.additional_issuers =
+                extra.iter().map(|v| v.as_str().expect("string").to_owned()).collect();
         }
         for (field, target) in [
             ("subject_claim", &mut settings.subject_claim),
@@ -98,7 +99,8 @@ impl Provider {
             ..AuthnSettings::default()
         };
         let now = wall_now();
-        let auth = Authenticator::new(authn, Arc::new(ManualClock::new(now))).expect("the guide's settings are valid");
+        let auth = Authenticator::new(authn, Arc::new(ManualClock::new(now)))
+            .expect("the guide's settings are valid");
         let refresh = auth.spawn_background_refresh();
         wait_until(Duration::from_secs(5), || auth.is_ready()).await;
         assert!(auth.is_ready(), "`{name}`: keys never loaded");
@@ -298,7 +300,10 @@ async fn okta_custom_authorization_server_access_token() {
     assert_eq!(principal.id, "00u1a2b3c4D5e6F7g8h9", "the stable `uid`");
     assert_eq!(principal.email.as_deref(), Some("alice@example.com"));
     assert_eq!(principal.groups, ["Everyone", "nmp-admins"]);
-    assert_eq!(sorted(principal.scopes), ["email", "offline_access", "openid", "platform:read", "platform:write"]);
+    assert_eq!(
+        sorted(principal.scopes),
+        ["email", "offline_access", "openid", "platform:read", "platform:write"]
+    );
 
     // Misconfiguration: a token from the org authorization server (issuer without
     // `/oauth2/<id>`), e.g. because the CLI client was set up there.
@@ -428,7 +433,10 @@ async fn google_service_account_identity_token() {
 
     // Misconfiguration: a Google OAuth access token (opaque, not a JWT).
     let opaque = "ya29.a0AfB_byDq3kVh9xPq2rS7tU1vW5xY9zA3bC7dE1fG5hI9jK3lM7nO1pQ5rS9tU3vW7";
-    assert_eq!(google.reject(opaque).await, "invalid token: token is not a three-part JWS compact serialization");
+    assert_eq!(
+        google.reject(opaque).await,
+        "invalid token: token is not a three-part JWS compact serialization"
+    );
     // Misconfiguration: a user's sign-in ID token (it carries `at_hash`).
     let mut sign_in = google_claims(&google.issuer());
     sign_in["at_hash"] = json!("HK6E_P6Dh8Y93mRNtsDB1Q");

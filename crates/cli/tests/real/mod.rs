@@ -7,6 +7,7 @@
 mod api_errors;
 mod device_edges;
 mod device_login;
+mod guide;
 mod prompts;
 mod quickstart_story;
 
