@@ -22,7 +22,8 @@ auth:
 
 fn settings(yaml: &str) -> Settings {
     let file: FileConfig = serde_yaml_ng::from_str(yaml).expect("config parses");
-    Settings::validate(file, Some(PathBuf::from("/nonexistent/data")), None).expect("config validates")
+    Settings::validate(file, Some(PathBuf::from("/nonexistent/data")), &crate::config::Environment::default())
+        .expect("config validates")
 }
 
 fn ids(yaml: &str) -> Vec<&'static str> {
