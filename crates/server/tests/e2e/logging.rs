@@ -107,3 +107,65 @@ async fn startup_logs_the_security_check_findings() {
     assert!(log.contains("default-workspace-open"), "{log}");
     assert!(!log.contains("decision-log-off"), "only findings the config has: {log}");
 }
+
+/// `docs/oidc-setup.md`, "When sign-in fails", followed literally: with a wrong audience the
+/// caller gets the generic 401, and the server run with `NMP_LOG=info,nmp_server=debug` logs
+/// `bearer token rejected` with the reason the page's table names (and never the token).
+#[tokio::test]
+async fn a_rejected_token_logs_the_reason_the_oidc_guide_names() {
+    let idp = super::oidc::start_idp().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "auth:\n  enabled: true\n  oidc:\n    enabled: true\n    issuer: {}\n    client_id: nemo-cli\n    audience: not-the-api\n",
+        idp.issuer()
+    );
+    let config = write_config(dir.path(), &yaml);
+    let server = ProcessServer::spawn_with_log(&config, &dir.path().join("data"), "info,nmp_server=debug")
+        .expect("starts");
+    let token = super::oidc::login(&idp, "alice@example.com", "openid email platform:read").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let response = loop {
+        let response = reqwest::Client::new()
+            .get(format!("{}/apis/entities/v2/workspaces", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("sent");
+        // 503 while the IdP's keys are still loading.
+        if response.status() != StatusCode::SERVICE_UNAVAILABLE || std::time::Instant::now() > deadline {
+            break response;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["detail"], "Invalid or expired token");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = server.log();
+    server.kill9();
+    let line = log
+        .lines()
+        .map(without_colours)
+        .find(|line| line.contains("bearer token rejected"))
+        .unwrap_or_else(|| panic!("no rejection line in:\n{log}"));
+    assert!(line.contains("reason=invalid token: audience not accepted"), "{line}");
+    assert!(!log.contains(&token), "the token is never logged");
+}
+
+/// A log line without its ANSI colour sequences (`ESC [ ... m`), as a reader sees it.
+fn without_colours(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for next in chars.by_ref() {
+                if next == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
