@@ -130,7 +130,8 @@ pub struct OidcConfig {
     pub jwks_unknown_kid_cooldown_seconds: u64,
     /// Timeout of one request to the IdP, in seconds.
     pub http_timeout_seconds: u64,
-    /// Workload identity exchange (reference S2): not implemented yet.
+    /// Workload identity token exchange (newer reference releases): not implemented yet, so
+    /// `true` is refused (ADR 0002).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workload_token_exchange_enabled: Option<bool>,
 }
