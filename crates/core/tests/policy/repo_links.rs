@@ -5,7 +5,8 @@
 //! `ARCHITECTURE.md`. Refused: paths outside the repository, decisions cited by number instead
 //! of `ADR NNNN`, fact sections, and section signs that name no public standard. Checked:
 //! `ADR NNNN` has a record in `docs/decisions/`, `docs/*.md` paths and relative Markdown links
-//! exist (with their `#anchor`), and every case-ID family is explained in `docs/test-catalog.md`.
+//! exist (with their `#anchor`), so do repository paths in Markdown inline code, and every case-ID
+//! family is explained in `docs/test-catalog.md`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -111,6 +112,7 @@ struct Rules {
     docs_path: Regex,
     markdown_link: Regex,
     inline_code: Regex,
+    code_path: Regex,
     case_id: Regex,
     test_name: Regex,
 }
@@ -129,6 +131,7 @@ impl Rules {
             docs_path: regex(r"(?<![\w/.])docs/[\w./-]+\.md(#[\w-]+)?"),
             markdown_link: regex(r"\]\(([^)\s]+)\)"),
             inline_code: regex(r"`[^`]*`"),
+            code_path: regex(r"`((?:crates|tests|scripts|docs|fuzz)/[^`\s*{}<>…]*)`"),
             case_id: regex(r"\b([A-Z]{2,5})-([A-Z]?)\d{2}\b"),
             test_name: regex(r"\bfn ([a-z]{2,5})_([a-z]?)\d{2}_"),
         }
@@ -147,6 +150,7 @@ fn problems(repo: &Repo, rules: &Rules, path: &Path, text: &str) -> Vec<String> 
         docs_path,
         markdown_link,
         inline_code,
+        code_path,
         case_id,
         test_name,
     } = rules;
@@ -194,6 +198,13 @@ fn problems(repo: &Repo, rules: &Rules, path: &Path, text: &str) -> Vec<String> 
             }
         }
         if is_markdown && !inside_fence {
+            // A repository path in inline code names a file or folder that exists.
+            for captures in all(code_path) {
+                let target = captures[1].trim_end_matches('/');
+                if !repo.root.join(target.split('#').next().unwrap_or(target)).exists() {
+                    report(format!("`{target}` does not exist in the repository"));
+                }
+            }
             let prose = inline_code.replace_all(line, "");
             for captures in
                 markdown_link.captures_iter(&prose).map(|captures| captures.expect("no backtracking limit"))
@@ -321,4 +332,9 @@ fn the_rules_catch_what_they_are_for() {
     assert!(!markdown("see [flow](reference-behaviour.md#no-such-heading)").is_empty());
     assert_eq!(markdown("see [flow](reference-behaviour.md#request-flow)"), Vec::<String>::new());
     assert_eq!(markdown("the pattern `^[a-z](?!.*--)` in inline code"), Vec::<String>::new());
+    assert!(!markdown("tests live in `crates/nowhere/tests/e2e.rs`").is_empty());
+    assert_eq!(
+        markdown("tests live in `crates/server/tests/e2e/` and `crates/core/policy/*.tsv`"),
+        Vec::<String>::new()
+    );
 }
