@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use fancy_regex::Regex;
 
 /// Directories of generated or installed files, never written by us.
-const SKIPPED_DIRS: [&str; 7] =
-    [".git", "target", "node_modules", ".venv", "__pycache__", ".pytest_cache", "corpus"];
+const SKIPPED_DIRS: [&str; 8] =
+    [".git", "target", "node_modules", ".venv", "__pycache__", ".pytest_cache", "corpus", "artifacts"];
 /// Words before a section sign that name a public standard (`RFC 7519 §4.1.4`).
 const STANDARDS: &str = r"(RFC \d{3,5}|OIDC Discovery|OpenID Connect Core|ASVS [\d.]+)";
 /// Upper-case words followed by a hyphen and a number that are not catalog case IDs.
