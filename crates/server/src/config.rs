@@ -106,7 +106,7 @@ pub struct OidcConfig {
     pub additional_issuers: Vec<String>,
     /// OAuth client id of the CLI and Studio; the expected audience when `audience` is unset.
     pub client_id: String,
-    /// Expected `aud` (decision 4: always checked).
+    /// Expected `aud` (ADR 0004: always checked).
     pub audience: Option<String>,
     pub email_claim: String,
     pub subject_claim: String,
@@ -164,7 +164,7 @@ impl Default for OidcConfig {
     }
 }
 
-/// Where `X-NMP-Principal-*` headers may come from (decision 8).
+/// Where `X-NMP-Principal-*` headers may come from (ADR 0008).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewayConfig {
