@@ -1,9 +1,9 @@
 //! The repository stands alone: every reference a comment or document makes to a design decision,
 //! to the reference's behaviour or to a test-catalog case resolves to a file in the repository.
 //!
-//! Scanned: every file of the repository but generated and installed ones (`target/`,
-//! `node_modules/`, ...). Refused: paths outside the repository, decisions cited by number instead
-//! of `ADR NNNN`, fact sections, and section signs that name no public standard. Checked:
+//! Scanned: every file of the repository (as git lists it, ignored files left out). Refused:
+//! paths outside the repository, decisions cited by number instead of `ADR NNNN`, fact sections,
+//! and section signs that name no public standard. Checked:
 //! `ADR NNNN` has a record in `docs/decisions/`, `docs/*.md` paths and relative Markdown links
 //! exist (with their `#anchor`), so do repository paths in Markdown inline code, and every case-ID
 //! family is explained in `docs/test-catalog.md`.
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use fancy_regex::Regex;
 
-/// Directories of generated or installed files, never written by us.
+/// Directories of generated or installed files, skipped when git cannot list the repository.
 const SKIPPED_DIRS: [&str; 8] =
     [".git", "target", "node_modules", ".venv", "__pycache__", ".pytest_cache", "corpus", "artifacts"];
 /// Words before a section sign that name a public standard (`RFC 7519 §4.1.4`).
@@ -247,7 +247,27 @@ fn problems(repo: &Repo, rules: &Rules, path: &Path, text: &str) -> Vec<String> 
     found
 }
 
-fn text_files(root: &Path, relative: &Path, files: &mut Vec<PathBuf>) {
+/// The repository's files: what git tracks or would track (`.gitignore` honoured), or, without git,
+/// a walk that skips the usual generated and installed folders.
+fn repository_files(root: &Path) -> Vec<PathBuf> {
+    let listed = std::process::Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(root)
+        .output();
+    if let Some(output) = listed.ok().filter(|output| output.status.success()) {
+        return output
+            .stdout
+            .split(|byte| *byte == 0)
+            .filter(|name| !name.is_empty())
+            .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))
+            .collect();
+    }
+    let mut files = Vec::new();
+    walk(root, Path::new(""), &mut files);
+    files
+}
+
+fn walk(root: &Path, relative: &Path, files: &mut Vec<PathBuf>) {
     let absolute = root.join(relative);
     if absolute.is_file() {
         files.push(relative.to_path_buf());
@@ -255,11 +275,12 @@ fn text_files(root: &Path, relative: &Path, files: &mut Vec<PathBuf>) {
     }
     let Ok(entries) = std::fs::read_dir(&absolute) else { return };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        if SKIPPED_DIRS.iter().any(|skipped| name == *skipped) {
-            continue;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let skipped =
+            SKIPPED_DIRS.contains(&name.as_str()) || name.starts_with("target-") || name.starts_with(".venv");
+        if !skipped {
+            walk(root, &relative.join(name), files);
         }
-        text_files(root, &relative.join(name), files);
     }
 }
 
@@ -271,8 +292,7 @@ fn every_reference_resolves_inside_the_repository() {
     assert!(repo.adr_numbers.len() >= 20, "docs/decisions/ holds the records");
     assert!(repo.catalog_families.contains("GW"), "docs/test-catalog.md lists the families in its table");
     let this_file = Path::new(file!()).file_name().expect("a file name").to_owned();
-    let mut files = Vec::new();
-    text_files(&root, Path::new(""), &mut files);
+    let files = repository_files(&root);
     let mut scanned = 0;
     let mut all_problems = Vec::new();
     for path in files {
