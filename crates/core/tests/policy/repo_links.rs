@@ -123,7 +123,7 @@ impl Rules {
                 r"(?i)(/work/shared|\.\./shared|shared/spec|reference-facts|reference-observed|reference-traffic|reliability-cases|\bdecisions\.md)",
             ),
             decision_number: regex(r"(?i)\bdecisions?\s+#?\d+"),
-            facts: regex(r"(?i)\bfacts\b"),
+            facts: regex(r"(?i)\bfacts?\s*(§|\d|section)"),
             section_sign: regex(r"§\s?\d"),
             standard_before: regex(&format!(r"{STANDARDS}[^§]{{0,12}}(§[\d.]+\W{{0,3}}){{0,3}}$")),
             adr: regex(r"\bADRs? (\d{4})(?:[–-](\d{4}))?"),
@@ -321,6 +321,7 @@ fn the_rules_catch_what_they_are_for() {
     for bad in [
         "// as decision 17 says",
         "// the explicit denies of facts §4.5",
+        "// see facts 2.4",
         "// see /work/shared/spec/decisions.md",
         "// see ../shared/style.md",
         "// section 2 of reference-observed.md",
@@ -341,6 +342,7 @@ fn the_rules_catch_what_they_are_for() {
         "// docs/reference-behaviour.md#path-patterns",
         "// GW-10, JWT-F07 and CLI-D01; UTF-16 and SHA-256 are not case IDs",
         "fn gw_10_delegation() {}",
+        "// the facts of the case",
     ] {
         assert_eq!(check(good), Vec::<String>::new(), "flagged: {good}");
     }
