@@ -175,8 +175,8 @@ start_reference() { # start_reference NAME AUTH(true|false)
     port=$(free_port)
     state="$work/$name"
     mkdir -p "$state/home" "$state/xdg-state" "$state/data"
-    # The setup of reference-observed.md ("Running the reference locally"); log level INFO is
-    # the platform default (one "Request completed" line per request).
+    # The setup of docs/reference-behaviour.md#running-the-reference-for-comparisons; log level INFO
+    # is the platform default (one "Request completed" line per request).
     cat >"$state/platform-config.yaml" <<EOF
 platform:
   runtime: "none"

@@ -1,5 +1,5 @@
 """One config file, two CLIs and the SDK: a login done with OUR `nemo` serves the official CLI and
-SDK, and a login done with the official CLI serves ours (decision 3)."""
+SDK, and a login done with the official CLI serves ours (ADR 0003)."""
 
 from __future__ import annotations
 

@@ -156,7 +156,7 @@ def test_sdk_typed_errors(server: Server, home: Home, sdk_env):
     [detail] = raised.value.body["detail"]
     assert detail["type"] == "string_pattern_mismatch" and detail["loc"] == ["body", "name"]
 
-    with pytest.raises(UnprocessableEntityError):  # decision 20: unknown roles
+    with pytest.raises(UnprocessableEntityError):  # ADR 0020: unknown roles
         admin.workspaces.members.create(workspace="ws1", principal="carol@example.com", roles=["Superuser"])
 
 

@@ -1,5 +1,6 @@
-"""Raw HTTP exchanges the official clients rely on, checked against the recorded reference
-(`reference-traffic.jsonl`); deliberate differences are in docs/compatibility.md."""
+"""Raw HTTP exchanges the official clients rely on, checked against what the reference answered
+in recorded sessions (the expected values below come from them); deliberate differences are in
+docs/compatibility.md."""
 
 from __future__ import annotations
 

@@ -107,8 +107,8 @@ def test_workspaces_validation_errors_are_422(server: Server, home: Home):
 
 # --- the role matrix ------------------------------------------------------------------------
 # Expected results on OUR server. Differences from the reference server are deliberate:
-#   decision 13: workspaces update/delete need Admin (the reference lets an Editor update);
-#   decision 23: Viewers and Editors may list members (the reference gives it to Admins only).
+#   ADR 0013: workspaces update/delete need Admin (the reference lets an Editor update);
+#   ADR 0023: Viewers and Editors may list members (the reference gives it to Admins only).
 ROLES = {
     "PlatformAdmin": ADMIN,
     "Admin": "adam@example.com",
@@ -174,7 +174,7 @@ def test_workspace_and_member_commands_by_role(server: Server, home: Home, role:
     else:
         assert "ws1" in listed
 
-    # Existence hiding (decision 14): only someone who can see everything learns "not found".
+    # Existence hiding (ADR 0014): only someone who can see everything learns "not found".
     missing = run("workspaces", "get", "nope")
     if role == "PlatformAdmin":
         assert_api_error(missing, "Not found: (404) Workspace 'nope' not found")
@@ -235,7 +235,7 @@ def test_members_crud_as_admin(server: Server, home: Home):
 
 
 def test_members_unknown_role_is_422(server: Server, home: Home):
-    """Decision 20: the reference accepts any role name (201); we reject unknown ones."""
+    """ADR 0020: the reference accepts any role name (201); we reject unknown ones."""
     home.login(server, ADMIN)
     home.ok("workspaces", "create", "ws1")
     result = home.nemo("workspaces", "members", "create", "--workspace", "ws1",
@@ -245,7 +245,7 @@ def test_members_unknown_role_is_422(server: Server, home: Home):
 
 
 def test_members_wait_role_propagation(server: Server, home: Home):
-    """Decision 17: propagation is immediate. The reference makes a new Admin added with
+    """ADR 0017: propagation is immediate. The reference makes a new Admin added with
     `wait_role_propagation=false` wait ~3 s (403 meanwhile); ours acts at once."""
     home.login(server, ADMIN)
     home.ok("workspaces", "create", "ws1")

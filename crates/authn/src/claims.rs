@@ -7,7 +7,7 @@ use crate::error::RejectReason;
 use crate::json::JsonObject;
 
 /// What the claims must satisfy. `issuers`/`audience` are `None` for unsigned tokens, which the
-/// reference checks for time and subject only (decision 7).
+/// reference checks for time and subject only (ADR 0007).
 #[derive(Debug, Clone, Copy)]
 pub struct ClaimRules<'a> {
     pub now: i64,
@@ -86,7 +86,7 @@ pub fn check_claims(claims: &JsonObject, rules: &ClaimRules<'_>) -> Result<Check
     Ok(CheckedClaims { expires_at, issued_at, issuer, jti })
 }
 
-/// A NumericDate must be a JSON integer (decision 22: `"exp": "9999999999"` is refused; so are
+/// A NumericDate must be a JSON integer (ADR 0022: `"exp": "9999999999"` is refused; so are
 /// fractions, `null` and values beyond `i64`, in line with the `jsonwebtoken` library).
 fn numeric_date(claims: &JsonObject, name: &'static str) -> Result<Option<i64>, RejectReason> {
     match claims.get(name) {

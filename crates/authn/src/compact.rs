@@ -41,7 +41,7 @@ impl std::fmt::Debug for CompactToken<'_> {
     }
 }
 
-/// Every asymmetric algorithm we accept from an IdP's JWKS (decision 5).
+/// Every asymmetric algorithm we accept from an IdP's JWKS (ADR 0005).
 pub const ACCEPTED_ALGORITHMS: [Algorithm; 9] = [
     Algorithm::RS256,
     Algorithm::RS384,

@@ -8,7 +8,7 @@ pub const DETAIL_NOT_CONFIGURED: &str = "Bearer token authentication not configu
 /// Reference text for an unsigned token while `auth.allow_unsigned_jwt` is false.
 pub const DETAIL_UNSIGNED_REFUSED: &str =
     "Unsigned JWTs are not accepted. Set auth.allow_unsigned_jwt=true for local development.";
-/// Reference text for every other invalid token (decision 11: one message, no oracle).
+/// Reference text for every other invalid token (ADR 0011: one message, no oracle).
 pub const DETAIL_INVALID_TOKEN: &str = "Invalid or expired token";
 /// Text for "the IdP's keys could not be loaded yet" (our addition; the server answers 503).
 pub const DETAIL_KEYS_UNAVAILABLE: &str = "Authentication service unavailable";

@@ -71,14 +71,14 @@
 //!   split on commas), scopes from `scope` else `scp` with `scope_prefix` stripped; a scope claim
 //!   of the wrong type grants no scope. Identity values with control characters (CR, LF, NUL...)
 //!   or over 256 characters (email: 320) reject the token.
-//! - **Choices where the reliability catalogue lets us pick.** JWT-K05: no `kid` is accepted
-//!   only with exactly one fitting key. JWT-K06: a duplicated `kid` rejects the token. JWT-P02:
-//!   header `typ` absent, `JWT` or `at+jwt`; anything else rejected. JWKS-06: an unknown `kid`
-//!   while the IdP is down is an invalid token (401), not an outage, because a key set is
-//!   loaded. JWKS-08: cold start does not block; not ready (503) until keys load. JWKS-12: same
-//!   `kid` with new material is picked up at the next fetch, never on a bad signature. JWT-C09:
-//!   the principal id is the subject alone (reference-compatible); `VerifiedToken::issuer` is
-//!   there for callers that need the (`iss`, `sub`) pair. QS-05: the quickstart risk is stated
+//! - **Choices where the test catalog lets us pick** (case IDs: `docs/test-catalog.md`). JWT-K05:
+//!   no `kid` is accepted only with exactly one fitting key. JWT-K06: a duplicated `kid` rejects
+//!   the token. JWT-P02: header `typ` absent, `JWT` or `at+jwt`; anything else rejected. JWKS-06:
+//!   an unknown `kid` while the IdP is down is an invalid token (401), not an outage, because a key
+//!   set is loaded. JWKS-08: cold start does not block; not ready (503) until keys load. JWKS-12:
+//!   same `kid` with new material is picked up at the next fetch, never on a bad signature.
+//!   JWT-C09: the principal id is the subject alone (reference-compatible); `VerifiedToken::issuer`
+//!   is there for callers that need the (`iss`, `sub`) pair. QS-05: the quickstart risk is stated
 //!   in the start-up warning. JWKS-09: `Cache-Control` on the JWKS is not honoured; the refresh
 //!   interval and cooldown are fixed settings measured on a monotonic clock.
 //! - **Logs.** Rejections are logged at debug level with a reason code ([`RejectReason`]), never

@@ -15,7 +15,7 @@ use crate::mapping::ClaimMapping;
 pub struct OidcSettings {
     pub issuer: String,
     pub additional_issuers: Vec<String>,
-    /// Required `aud` member. Use [`effective_audience`] to apply decision 4.
+    /// Required `aud` member. Use [`effective_audience`] to apply ADR 0004.
     pub audience: String,
     /// Overrides the `jwks_uri` of the discovery document.
     pub jwks_uri: Option<String>,
@@ -62,7 +62,7 @@ impl OidcSettings {
     }
 }
 
-/// Decision 4: the audience is `auth.oidc.audience`, else `auth.oidc.client_id`; neither set
+/// ADR 0004: the audience is `auth.oidc.audience`, else `auth.oidc.client_id`; neither set
 /// is a configuration error (JWT-C08), never "skip the check".
 pub fn effective_audience(audience: Option<&str>, client_id: Option<&str>) -> Result<String, SettingsError> {
     [audience, client_id]

@@ -1,6 +1,7 @@
-//! Security suite of nmp-authn: one test per applicable case of reliability-cases.md sections
-//! A–I, against a fake IdP on 127.0.0.1 and tokens minted with the keys in `tests/keys/`.
-//! (One integration-test binary for the crate; the cases live in `tests/security/*.rs`.)
+//! Security suite of nmp-authn: one test per applicable case of the test catalog's `JWT-*`, `QS`,
+//! `HTTP`, `OIDC`, `JWKS` and `DEP` families (`docs/test-catalog.md`), against a fake IdP on
+//! 127.0.0.1 and tokens minted with the keys in `tests/keys/`. (One integration-test binary for the
+//! crate; the cases live in `tests/security/*.rs`.)
 //! `providers.rs` maps tokens shaped like each identity provider's with the configuration
 //! `docs/oidc-setup.md` gives for it.
 

@@ -172,7 +172,7 @@ mod tests {
             ..Default::default()
         };
         let token = mint_unsigned(&spec, 1_795_905_520);
-        // The exact token the official CLI wrote (reference-observed §2).
+        // The exact token the official CLI wrote (`docs/reference-behaviour.md#cli-config-file`).
         assert_eq!(
             token.expose(),
             "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhZG1pbkBleGFtcGxlLmNvbSIsImlhdCI6MTc5NTkwNTUyMCwiZW1haWwiOiJhZG1pbkBleGFtcGxlLmNvbSIsImV4cCI6MTc5NTkwOTEyMH0."

@@ -30,7 +30,7 @@ pub struct Principal {
     pub groups: Vec<String>,
     /// Token scopes after prefix stripping; `None` when the token carried no scope claim.
     pub scopes: Option<Vec<String>>,
-    /// The user a service principal acts for, when it says so (decision 9).
+    /// The user a service principal acts for, when it says so (ADR 0009).
     pub on_behalf_of: Option<Box<Principal>>,
 }
 

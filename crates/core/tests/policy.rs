@@ -1,6 +1,7 @@
 //! The policy integration tests, one binary: the YAML corpus, the generated role × scope ×
 //! workspace matrix against an independent model, the Rego differential test, invariants,
-//! loading and validation, the binding index and the generated documentation.
+//! loading and validation, the binding index, the generated documentation, and the check that
+//! every reference in comments and docs resolves inside the repository.
 
 // Tests measure real elapsed time against real processes: the wall clock is theirs to read.
 #![allow(clippy::disallowed_methods)]
@@ -22,3 +23,5 @@ mod loading;
 mod matrix;
 #[path = "policy/properties.rs"]
 mod properties;
+#[path = "policy/repo_links.rs"]
+mod repo_links;

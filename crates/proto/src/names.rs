@@ -3,8 +3,8 @@
 
 use std::sync::LazyLock;
 
-/// The reference entity-name pattern: lowercase letter first, then 1–62 of `a-z0-9-@.+_`, no
-/// `--`, not ending in `-`.
+/// The reference entity-name pattern (ADR 0021): lowercase letter first, then 1–62 of
+/// `a-z0-9-@.+_`, no `--`, not ending in `-`.
 pub const NAME_PATTERN: &str = r"^[a-z](?!.*--)[a-z0-9\-@.+_]{1,62}(?<!-)$";
 
 /// The longest valid name.

@@ -1,7 +1,8 @@
 //! Wire types of the HTTP API, shared by the server, the Rust SDK and the CLI.
 //!
-//! Field names, optionality and shapes follow the reference contract, so the official clients
-//! parse our answers unchanged. The name pattern of `WorkspaceInput::name` and
+//! Field names, optionality and shapes follow the reference contract
+//! (`crates/server/tests/reference/reference-api.openapi.yaml`), so the official clients parse our
+//! answers unchanged. The name pattern of `WorkspaceInput::name` and
 //! `ProjectInput::name` is added to the schema by the server from [`crate::names::NAME_PATTERN`].
 //! Timestamps are strings formatted by the server (see [`timestamps`]).
 

@@ -1,5 +1,5 @@
 //! The access layer: the policy, the in-memory bindings index the decisions read (kept in step
-//! with the store: decision 17, a write is visible to the very next decision), the token
+//! with the store: ADR 0017, a write is visible to the very next decision), the token
 //! authenticator, and the policy decision point (embedded or external OPA).
 
 use std::collections::BTreeSet;

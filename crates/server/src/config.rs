@@ -109,7 +109,7 @@ pub struct OidcConfig {
     pub additional_issuers: Vec<String>,
     /// OAuth client id of the CLI and Studio; the expected audience when `audience` is unset.
     pub client_id: String,
-    /// Expected `aud` (decision 4: always checked).
+    /// Expected `aud` (ADR 0004: always checked).
     pub audience: Option<String>,
     pub email_claim: String,
     pub subject_claim: String,
@@ -133,7 +133,8 @@ pub struct OidcConfig {
     pub jwks_unknown_kid_cooldown_seconds: u64,
     /// Timeout of one request to the IdP, in seconds.
     pub http_timeout_seconds: u64,
-    /// Workload identity exchange (reference S2): not implemented yet.
+    /// Workload identity token exchange (newer reference releases): not implemented yet, so
+    /// `true` is refused (ADR 0002).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workload_token_exchange_enabled: Option<bool>,
 }
@@ -166,7 +167,7 @@ impl Default for OidcConfig {
     }
 }
 
-/// Where `X-NMP-Principal-*` headers may come from (decision 8).
+/// Where `X-NMP-Principal-*` headers may come from (ADR 0008).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewayConfig {

@@ -41,7 +41,8 @@ pub enum ApiError {
     /// 503: a dependency (store, IdP, PDP) is unavailable. The message goes to the log only.
     Unavailable(String),
     /// 503 with a fixed public `detail` (the reference's wording, e.g. "Authorization service
-    /// unavailable" for an unreachable PDP, facts §11.1) and `Retry-After`.
+    /// unavailable" for an unreachable PDP, see `docs/reference-behaviour.md#error-messages`) and
+    /// `Retry-After`.
     UnavailableDetail(&'static str),
     /// A bad answer from an external PDP (502) or its timeout (504): reference messages.
     BadGateway(String),

@@ -78,7 +78,7 @@ pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     Ok(Access::new(auth.enabled, policy, authenticator, auth.policy_decision_point_provider, opa))
 }
 
-/// Decision 17 across replicas: when another process commits to the shared store, reload the
+/// ADR 0017 across replicas: when another process commits to the shared store, reload the
 /// bindings index within `auth.policy_data_refresh_interval` seconds (default 1). Our own writes
 /// never need this: they update the index in the same step. The task ends with the server.
 fn spawn_replica_sync(state: &AppState) {

@@ -2,7 +2,7 @@
 //! whether they may. Public paths skip both; the gateway callouts do their own work.
 //!
 //! Identity sources, in order: `X-NMP-Principal-*` headers (with auth on, only from a trusted
-//! gateway: decision 8), then a bearer token. With auth off, headers serve attribution only and
+//! gateway: ADR 0008), then a bearer token. With auth off, headers serve attribution only and
 //! bearer tokens are not examined, as in the reference.
 
 use std::net::{IpAddr, SocketAddr};
@@ -145,7 +145,7 @@ pub fn pdp_failure(failure: PdpFailure) -> ApiError {
     }
 }
 
-/// Decision 19: every denial (and optionally every decision) as a structured event, no token.
+/// ADR 0019: every denial (and optionally every decision) as a structured event, no token.
 pub fn log_decision(
     state: &AppState,
     decision: &Decision,

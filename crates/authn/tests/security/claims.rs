@@ -181,7 +181,7 @@ async fn jwt_c12_scope_claim_parsing_is_exact_and_fails_closed() {
 #[tokio::test]
 async fn jwt_p01_id_token_presented_as_bearer_is_rejected() {
     let key = rsa1();
-    // Even when the audience is the CLI client_id (decision 4 default), ID tokens fail.
+    // Even when the audience is the CLI client_id (ADR 0004 default), ID tokens fail.
     let h = Harness::start(vec![key.jwk()], |settings| {
         if let Some(oidc) = settings.oidc.as_mut() {
             oidc.audience = "nemo-cli".to_owned();

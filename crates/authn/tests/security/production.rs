@@ -1,5 +1,5 @@
 //! The production configuration itself: the wall clock (library time checks on as a second
-//! layer) and the dependency floor of W. DEP-01.
+//! layer) and the dependency floor of DEP-01.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::{ConfigureArgs, QuickstartCommand};
 
-/// Tokens minted by quickstart last 24 hours (decision 7).
+/// Tokens minted by quickstart last 24 hours (ADR 0007).
 const TOKEN_LIFETIME_SECONDS: i64 = 24 * 3600;
 const DEFAULT_PORT: u16 = 8080;
 const CONTEXT: &str = "quickstart";

@@ -72,7 +72,7 @@ fn api_errors_from_the_real_server_render_with_exit_code_3() {
         "Not found: (404) Member 'zed@example.com' not found in workspace 'ws1'\n",
     );
 
-    // 422: the reference's pattern message for a bad name, and unknown roles (decision 20).
+    // 422: the reference's pattern message for a bad name, and unknown roles (ADR 0020).
     let bad_name = run(&admin, &["workspaces", "create", "Bad Name!"]);
     assert_eq!(bad_name.status.code(), Some(3), "{}", stderr(&bad_name));
     let text = stderr(&bad_name);

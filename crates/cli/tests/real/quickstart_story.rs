@@ -115,7 +115,7 @@ fn quickstart_story_admin_grants_bob_viewer_and_bob_sees_exactly_that() {
     assert!(!visible.contains(&"team-b".to_string()), "Bob sees a workspace he was not granted: {visible:?}");
     let got = json(&ok(&scratch, &["workspaces", "get", "team-a"]));
     assert_eq!(got["name"], "team-a");
-    // Viewers may list members (decision 23).
+    // Viewers may list members (ADR 0023).
     let members =
         json(&ok(&scratch, &["workspaces", "members", "list", "--workspace", "team-a", "-f", "json"]));
     let members = members.get("data").unwrap_or(&members).to_string();

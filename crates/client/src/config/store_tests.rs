@@ -4,7 +4,8 @@ use super::*;
 use crate::config::{Preferences, USER_TYPE_NO_AUTH};
 use crate::secret::Secret;
 
-/// Written by the official CLI after `nemo auth login --unsigned-token` (reference-observed §2).
+/// Written by the official CLI after `nemo auth login --unsigned-token`
+/// (`docs/reference-behaviour.md#cli-config-file`).
 const OFFICIAL: &str = "current_context: default
 clusters:
 - name: default-cluster

@@ -1,5 +1,5 @@
-//! Device-flow client rules (reliability cases CLI-D01..D08) against a fake AS on 127.0.0.1.
-//! Protocol time is scaled 1000:1, so a 5 s interval takes 5 ms.
+//! Device-flow client rules (test catalog cases CLI-D01..D08, `docs/test-catalog.md`) against a
+//! fake AS on 127.0.0.1. Protocol time is scaled 1000:1, so a 5 s interval takes 5 ms.
 
 use std::sync::Mutex;
 

@@ -1,7 +1,9 @@
 # The nmp authorization policy: entrypoints `allow`, `has_permissions` and `has_role`
-# (input shapes as the reference PDP endpoint, facts §2.4). Helpers live in common.rego.
+# (input shapes as the reference PDP endpoint, docs/reference-behaviour.md#the-pdp-endpoint).
+# Helpers live in common.rego.
 #
-# allow: allowed when no explicit deny applies and any allow rule does (facts §4.5).
+# allow: allowed when no explicit deny applies and any allow rule does
+# (docs/reference-behaviour.md#how-the-policy-decides).
 package authz
 
 import rego.v1

@@ -1,6 +1,6 @@
 //! What OPA needs to decide like the embedded PDP: the shipped Rego sources and the data
 //! document (`{"authz": {...}}`) built from the policy and the current bindings. The server wraps
-//! both into the bundle at `/apis/auth/v2/iam/opa-bundle.tar.gz` (decision 18).
+//! both into the bundle at `/apis/auth/v2/iam/opa-bundle.tar.gz` (ADR 0018).
 
 use serde_json::{json, Map, Value};
 
@@ -102,7 +102,8 @@ pub fn identity_input(principal: Option<&crate::Principal>) -> Map<String, Value
     input
 }
 
-/// The `allow` input of the PDP (facts §2.4), as the embedded endpoint and OPA receive it.
+/// The `allow` input of the PDP (`docs/reference-behaviour.md#the-pdp-endpoint`), as the embedded
+/// endpoint and OPA receive it.
 pub fn allow_input(principal: Option<&crate::Principal>, method: &str, path: &str) -> Value {
     let mut input = identity_input(principal);
     input.insert("method".into(), json!(method));

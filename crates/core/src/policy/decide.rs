@@ -1,6 +1,7 @@
 //! The access decision: `decide(request, policy, index) -> Decision`, a pure function with the
-//! semantics of facts §4.5–§4.6 and decisions 12–14, plus the `has_permissions` and `has_role`
-//! questions services ask. The Rego in `crates/core/policy/rego/` decides identically (tested).
+//! semantics of `docs/reference-behaviour.md#how-the-policy-decides` and ADRs 0012–0014, plus the
+//! `has_permissions` and `has_role` questions services ask. The Rego in `crates/core/policy/rego/`
+//! decides identically (tested).
 //!
 //! Order: health paths are open; anonymous callers get nothing else; explicit denies override
 //! every allow; then PlatformAdmin, unmatched service paths, the scope layer and the role layer.
@@ -83,7 +84,7 @@ pub enum Deny {
     Anonymous,
     NoMatchingEndpoint,
     MissingScope,
-    /// No role at all in the workspace (the server hides whether it exists).
+    /// No role at all in the workspace (the server hides whether it exists: ADR 0014).
     NoBinding {
         workspace: String,
     },
@@ -99,7 +100,7 @@ pub enum Deny {
     ExternalPdp,
 }
 
-/// The explicit denies of facts §4.5, which override every allow.
+/// The explicit denies (`docs/reference-behaviour.md#explicit-denies`), which override every allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DenyRule {
     /// The endpoint entry itself says `deny`.

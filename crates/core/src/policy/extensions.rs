@@ -2,7 +2,7 @@
 //! extra endpoints (for services we do not ship) and extra or extended roles.
 //!
 //! The serde shapes reject unknown keys, so a typo in the config names the key instead of being
-//! silently ignored (decision 2). Validation happens when they are merged into `PolicyData`.
+//! silently ignored (ADR 0002). Validation happens when they are merged into `PolicyData`.
 
 use serde::{Deserialize, Serialize};
 

@@ -3,7 +3,7 @@
 //! workspace listing never scans all bindings or all workspaces.
 //!
 //! The server holds one behind a lock and updates it in the same step as the store write, which
-//! is what makes a role change effective on the very next request (decision 17).
+//! is what makes a role change effective on the very next request (ADR 0017).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -1,9 +1,9 @@
 //! Endpoint path patterns (`/apis/models/v2/workspaces/{workspace}/models/{name}`), compiled once
 //! and matched segment by segment, plus the workspace a matched path names.
 //!
-//! Rules (facts §4.5): `{x}` matches one non-empty segment; a pattern ending in `/-/{x}` matches
-//! one or more trailing segments after the `-`; everything else must match literally. The query
-//! string is never part of the match.
+//! Rules (`docs/reference-behaviour.md#path-patterns`): `{x}` matches one non-empty segment; a
+//! pattern ending in `/-/{x}` matches one or more trailing segments after the `-`; everything else
+//! must match literally. The query string is never part of the match.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Differential test (decision 18): the shipped Rego, evaluated by regorus over `bundle_data`,
+//! Differential test (ADR 0018): the shipped Rego, evaluated by regorus over `bundle_data`,
 //! answers `allow`, `has_permissions` and `has_role` exactly like the native PDP on random
 //! worlds (bindings over ids, emails, groups, `*` and services) and random requests drawn from
 //! the endpoint map, with segment values including `-` and `system`, plus unknown paths.

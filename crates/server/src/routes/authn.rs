@@ -1,4 +1,4 @@
-//! Gateway callouts (decision 10):
+//! Gateway callouts (ADR 0010):
 //! - `GET|POST /apis/auth/authenticate`: token inspection, the closest thing to "whoami";
 //! - `/apis/auth/authenticate/{path}` and `/apis/auth/ext-authz/{path}` (any method): forward auth
 //!   for Envoy ext_authz, nginx `auth_request`, Traefik forwardAuth and Caddy `forward_auth`.

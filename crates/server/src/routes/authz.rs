@@ -1,5 +1,6 @@
-//! The PDP endpoints `POST /apis/auth/v2/authz/{allow,has_permissions,has_role}` ,
-//! for service principals only (the middleware enforces that).
+//! The PDP endpoints `POST /apis/auth/v2/authz/{allow,has_permissions,has_role}`
+//! (`docs/reference-behaviour.md#the-pdp-endpoint`), for service principals only (an explicit
+//! deny of the policy, applied by the middleware).
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};

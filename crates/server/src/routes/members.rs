@@ -31,7 +31,7 @@ pub(crate) fn check_principal(principal: &str) -> Result<(), String> {
     nmp_core::principal::validate_id("principal", principal).map(|_| ()).map_err(|e| e.0)
 }
 
-/// Unknown roles are refused naming the valid ones (decision 20); platform roles only in `system`.
+/// Unknown roles are refused naming the valid ones (ADR 0020); platform roles only in `system`.
 pub(crate) fn check_roles(state: &AppState, fields: &mut BodyFields<'_>, workspace: &str, roles: &[String]) {
     for (index, role) in roles.iter().enumerate() {
         if let Err(refused) = state.access.policy.check_grantable(workspace, role) {

@@ -207,7 +207,7 @@ async fn world() -> World {
 #[tokio::test]
 async fn every_role_against_every_endpoint() {
     let world = world().await;
-    // The no-role caller is refused the same way whether or not the workspace exists (decision 14).
+    // The no-role caller is refused the same way whether or not the workspace exists (ADR 0014).
     let mut failures = Vec::new();
     for case in cases() {
         for &who in EVERYONE {

@@ -1,5 +1,6 @@
-//! Bearer transport over HTTP (reliability cases, section G, plus JWT-F07 and JWKS-10): on the
-//! ordinary routes and on the gateway callouts alike, each case asserting the exact status.
+//! Bearer transport over HTTP (test catalog family HTTP, plus JWT-F07 and JWKS-10;
+//! `docs/test-catalog.md`): on the ordinary routes and on the gateway callouts alike, each case
+//! asserting the exact status.
 
 use std::time::{Duration, Instant};
 

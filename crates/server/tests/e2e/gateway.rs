@@ -1,5 +1,6 @@
-//! Gateway forward auth and trusted principal headers (reliability cases, section J), one test
-//! per case ID, each asserting the exact status (section G lives in `bearer_transport.rs`).
+//! Gateway forward auth and trusted principal headers (test catalog family GW, see
+//! `docs/test-catalog.md`), one test per case ID, each asserting the exact status (family HTTP
+//! lives in `bearer_transport.rs`).
 //! The callouts are `/apis/auth/ext-authz/{path}` (Envoy, nginx), `/apis/auth/ext-authz` with
 //! `X-Forwarded-*`/`X-Original-*` headers (Traefik, Caddy, nginx) and `/apis/auth/authenticate`.
 
@@ -296,7 +297,7 @@ async fn gw_01_store_outage_never_turns_a_denial_into_a_2xx() {
         StatusCode::FORBIDDEN,
         "Viewer delete",
     );
-    // Decisions read the in-memory bindings index (kept in step with every write, decision 17),
+    // Decisions read the in-memory bindings index (kept in step with every write, ADR 0017),
     // not the store: an allowed request stays allowed; readiness tells the gateway to back off.
     let response = callout(&server, Method::GET, &ws1, &bob).await;
     assert_callout(&response, StatusCode::OK, "Viewer read");
@@ -624,7 +625,7 @@ async fn gw_10_on_behalf_of_is_for_services_and_lists_what_the_user_sees() {
     assert_eq!(response.headers()["x-nmp-principal-id"], "bob@example.com");
 }
 
-// --- decision 9: X-NMP-Authorized is never trusted ---------------------------------------------
+// --- ADR 0009: X-NMP-Authorized is never trusted -----------------------------------------------
 
 #[tokio::test]
 async fn x_nmp_authorized_is_ignored_by_callouts_and_routes() {

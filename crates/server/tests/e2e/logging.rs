@@ -1,4 +1,4 @@
-//! Logs: every denial is a structured decision event (decision 19), and no token, in whole or in
+//! Logs: every denial is a structured decision event (ADR 0019), and no token, in whole or in
 //! part, ever reaches the log, even at the most verbose level.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! The OPA side of decision 18, end to end: the bundle we serve is downloaded and loaded into a
+//! The OPA side of ADR 0018, end to end: the bundle we serve is downloaded and loaded into a
 //! Rego engine behind OPA's REST data API (`POST /v1/data/authz/{rule}`), and a server configured
 //! with `policy_decision_point_provider: opa` enforces its answers; an unreachable, hanging or
 //! broken PDP fails closed with 503, 504 and 502.

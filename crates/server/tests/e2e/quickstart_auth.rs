@@ -131,7 +131,7 @@ async fn roles_gate_reads_and_writes() {
     let (server, users) = setup().await;
     let bob = &users.bob;
     assert_eq!(server.as_token(bob, Method::GET, &format!("{WS}/ws1"), None).await.0, StatusCode::OK);
-    // Decision 13/23: Viewers list members.
+    // ADRs 0013 and 0023: Viewers list members.
     assert_eq!(server.as_token(bob, Method::GET, &format!("{WS}/ws1/members"), None).await.0, StatusCode::OK);
     assert_eq!(
         server.as_token(bob, Method::PUT, &format!("{WS}/ws1"), Some(json!({"description": "x"}))).await.0,
@@ -152,7 +152,7 @@ async fn roles_gate_reads_and_writes() {
             Some(json!({"roles": ["Editor"]})),
         )
         .await;
-    // Effective on the very next request (decision 17).
+    // Effective on the very next request (ADR 0017).
     assert_eq!(
         server
             .as_token(bob, Method::POST, &format!("{WS}/ws1/projects"), Some(json!({"name": "p1"})))
@@ -160,7 +160,7 @@ async fn roles_gate_reads_and_writes() {
             .0,
         StatusCode::CREATED
     );
-    // Editors still cannot update or delete the workspace, nor manage members (decision 13).
+    // Editors still cannot update or delete the workspace, nor manage members (ADR 0013).
     assert_eq!(
         server.as_token(bob, Method::PUT, &format!("{WS}/ws1"), Some(json!({"description": "x"}))).await.0,
         StatusCode::FORBIDDEN

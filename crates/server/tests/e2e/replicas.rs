@@ -1,5 +1,5 @@
 //! Two replicas on one store: a role change made through one is enforced by the other within
-//! `policy_data_refresh_interval` (decision 17: immediately on the writer, within a second elsewhere).
+//! `policy_data_refresh_interval` (ADR 0017: immediately on the writer, within a second elsewhere).
 
 use std::time::{Duration, Instant};
 

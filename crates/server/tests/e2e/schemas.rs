@@ -1,5 +1,5 @@
 //! Real responses validated against the reference contract's JSON schemas
-//! (`tests/reference/reference-api.openapi.yaml`, a copy of the spec's file).
+//! (`tests/reference/reference-api.openapi.yaml`, a copy of the reference's published document).
 //!
 //! The reference's Python models dropped `null` from optional fields when exported, while its
 //! server answers `null` for them (e.g. `"description": null`). So optional properties, and the two
