@@ -1,0 +1,97 @@
+//! The policy decision point at 10 000, 100 000 and 1 000 000 active bindings: the native
+//! `decide`, the shipped Rego evaluated by `regorus` on the same bundle data, and the visible-
+//! workspace listing. Results and the command are in `docs/benchmarks.md` ("PDP").
+//!
+//! World of size N: N/10 workspaces, each with one Admin and nine Viewers (users and groups);
+//! the caller, bob, holds Viewer in three of them and is in one group bound elsewhere.
+//!
+//! `cargo bench -p nmp-core --bench pdp` (set `NMP_BENCH_SIZES=10000,100000` to choose sizes;
+//! Rego runs up to `NMP_BENCH_REGO_MAX`, default 100 000, because loading a million bindings
+//! into its data document takes minutes).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use nmp_core::policy::{allow_input, bundle_data, decide, rego_sources, BindingIndex, PolicyData, Request};
+use nmp_core::Principal;
+
+fn world(bindings: usize) -> BindingIndex {
+    let workspaces = bindings / 10;
+    let mut index = BindingIndex::new();
+    for w in 0..workspaces {
+        let workspace = format!("ws-{w}");
+        index.grant(format!("admin-{w}@example.com"), workspace.clone(), "Admin");
+        for v in 0..9 {
+            let viewer = if v % 3 == 0 {
+                format!("group-{}", (w + v) % 1000)
+            } else {
+                format!("user-{}@example.com", w * 9 + v)
+            };
+            index.grant(viewer, workspace.clone(), "Viewer");
+        }
+    }
+    for w in [7, workspaces / 2, workspaces - 1] {
+        index.grant("bob@example.com", format!("ws-{w}"), "Viewer");
+    }
+    index
+}
+
+fn ask<'a>(principal: &'a Principal, path: &'a str) -> Request<'a> {
+    Request { principal: Some(principal), method: "GET", path }
+}
+
+fn bob() -> Principal {
+    Principal::new("bob-sub").with_email("bob@example.com").with_groups(["group-17"])
+}
+
+fn sizes() -> Vec<usize> {
+    std::env::var("NMP_BENCH_SIZES")
+        .ok()
+        .map(|text| text.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000])
+}
+
+fn pdp(c: &mut Criterion) {
+    let policy = PolicyData::builtin().expect("shipped policy");
+    let rego_max: usize =
+        std::env::var("NMP_BENCH_REGO_MAX").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let principal = bob();
+    let allowed_path = "/apis/entities/v2/workspaces/ws-7/members";
+    let denied_path = "/apis/entities/v2/workspaces/ws-8/members";
+    let mut group = c.benchmark_group("pdp");
+    for size in sizes() {
+        let index = world(size);
+        assert!(decide(&ask(&principal, allowed_path), &policy, &index).allowed());
+        assert!(!decide(&ask(&principal, denied_path), &policy, &index).allowed());
+        group.bench_with_input(BenchmarkId::new("native_allow", size), &size, |b, _| {
+            b.iter(|| decide(black_box(&ask(&principal, allowed_path)), &policy, &index))
+        });
+        group.bench_with_input(BenchmarkId::new("native_deny", size), &size, |b, _| {
+            b.iter(|| decide(black_box(&ask(&principal, denied_path)), &policy, &index))
+        });
+        group.bench_with_input(BenchmarkId::new("visible_workspaces", size), &size, |b, _| {
+            b.iter(|| index.visible_workspaces(black_box(&principal)))
+        });
+        if size <= rego_max {
+            let mut engine = regorus::Engine::new();
+            for (name, source) in rego_sources() {
+                engine.add_policy(name.to_string(), source.to_string()).expect("shipped Rego parses");
+            }
+            engine.add_data(regorus::Value::from(bundle_data(&policy, &index))).expect("bundle data loads");
+            let input = regorus::Value::from(allow_input(Some(&principal), "GET", allowed_path));
+            engine.set_input(input.clone());
+            let answer = engine.eval_rule("data.authz.allow".to_string()).expect("allow evaluates");
+            assert_eq!(answer["allowed"], regorus::Value::from(true), "Rego agrees with the native PDP");
+            group.bench_with_input(BenchmarkId::new("rego_allow", size), &size, |b, _| {
+                b.iter(|| {
+                    engine.set_input(input.clone());
+                    engine.eval_rule("data.authz.allow".to_string())
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pdp);
+criterion_main!(benches);
