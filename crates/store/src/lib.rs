@@ -1,5 +1,5 @@
 //! Storage for nmp: small traits per aggregate (workspaces, role bindings, projects) with typed
-//! errors, a SQLite backend, and a conformance suite every backend must pass.
+//! errors, a SQLite and a PostgreSQL backend, and a conformance suite every backend must pass.
 //!
 //! Invariants:
 //! - Every multi-step write (workspace + creator's Admin binding; member update; workspace delete
@@ -7,12 +7,15 @@
 //! - A workspace never loses its last active Admin through the members API or a binding revoke.
 //! - At most one active binding exists per (principal, workspace, role); revoking is a soft delete,
 //!   and granting the same triple again re-activates the row.
-//! - A write is acknowledged only after it is durable (SQLite: WAL + `synchronous=FULL`).
+//! - A write is acknowledged only after it is durable (SQLite: WAL + `synchronous=FULL`;
+//!   PostgreSQL: the commit returned).
 //! - Stores know nothing about HTTP or authorization; the server maps [`StoreError`] to statuses.
 
 mod error;
 mod ids;
 mod model;
+pub mod postgres;
+mod sql_filter;
 pub mod sqlite;
 
 #[cfg(feature = "conformance")]

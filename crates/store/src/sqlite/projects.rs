@@ -3,7 +3,6 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
-use super::sql_filter::{push_condition, ENTITY_COLUMNS};
 use super::workspaces::order_by;
 use super::{from_micros, to_micros, unavailable, SqliteStore};
 use crate::error::workspace_not_found;
@@ -96,7 +95,7 @@ impl ProjectStore for SqliteStore {
         let mut params: Vec<SqlValue> = vec![SqlValue::Text(workspace.to_string())];
         if let Some(filter) = &query.filter {
             condition.push_str(" AND ");
-            push_condition(filter, ENTITY_COLUMNS, &mut condition, &mut params)?;
+            super::push_filter(filter, &mut condition, &mut params)?;
         }
         let offset = query.page.saturating_sub(1).saturating_mul(query.page_size);
         let order = order_by(query);

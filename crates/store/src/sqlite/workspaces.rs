@@ -6,7 +6,6 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use super::bindings::{binding_from_row, grant_in, Granted};
-use super::sql_filter::{push_condition, ENTITY_COLUMNS};
 use super::{from_micros, to_micros, unavailable, SqliteStore};
 use crate::error::workspace_not_found;
 use crate::{
@@ -135,7 +134,7 @@ impl WorkspaceStore for SqliteStore {
         let mut params: Vec<SqlValue> = Vec::new();
         if let Some(filter) = &query.filter {
             condition.push_str(" AND ");
-            push_condition(filter, ENTITY_COLUMNS, &mut condition, &mut params)?;
+            super::push_filter(filter, &mut condition, &mut params)?;
         }
         match visible {
             Some(names) if names.len() <= MAX_INLINE_NAMES => {
