@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod config_doc;
+pub mod config_store;
 mod convert;
 pub mod error;
 pub mod gateway_trust;
@@ -22,6 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use nmp_store::postgres::PostgresStore;
 use nmp_store::sqlite::SqliteStore;
 use nmp_store::Store;
 use tokio::net::TcpListener;
@@ -32,14 +34,7 @@ use crate::state::{AppState, Clock, SystemClock};
 
 /// Open the store, seed it and build the shared state.
 pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let path = settings.database_path();
-    let store: Arc<dyn Store> = {
-        let open_path = path.clone();
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&open_path))
-            .await?
-            .with_context(|| format!("opening the database at {}", path.display()))?;
-        Arc::new(store)
-    };
+    let store = open_store(&settings.database).await?;
     let access = Arc::new(build_access(&settings, Arc::clone(&clock))?);
     let started = clock.instant();
     let state = AppState { settings: Arc::new(settings), store, access, clock, started };
@@ -56,6 +51,27 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         authenticator.spawn_background_refresh();
     }
     Ok(state)
+}
+
+/// Open (and migrate) the configured store on the blocking pool. The error names the database
+/// (a path, or the URL without its password) and what went wrong.
+pub async fn open_store(database: &config::Database) -> anyhow::Result<Arc<dyn Store>> {
+    let database = database.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<dyn Store>> {
+        match &database {
+            config::Database::Sqlite { path } => {
+                let store = SqliteStore::open(path)
+                    .with_context(|| format!("opening the database at {}", path.display()))?;
+                Ok(Arc::new(store))
+            }
+            config::Database::Postgres(options) => {
+                let store = PostgresStore::open(options)
+                    .with_context(|| format!("opening the database at {}", options.redacted()))?;
+                Ok(Arc::new(store))
+            }
+        }
+    })
+    .await?
 }
 
 /// The policy (shipped data plus operator extensions), the authenticator and the PDP client.
