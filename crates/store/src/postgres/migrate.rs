@@ -14,8 +14,10 @@ use super::unavailable;
 use crate::{StoreError, StoreResult};
 
 /// (version, name, SQL), in order. Never edit a released entry: add the next one.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "replicas", include_str!("../../migrations/postgres/0002_replicas.sql")),
+];
 
 /// Key of the advisory lock that serializes migrations ("nmp-mig" in ASCII).
 const MIGRATION_LOCK: i64 = 0x006e_6d70_2d6d_6967;

@@ -8,6 +8,7 @@
 //! because every statement after the lock sees the latest commits.
 
 mod bindings;
+mod feed;
 mod migrate;
 mod options;
 mod projects;
@@ -26,7 +27,7 @@ pub use migrate::{latest_version, MIGRATIONS};
 pub use options::{PostgresOptions, TlsMode};
 
 use crate::sql_filter::SqlParam;
-use crate::{Store, StoreError, StoreResult};
+use crate::{ChangeFeed, Store, StoreError, StoreResult};
 
 /// The `LISTEN`/`NOTIFY` channel on which each committed access change announces its revision.
 pub const CHANGE_CHANNEL: &str = "nmp_access_changes";
@@ -254,5 +255,9 @@ impl Store for PostgresStore {
             )
             .map(|row| row.get(0))
         })
+    }
+
+    fn change_feed(&self) -> Option<&dyn ChangeFeed> {
+        Some(self)
     }
 }

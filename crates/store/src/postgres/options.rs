@@ -32,7 +32,7 @@ pub enum TlsMode {
 
 #[derive(Clone)]
 pub struct PostgresOptions {
-    pub(crate) config: postgres::Config,
+    pub(crate) config: tokio_postgres::Config,
     pub tls: TlsMode,
     /// PEM file of the roots to trust for `verify-full` (the URL's `sslrootcert`).
     pub root_cert: Option<PathBuf>,
@@ -97,7 +97,7 @@ impl PostgresOptions {
             TlsMode::Require | TlsMode::VerifyFull => "require",
         };
         parsed.query_pairs_mut().clear().extend_pairs(kept).append_pair("sslmode", driver_mode);
-        let config = postgres::Config::from_str(parsed.as_str()).map_err(invalid_url)?;
+        let config = tokio_postgres::Config::from_str(parsed.as_str()).map_err(invalid_url)?;
         if config.get_hosts().is_empty() {
             return Err(invalid_url("it names no host"));
         }
@@ -125,9 +125,9 @@ impl PostgresOptions {
     pub fn redacted(&self) -> String {
         let user = self.config.get_user().unwrap_or("");
         let host = match self.config.get_hosts().first() {
-            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
             #[cfg(unix)]
-            Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+            Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
             None => String::new(),
         };
         let port = self.config.get_ports().first().copied().unwrap_or(5432);
@@ -138,6 +138,11 @@ impl PostgresOptions {
 
     /// The driver configuration with the timeouts applied.
     pub(crate) fn driver_config(&self) -> postgres::Config {
+        postgres::Config::from(self.async_config())
+    }
+
+    /// The same, for the asynchronous driver (the notification listener).
+    pub(crate) fn async_config(&self) -> tokio_postgres::Config {
         let mut config = self.config.clone();
         config.connect_timeout(self.connect_timeout);
         config.application_name("nmp");

@@ -50,7 +50,8 @@ fn replicas_opening_together_on_an_empty_database_migrate_once() {
     let applied = PgCluster::shared()
         .psql(&database, "SELECT count(*) || ' ' || max(version) FROM schema_migrations")
         .unwrap();
-    assert_eq!(applied, format!("1 {}", nmp_store::postgres::latest_version()));
+    let latest = nmp_store::postgres::latest_version();
+    assert_eq!(applied, format!("{} {latest}", nmp_store::postgres::MIGRATIONS.len()));
     // All of them serve the same data.
     stores[0].create_workspace(&workspace("ws1"), None).unwrap();
     assert!(stores.iter().all(|s| s.get_workspace("ws1").is_ok()));
@@ -115,4 +116,35 @@ fn start_up_errors_name_the_problem_and_never_the_password() {
     let text = PostgresStore::open(&unreachable).unwrap_err().to_string();
     assert!(text.contains("cannot connect to the database at postgres://u@127.0.0.1"), "{text}");
     assert!(!text.contains("pw-9c1d"), "{text}");
+}
+
+#[test]
+fn a_commit_on_one_replica_wakes_the_listener_of_another_and_replicas_report_what_they_applied() {
+    use std::sync::mpsc;
+    let database = fresh_database();
+    let replica_a = PostgresStore::open(&options(&database)).unwrap();
+    let replica_b = PostgresStore::open(&options(&database)).unwrap();
+    let (woken, wakes) = mpsc::channel::<()>();
+    let woken = std::sync::Mutex::new(woken);
+    let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+        let _ = woken.lock().unwrap().send(());
+    });
+    let feed = replica_a.change_feed().expect("PostgreSQL has a change feed");
+    feed.watch(Arc::downgrade(&wake));
+    // The first wake says the listener is connected (and asks for a catch-up).
+    wakes.recv_timeout(std::time::Duration::from_secs(10)).expect("listener connects");
+    replica_b.create_workspace(&workspace("ws1"), None).unwrap();
+    wakes.recv_timeout(std::time::Duration::from_secs(5)).expect("notified of the commit");
+
+    let revision = feed.current_revision().unwrap();
+    let live = std::time::Duration::from_secs(30);
+    let feed_b = replica_b.change_feed().unwrap();
+    feed_b.report_applied(revision - 1).unwrap();
+    assert_eq!(feed.lagging_replicas(revision, live).unwrap(), 1, "B has not applied the last revision");
+    feed_b.report_applied(revision).unwrap();
+    assert_eq!(feed.lagging_replicas(revision, live).unwrap(), 0);
+    // A replica's own row never counts as lagging for itself.
+    feed.report_applied(0).unwrap();
+    assert_eq!(feed.lagging_replicas(revision, live).unwrap(), 0);
+    assert_eq!(feed_b.lagging_replicas(revision, live).unwrap(), 1);
 }
