@@ -294,6 +294,10 @@ pub struct Timings {
     pub policy_data_refresh_interval: Duration,
     /// `auth.bundle_cache_seconds`.
     pub bundle_cache: Duration,
+    /// `store.max_staleness_seconds`.
+    pub max_staleness: Duration,
+    /// `store.propagation_timeout_seconds`.
+    pub propagation_timeout: Duration,
 }
 
 /// What validation may know of the process environment, passed in rather than read.
@@ -406,6 +410,8 @@ impl Settings {
             propagation_poll_interval,
             policy_data_refresh_interval,
             bundle_cache,
+            max_staleness: Duration::from_secs(file.store.max_staleness_seconds),
+            propagation_timeout: Duration::from_secs(file.store.propagation_timeout_seconds),
         };
         let database = file.store.database(&data_dir)?;
         Ok(Settings { file, data_dir, database, trusted_gateway, authn, timings })

@@ -46,6 +46,10 @@ pub struct StoreConfig {
     pub connect_timeout_seconds: u64,
     /// PostgreSQL cancels any statement running longer (0: no limit).
     pub statement_timeout_seconds: u64,
+    /// Shared store: with no successful catch-up check for this long, decided requests get 503.
+    pub max_staleness_seconds: u64,
+    /// Shared store: longest wait of `wait_role_propagation` for the other replicas.
+    pub propagation_timeout_seconds: u64,
 }
 
 impl Default for StoreConfig {
@@ -58,6 +62,8 @@ impl Default for StoreConfig {
             pool_size: 10,
             connect_timeout_seconds: 10,
             statement_timeout_seconds: 30,
+            max_staleness_seconds: 10,
+            propagation_timeout_seconds: 5,
         }
     }
 }
@@ -72,6 +78,8 @@ impl std::fmt::Debug for StoreConfig {
             .field("pool_size", &self.pool_size)
             .field("connect_timeout_seconds", &self.connect_timeout_seconds)
             .field("statement_timeout_seconds", &self.statement_timeout_seconds)
+            .field("max_staleness_seconds", &self.max_staleness_seconds)
+            .field("propagation_timeout_seconds", &self.propagation_timeout_seconds)
             .finish()
     }
 }
@@ -175,6 +183,9 @@ impl StoreConfig {
     pub fn database(&self, data_dir: &std::path::Path) -> Result<Database, ConfigError> {
         if self.pool_size == 0 {
             return Err(invalid("store.pool_size", "must be at least 1"));
+        }
+        if self.max_staleness_seconds == 0 {
+            return Err(invalid("store.max_staleness_seconds", "must be at least 1"));
         }
         if self.connect_timeout_seconds == 0 {
             return Err(invalid("store.connect_timeout_seconds", "must be at least 1"));

@@ -23,6 +23,7 @@ mod e2e {
     mod opa;
     mod pdp;
     mod persistence;
+    mod pg_replicas;
     mod projects;
     mod quickstart_auth;
     mod replicas;
