@@ -12,6 +12,7 @@ mod convert;
 pub mod error;
 pub mod gateway_trust;
 pub mod middleware;
+pub mod migrate_store;
 pub mod opa;
 pub mod replication;
 pub mod routes;

@@ -18,6 +18,7 @@ mod e2e {
     mod iam;
     mod logging;
     mod members;
+    mod migrate_store;
     mod nginx;
     mod oidc;
     mod opa;

@@ -17,6 +17,7 @@ mod model;
 pub mod postgres;
 mod sql_filter;
 pub mod sqlite;
+pub mod transfer;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -12,6 +12,7 @@ mod feed;
 mod migrate;
 mod options;
 mod projects;
+mod transfer;
 mod workspaces;
 
 use std::time::Duration;

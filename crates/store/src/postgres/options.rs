@@ -147,7 +147,7 @@ impl PostgresOptions {
         config.connect_timeout(self.connect_timeout);
         config.application_name("nmp");
         let statement_ms = self.statement_timeout.as_millis();
-        config.options(&format!("-c statement_timeout={statement_ms}"));
+        config.options(format!("-c statement_timeout={statement_ms}"));
         config
     }
 

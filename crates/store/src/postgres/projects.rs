@@ -7,7 +7,8 @@ use super::{is_unique_violation, numbered, refs, unavailable, Params, PostgresSt
 use crate::error::workspace_not_found;
 use crate::{EntityUpdate, ListQuery, NewProject, PageOf, Project, ProjectStore, StoreError, StoreResult};
 
-const COLUMNS: &str = "id, workspace, name, description, created_at, created_by, updated_at, updated_by";
+pub(crate) const COLUMNS: &str =
+    "id, workspace, name, description, created_at, created_by, updated_at, updated_by";
 
 fn project_from_row(row: &Row) -> Project {
     Project {

@@ -13,7 +13,7 @@ use crate::{
     StoreError, StoreResult, Workspace, WorkspaceStore,
 };
 
-const COLUMNS: &str = "id, name, description, created_at, created_by, updated_at, updated_by";
+pub(crate) const COLUMNS: &str = "id, name, description, created_at, created_by, updated_at, updated_by";
 
 fn workspace_from_row(row: &Row) -> Workspace {
     Workspace {

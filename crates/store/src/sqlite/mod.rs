@@ -192,3 +192,27 @@ pub(crate) fn push_filter(
     }));
     Ok(())
 }
+
+impl SqliteStore {
+    /// Every row, in creation order (for moving the store to another backend).
+    pub fn snapshot(&self) -> StoreResult<crate::transfer::Snapshot> {
+        self.read(|c| {
+            let workspaces = c
+                .prepare(&format!("SELECT {} FROM workspaces ORDER BY created_at, id", workspaces::COLUMNS))?
+                .query_map([], workspaces::workspace_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let projects = c
+                .prepare(&format!("SELECT {} FROM projects ORDER BY created_at, id", projects::COLUMNS))?
+                .query_map([], projects::project_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let bindings = c
+                .prepare(
+                    "SELECT id, name, principal, workspace, role, granted_by, granted_at, revoked_at \
+                     FROM role_bindings ORDER BY granted_at, id",
+                )?
+                .query_map([], bindings::binding_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(crate::transfer::Snapshot { workspaces, projects, bindings })
+        })
+    }
+}

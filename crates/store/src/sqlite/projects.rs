@@ -8,9 +8,10 @@ use super::{from_micros, to_micros, unavailable, SqliteStore};
 use crate::error::workspace_not_found;
 use crate::{EntityUpdate, ListQuery, NewProject, PageOf, Project, ProjectStore, StoreError, StoreResult};
 
-const COLUMNS: &str = "id, workspace, name, description, created_at, created_by, updated_at, updated_by";
+pub(crate) const COLUMNS: &str =
+    "id, workspace, name, description, created_at, created_by, updated_at, updated_by";
 
-fn project_from_row(row: &Row<'_>) -> rusqlite::Result<Project> {
+pub(crate) fn project_from_row(row: &Row<'_>) -> rusqlite::Result<Project> {
     Ok(Project {
         id: row.get(0)?,
         workspace: row.get(1)?,

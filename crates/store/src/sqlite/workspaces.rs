@@ -13,11 +13,11 @@ use crate::{
     StoreError, StoreResult, Workspace, WorkspaceStore,
 };
 
-const COLUMNS: &str = "id, name, description, created_at, created_by, updated_at, updated_by";
+pub(crate) const COLUMNS: &str = "id, name, description, created_at, created_by, updated_at, updated_by";
 /// Up to this many visible names go into the query as parameters; more go in as one JSON array.
 const MAX_INLINE_NAMES: usize = 64;
 
-fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
+pub(crate) fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
     Ok(Workspace {
         id: row.get(0)?,
         name: row.get(1)?,
