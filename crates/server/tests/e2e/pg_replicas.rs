@@ -345,3 +345,49 @@ async fn rep_04_kill_9_of_a_replica_during_writes_loses_no_acknowledged_write() 
         .unwrap();
     assert_eq!(orphans, "0", "a workspace was committed without its Admin binding");
 }
+
+/// nginx round robin in front of three replicas: a member granted through the load balancer acts
+/// on the very next requests, whichever replica serves them; once revoked, on none.
+#[tokio::test]
+async fn three_replicas_behind_nginx_round_robin_agree_on_grants_and_revocations() {
+    let cluster = PgCluster::shared();
+    let database = cluster.create_database("replicas_nginx").unwrap();
+    let replicas = start_replicas(cluster, &database, 3, "");
+    let upstreams: String = replicas
+        .servers
+        .iter()
+        .map(|s| format!("        server {};\n", s.base.trim_start_matches("http://")))
+        .collect();
+    let nginx = super::nginx::Nginx::start_with(|port| {
+        format!(
+            "worker_processes 1;\nevents {{ worker_connections 256; }}\nhttp {{\n    access_log off;\n    \
+             client_body_temp_path temp/client_body;\n    proxy_temp_path temp/proxy;\n    \
+             fastcgi_temp_path temp/fastcgi;\n    uwsgi_temp_path temp/uwsgi;\n    scgi_temp_path temp/scgi;\n    \
+             upstream nmp {{\n{upstreams}    }}\n    server {{\n        listen 127.0.0.1:{port};\n        \
+             location / {{ proxy_pass http://nmp; }}\n    }}\n}}\n"
+        )
+    });
+    let lb = nginx.url("");
+    let (admin, bob) = (admin(), user_token("bob@example.com", &[], None));
+    assert_eq!(
+        status(&lb, &admin, Method::POST, WS, Some(json!({"name": "ws1"}))).await,
+        StatusCode::CREATED
+    );
+    for round in 0..3 {
+        let member = json!({"principal": "bob@example.com", "roles": ["Editor"]});
+        let path = format!("{WS}/ws1/members");
+        assert_eq!(status(&lb, &admin, Method::POST, &path, Some(member)).await, StatusCode::CREATED);
+        // Six requests: two on each replica, round robin.
+        for _ in 0..6 {
+            let project = format!("{WS}/ws1/projects");
+            let (code, body) = call(&lb, &bob, Method::GET, &project, None).await;
+            assert_eq!(code, StatusCode::OK, "round {round}: granted member refused: {body}");
+        }
+        let path = format!("{WS}/ws1/members/bob@example.com");
+        assert_eq!(status(&lb, &admin, Method::DELETE, &path, None).await, StatusCode::OK);
+        for _ in 0..6 {
+            let code = status(&lb, &bob, Method::GET, &format!("{WS}/ws1/projects"), None).await;
+            assert_eq!(code, StatusCode::FORBIDDEN, "round {round}: revoked member allowed");
+        }
+    }
+}
