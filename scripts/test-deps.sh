@@ -1,10 +1,22 @@
 #!/bin/sh
 # Installs what the test suite needs beyond the Rust toolchain and Node.js, only when missing:
-# nginx (Debian package `nginx`, built with the auth_request module) for the gateway e2e tests
-# in crates/server/tests/e2e/nginx.rs, which fail rather than skip without it.
+# - nginx (Debian package `nginx`, built with the auth_request module) for the gateway and
+#   replica e2e tests in crates/server/tests/e2e/, which fail rather than skip without it;
+# - PostgreSQL server binaries (Debian package `postgresql`: initdb, pg_ctl, psql) for the store
+#   conformance suite and the replica tests, which start throwaway clusters of their own. As root
+#   the tests run those binaries as the `postgres` user the package creates (initdb refuses root).
 set -eu
 
-if command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; then
+have_nginx() { command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; }
+have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }
+
+MISSING=""
+have_nginx || MISSING="$MISSING nginx"
+have_postgres || MISSING="$MISSING postgresql"
+if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+    case "$MISSING" in *postgresql*) ;; *) MISSING="$MISSING postgresql" ;; esac
+fi
+if [ -z "$MISSING" ]; then
     exit 0
 fi
 
@@ -12,6 +24,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
 fi
-# The package's postinst may try to start the service; it is not needed (tests run their own).
+# The packages' postinst may try to start their services; none is needed (tests run their own).
 $SUDO apt-get update
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends nginx
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $MISSING

@@ -104,10 +104,13 @@ class Server:
         return self.process.output()
 
 
-def start_server(tmp: Path, auth: dict | None) -> Server:
+def start_server(tmp: Path, auth: dict | None, store: dict | None = None) -> Server:
     tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "platform.yaml"
-    config.write_text(yaml.safe_dump({"auth": auth or {"enabled": False}}))
+    document = {"auth": auth or {"enabled": False}}
+    if store:
+        document["store"] = store
+    config.write_text(yaml.safe_dump(document))
     data_dir = tmp / "data"
     data_dir.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NMP_AUTH_")}

@@ -444,4 +444,10 @@ pub enum ServicesCommand {
 Exit codes: 0 no finding at or above the threshold, 1 findings at or above it,
 2 the config does not load or validate (or a usage error).")]
     Check(nmp_server::cli::ServicesCheckArgs),
+    /// Copy a SQLite store (workspaces, projects, role bindings, revoked ones too) into PostgreSQL.
+    #[command(
+        name = "migrate-store",
+        after_help = "Examples:\n  NMP_MIGRATE_TO_URL=postgres://nmp:PASSWORD@db:5432/nmp \\\n    nemo services migrate-store --from ~/.local/share/nmp/nmp-platform.db"
+    )]
+    MigrateStore(nmp_server::migrate_store::MigrateStoreArgs),
 }

@@ -38,6 +38,9 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Quickstart(command) => commands::quickstart::run(command).await,
         Command::Services(ServicesCommand::Run(args)) => nmp_server::cli::run(args.clone()).await,
         Command::Services(ServicesCommand::Check(args)) => services_check(cli, args),
+        Command::Services(ServicesCommand::MigrateStore(args)) => {
+            nmp_server::migrate_store::run(args.clone()).await
+        }
         Command::Completion { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "nemo", &mut std::io::stdout());
             Ok(())

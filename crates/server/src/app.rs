@@ -77,6 +77,7 @@ pub fn build(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::NotFound("Not Found".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::replication::wait_for_propagation))
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate_and_authorize))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))

@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Serialized, Yaml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+pub use crate::config_store::{Database, StoreBackend, StoreConfig};
 pub use crate::gateway_trust::TrustedGateway;
 
 /// The whole file.
@@ -220,13 +221,6 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StoreConfig {
-    /// Directory of the embedded database (default `$XDG_DATA_HOME/nmp`, else `~/.local/share/nmp`).
-    pub data_dir: Option<PathBuf>,
-}
-
 /// A configuration that cannot be used. The message names the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -260,7 +254,11 @@ impl FileConfig {
                     .map(move |key| format!("{section}.{}", key.as_str()).into()),
             );
         }
-        figment.extract().map_err(|e| ConfigError::Parse(render_figment_error(e)))
+        let mut config: FileConfig =
+            figment.extract().map_err(|e| ConfigError::Parse(render_figment_error(e)))?;
+        // The reference's `DATABASE_*` variables, for drop-in deployments (config_store.rs).
+        crate::config_store::apply_database_env(&mut config.store, |name| std::env::var(name).ok())?;
+        Ok(config)
     }
 }
 
@@ -274,6 +272,8 @@ fn render_figment_error(error: figment::Error) -> String {
 pub struct Settings {
     pub file: FileConfig,
     pub data_dir: PathBuf,
+    /// The store to open: the SQLite file, or how to reach PostgreSQL.
+    pub database: Database,
     pub trusted_gateway: TrustedGateway,
     /// The authenticator's settings, checked by `nmp-authn`'s own rules (audience, leeway, URLs);
     /// `None` when no bearer token is accepted (auth off, or neither OIDC nor unsigned tokens).
@@ -294,6 +294,10 @@ pub struct Timings {
     pub policy_data_refresh_interval: Duration,
     /// `auth.bundle_cache_seconds`.
     pub bundle_cache: Duration,
+    /// `store.max_staleness_seconds`.
+    pub max_staleness: Duration,
+    /// `store.propagation_timeout_seconds`.
+    pub propagation_timeout: Duration,
 }
 
 /// What validation may know of the process environment, passed in rather than read.
@@ -406,12 +410,11 @@ impl Settings {
             propagation_poll_interval,
             policy_data_refresh_interval,
             bundle_cache,
+            max_staleness: Duration::from_secs(file.store.max_staleness_seconds),
+            propagation_timeout: Duration::from_secs(file.store.propagation_timeout_seconds),
         };
-        Ok(Settings { file, data_dir, trusted_gateway, authn, timings })
-    }
-
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("nmp-platform.db")
+        let database = file.store.database(&data_dir)?;
+        Ok(Settings { file, data_dir, database, trusted_gateway, authn, timings })
     }
 }
 

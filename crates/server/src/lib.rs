@@ -7,11 +7,14 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod config_doc;
+pub mod config_store;
 mod convert;
 pub mod error;
 pub mod gateway_trust;
 pub mod middleware;
+pub mod migrate_store;
 pub mod opa;
+pub mod replication;
 pub mod routes;
 pub mod seed;
 pub mod state;
@@ -22,6 +25,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use nmp_store::postgres::PostgresStore;
 use nmp_store::sqlite::SqliteStore;
 use nmp_store::Store;
 use tokio::net::TcpListener;
@@ -32,30 +36,49 @@ use crate::state::{AppState, Clock, SystemClock};
 
 /// Open the store, seed it and build the shared state.
 pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let path = settings.database_path();
-    let store: Arc<dyn Store> = {
-        let open_path = path.clone();
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&open_path))
-            .await?
-            .with_context(|| format!("opening the database at {}", path.display()))?;
-        Arc::new(store)
-    };
+    let store = open_store(&settings.database).await?;
     let access = Arc::new(build_access(&settings, Arc::clone(&clock))?);
     let started = clock.instant();
-    let state = AppState { settings: Arc::new(settings), store, access, clock, started };
+    let replication = Arc::new(replication::ReplicaSync::new(
+        Arc::clone(&clock),
+        settings.timings.max_staleness,
+        store.change_feed().is_some(),
+    ));
+    let state = AppState { settings: Arc::new(settings), store, access, clock, started, replication };
     let (store, auth, at) = (Arc::clone(&state.store), state.settings.file.auth.clone(), state.now());
     tokio::task::spawn_blocking(move || seed::seed(store.as_ref(), &auth, at)).await?.context("seeding")?;
     let (store, access) = (Arc::clone(&state.store), Arc::clone(&state.access));
     tokio::task::spawn_blocking(move || access.reload(|| store.active_bindings()))
         .await?
         .context("loading role bindings")?;
-    spawn_replica_sync(&state);
+    replication::spawn(&state);
     if let Some(authenticator) = &state.access.authenticator {
         // Key loading runs in the background: a cold start with the IdP down still starts,
         // and `/health/ready` says not ready until keys are loaded.
         authenticator.spawn_background_refresh();
     }
     Ok(state)
+}
+
+/// Open (and migrate) the configured store on the blocking pool. The error names the database
+/// (a path, or the URL without its password) and what went wrong.
+pub async fn open_store(database: &config::Database) -> anyhow::Result<Arc<dyn Store>> {
+    let database = database.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<dyn Store>> {
+        match &database {
+            config::Database::Sqlite { path } => {
+                let store = SqliteStore::open(path)
+                    .with_context(|| format!("opening the database at {}", path.display()))?;
+                Ok(Arc::new(store))
+            }
+            config::Database::Postgres(options) => {
+                let store = PostgresStore::open(options)
+                    .with_context(|| format!("opening the database at {}", options.redacted()))?;
+                Ok(Arc::new(store))
+            }
+        }
+    })
+    .await?
 }
 
 /// The policy (shipped data plus operator extensions), the authenticator and the PDP client.
@@ -76,38 +99,6 @@ pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         None
     };
     Ok(Access::new(auth.enabled, policy, authenticator, auth.policy_decision_point_provider, opa))
-}
-
-/// ADR 0017 across replicas: when another process commits to the shared store, reload the
-/// bindings index within `auth.policy_data_refresh_interval` seconds (default 1). Our own writes
-/// never need this: they update the index in the same step. The task ends with the server.
-fn spawn_replica_sync(state: &AppState) {
-    let period = state.settings.timings.policy_data_refresh_interval;
-    let store = Arc::downgrade(&state.store);
-    let access = Arc::downgrade(&state.access);
-    tokio::spawn(async move {
-        let mut last: Option<i64> = None;
-        loop {
-            tokio::time::sleep(period).await;
-            let (Some(store), Some(access)) = (store.upgrade(), access.upgrade()) else { return };
-            let outcome = tokio::task::spawn_blocking(move || -> nmp_store::StoreResult<Option<i64>> {
-                let marker = store.external_change_marker()?;
-                if last.is_some_and(|seen| seen == marker) {
-                    return Ok(Some(marker));
-                }
-                access.reload(|| store.active_bindings())?;
-                Ok(Some(marker))
-            })
-            .await;
-            match outcome {
-                Ok(Ok(marker)) => last = marker,
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "reloading role bindings from the store failed; retrying")
-                }
-                Err(error) => tracing::warn!(%error, "reloading role bindings panicked; retrying"),
-            }
-        }
-    });
 }
 
 /// Serve until `shutdown` resolves, then finish in-flight requests.

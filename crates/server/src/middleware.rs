@@ -188,6 +188,12 @@ pub async fn authenticate_and_authorize(
         Ok(identity) => identity,
         Err(error) => return error.into_response(),
     };
+    if state.auth_enabled() && state.replication.is_stale() {
+        // A revocation made through another replica may be missing from our index.
+        tracing::warn!(stale_for = ?state.replication.staleness(), "bindings index is stale; answering 503");
+        return ApiError::UnavailableDetail("Service unavailable: role bindings are being synchronized")
+            .into_response();
+    }
     if state.auth_enabled() {
         if let Err(error) =
             authorize(&state, identity.principal.as_ref(), request.method().as_str(), &path).await

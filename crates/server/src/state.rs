@@ -20,6 +20,8 @@ pub struct AppState {
     pub access: Arc<Access>,
     pub clock: Arc<dyn Clock>,
     pub started: Instant,
+    /// Whether the bindings index is in step with the other replicas (replication.rs).
+    pub replication: Arc<crate::replication::ReplicaSync>,
 }
 
 impl AppState {
@@ -59,7 +61,9 @@ impl AppState {
         F: FnOnce(&dyn Store) -> Result<(T, BindingChanges), nmp_store::StoreError> + Send + 'static,
     {
         let access = Arc::clone(&self.access);
-        self.store(move |store| access.commit(|| work(store))).await
+        self.store(move |store| access.commit(|| work(store)))
+            .await
+            .inspect(|_| crate::replication::note_access_commit())
     }
 }
 

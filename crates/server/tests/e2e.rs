@@ -18,11 +18,13 @@ mod e2e {
     mod iam;
     mod logging;
     mod members;
+    mod migrate_store;
     mod nginx;
     mod oidc;
     mod opa;
     mod pdp;
     mod persistence;
+    mod pg_replicas;
     mod projects;
     mod quickstart_auth;
     mod replicas;

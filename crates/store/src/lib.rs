@@ -1,5 +1,5 @@
 //! Storage for nmp: small traits per aggregate (workspaces, role bindings, projects) with typed
-//! errors, a SQLite backend, and a conformance suite every backend must pass.
+//! errors, a SQLite and a PostgreSQL backend, and a conformance suite every backend must pass.
 //!
 //! Invariants:
 //! - Every multi-step write (workspace + creator's Admin binding; member update; workspace delete
@@ -7,13 +7,17 @@
 //! - A workspace never loses its last active Admin through the members API or a binding revoke.
 //! - At most one active binding exists per (principal, workspace, role); revoking is a soft delete,
 //!   and granting the same triple again re-activates the row.
-//! - A write is acknowledged only after it is durable (SQLite: WAL + `synchronous=FULL`).
+//! - A write is acknowledged only after it is durable (SQLite: WAL + `synchronous=FULL`;
+//!   PostgreSQL: the commit returned).
 //! - Stores know nothing about HTTP or authorization; the server maps [`StoreError`] to statuses.
 
 mod error;
 mod ids;
 mod model;
+pub mod postgres;
+mod sql_filter;
 pub mod sqlite;
+pub mod transfer;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -99,4 +103,22 @@ pub trait Store: WorkspaceStore + BindingStore + ProjectStore {
     /// A value that changes whenever another process (another replica) commits to the store.
     /// Our own writes do not change it: they update the in-memory index directly.
     fn external_change_marker(&self) -> StoreResult<i64>;
+    /// The change feed between replicas, for backends several processes share (PostgreSQL).
+    fn change_feed(&self) -> Option<&dyn ChangeFeed> {
+        None
+    }
+}
+
+/// Revisions of access changes, shared by the replicas of one store.
+pub trait ChangeFeed: Send + Sync {
+    /// Call `wake` soon after any replica commits an access change, and whenever the
+    /// notification connection is (re)established (changes may have been missed meanwhile).
+    /// Stops once `wake` is dropped.
+    fn watch(&self, wake: std::sync::Weak<dyn Fn() + Send + Sync>);
+    /// The revision of the last committed access change.
+    fn current_revision(&self) -> StoreResult<i64>;
+    /// Record that this replica's index has applied `revision` (also its heartbeat).
+    fn report_applied(&self, revision: i64) -> StoreResult<()>;
+    /// How many other replicas with a heartbeat within `live_within` have not applied `revision`.
+    fn lagging_replicas(&self, revision: i64, live_within: std::time::Duration) -> StoreResult<u64>;
 }

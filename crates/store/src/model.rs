@@ -91,6 +91,25 @@ pub struct MemberRoles {
     pub at: OffsetDateTime,
 }
 
+impl MemberRoles {
+    /// The roles asked for, each once, in a stable order.
+    pub(crate) fn unique_roles(&self) -> std::collections::BTreeSet<&str> {
+        self.roles.iter().map(String::as_str).collect()
+    }
+
+    /// The grant of one of these roles (named as the members API names bindings).
+    pub(crate) fn grant(&self, role: &str) -> Grant {
+        Grant {
+            principal: self.principal.clone(),
+            workspace: self.workspace.clone(),
+            role: role.to_string(),
+            granted_by: self.granted_by.clone(),
+            at: self.at,
+            name: nmp_core::binding_name_for_api(&self.principal, &self.workspace, role),
+        }
+    }
+}
+
 /// What a member change did, so the caller can update its in-memory index in the same step.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemberChange {

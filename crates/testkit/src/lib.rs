@@ -21,8 +21,10 @@ mod html;
 mod idp;
 mod npm;
 mod oauth;
+mod postgres;
 mod process;
 
 pub use control::{Counters, Endpoint, Fault, IdpState};
 pub use idp::{IdpOptions, TestIdp};
 pub use oauth::{decode_jwt_unverified, is_oauth_error, DeviceAuthorization, OAuthError, TokenSet};
+pub use postgres::{PgCluster, SUPERUSER_PASSWORD as PG_SUPERUSER_PASSWORD};

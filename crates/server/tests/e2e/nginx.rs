@@ -99,7 +99,7 @@ fn nginx_binary() -> PathBuf {
 }
 
 /// nginx as a child process on a free 127.0.0.1 port; stopped (and reaped) on drop.
-struct Nginx {
+pub(super) struct Nginx {
     child: Child,
     base: String,
     stderr: Arc<Mutex<Vec<String>>>,
@@ -108,15 +108,22 @@ struct Nginx {
 
 impl Nginx {
     fn start(server: &TestServer) -> Nginx {
+        Nginx::start_with(|port| {
+            NGINX_CONF
+                .replace("NMP_ADDRESS", server.base.trim_start_matches("http://"))
+                .replace("LISTEN_PORT", &port.to_string())
+                .replace("GATEWAY_SECRET", SECRET)
+        })
+    }
+
+    /// nginx with the configuration `config` makes for the port it listens on.
+    pub(super) fn start_with(config: impl FnOnce(u16) -> String) -> Nginx {
         let dir = tempfile::Builder::new().prefix("nmp-nginx-").tempdir().expect("tempdir");
         // Workers run as an unprivileged user when the master is root: let them in.
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         std::fs::create_dir(dir.path().join("temp")).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let config = NGINX_CONF
-            .replace("NMP_ADDRESS", server.base.trim_start_matches("http://"))
-            .replace("LISTEN_PORT", &port.to_string())
-            .replace("GATEWAY_SECRET", SECRET);
+        let config = config(port);
         let config_path = dir.path().join("nginx.conf");
         std::fs::write(&config_path, config).unwrap();
         let pid_file = dir.path().join("nginx.pid");
@@ -159,7 +166,7 @@ impl Nginx {
         Nginx { child, base: format!("http://127.0.0.1:{port}"), stderr, _dir: dir }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 }

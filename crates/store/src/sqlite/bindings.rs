@@ -1,7 +1,5 @@
 //! Role bindings and workspace members on SQLite.
 
-use std::collections::BTreeSet;
-
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row, Transaction};
 use time::OffsetDateTime;
@@ -145,9 +143,8 @@ fn push_match(column: &str, matcher: &StringMatch, sql: &mut String, params: &mu
             params.push(SqlValue::Text(value.clone()));
         }
         StringMatch::Like(value) => {
-            let escaped = value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             sql.push_str(&format!(" AND {column} LIKE ? ESCAPE '\\'"));
-            params.push(SqlValue::Text(format!("%{escaped}%")));
+            params.push(SqlValue::Text(crate::sql_filter::like_pattern(value)));
         }
         StringMatch::In(values) | StringMatch::NotIn(values) => {
             let negate = matches!(matcher, StringMatch::NotIn(_));
@@ -314,8 +311,8 @@ impl BindingStore for SqliteStore {
         self.write(|tx| {
             workspace_exists(tx, &change.workspace)?;
             let mut granted = Vec::new();
-            for role in unique(&change.roles) {
-                let grant = member_grant(change, role);
+            for role in change.unique_roles() {
+                let grant = change.grant(role);
                 match grant_in(tx, &grant)? {
                     Granted::Created(b) | Granted::Reactivated(b) => granted.push(b),
                     Granted::AlreadyActive(_) => {}
@@ -329,7 +326,7 @@ impl BindingStore for SqliteStore {
     fn set_member_roles(&self, change: &MemberRoles) -> StoreResult<MemberChange> {
         self.write(|tx| {
             workspace_exists(tx, &change.workspace)?;
-            let wanted = unique(&change.roles);
+            let wanted = change.unique_roles();
             let before = active_of(tx, &change.workspace, &change.principal)?;
             let mut revoked = Vec::new();
             for binding in before.iter().filter(|b| !wanted.contains(b.role.as_str())) {
@@ -340,9 +337,7 @@ impl BindingStore for SqliteStore {
             }
             let mut granted = Vec::new();
             for role in wanted {
-                if let Granted::Created(b) | Granted::Reactivated(b) =
-                    grant_in(tx, &member_grant(change, role))?
-                {
+                if let Granted::Created(b) | Granted::Reactivated(b) = grant_in(tx, &change.grant(role))? {
                     granted.push(b);
                 }
             }
@@ -371,20 +366,5 @@ impl BindingStore for SqliteStore {
             let revoked = before.iter().map(|b| revoke_in(tx, b, at)).collect::<StoreResult<Vec<_>>>()?;
             Ok(MemberChange { granted: Vec::new(), revoked, current: Vec::new() })
         })
-    }
-}
-
-fn unique(roles: &[String]) -> BTreeSet<&str> {
-    roles.iter().map(String::as_str).collect()
-}
-
-fn member_grant(change: &MemberRoles, role: &str) -> Grant {
-    Grant {
-        principal: change.principal.clone(),
-        workspace: change.workspace.clone(),
-        role: role.to_string(),
-        granted_by: change.granted_by.clone(),
-        at: change.at,
-        name: nmp_core::binding_name_for_api(&change.principal, &change.workspace, role),
     }
 }

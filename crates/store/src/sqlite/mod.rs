@@ -4,7 +4,6 @@
 
 mod bindings;
 mod projects;
-mod sql_filter;
 mod workspaces;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +14,8 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use time::OffsetDateTime;
 
-use crate::{Store, StoreError, StoreResult};
+use crate::sql_filter::{push_condition, Dialect, SqlParam, ENTITY_COLUMNS};
+use crate::{Filter, Store, StoreError, StoreResult};
 
 const READERS: usize = 4;
 
@@ -34,6 +34,27 @@ impl std::fmt::Debug for SqliteStore {
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![M::up(include_str!("../../migrations/sqlite/0001_init.sql"))])
+}
+
+/// Apply pending migrations (versioned by `user_version`, forward-only) while holding an
+/// exclusive lock on `<database>.migrate.lock`, so processes opening the same file together
+/// migrate once instead of racing on the schema.
+fn migrate(writer: &mut Connection, path: &Path) -> StoreResult<()> {
+    use fs4::fs_std::FileExt;
+    let lock_path = path.with_extension("migrate.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", lock_path.display())))?;
+    lock.lock_exclusive()
+        .map_err(|e| StoreError::Unavailable(format!("cannot lock {}: {e}", lock_path.display())))?;
+    let result = migrations()
+        .to_latest(writer)
+        .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())));
+    let _ = FileExt::unlock(&lock);
+    result
 }
 
 pub(crate) fn unavailable(error: rusqlite::Error) -> StoreError {
@@ -60,9 +81,7 @@ impl SqliteStore {
         let mut writer = Connection::open(path).map_err(unavailable)?;
         writer.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
         configure(&writer).map_err(unavailable)?;
-        migrations()
-            .to_latest(&mut writer)
-            .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())))?;
+        migrate(&mut writer, path)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = Connection::open_with_flags(
@@ -157,4 +176,43 @@ pub(crate) fn is_unique_violation(error: &rusqlite::Error) -> bool {
         rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     )
+}
+
+/// Append the SQLite condition for a list filter over the entity columns.
+pub(crate) fn push_filter(
+    filter: &Filter,
+    sql: &mut String,
+    params: &mut Vec<rusqlite::types::Value>,
+) -> StoreResult<()> {
+    let mut generic = Vec::new();
+    push_condition(Dialect::Sqlite, filter, ENTITY_COLUMNS, sql, &mut generic)?;
+    params.extend(generic.into_iter().map(|param| match param {
+        SqlParam::Text(text) => rusqlite::types::Value::Text(text),
+        SqlParam::Time(at) => rusqlite::types::Value::Integer(to_micros(at)),
+    }));
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Every row, in creation order (for moving the store to another backend).
+    pub fn snapshot(&self) -> StoreResult<crate::transfer::Snapshot> {
+        self.read(|c| {
+            let workspaces = c
+                .prepare(&format!("SELECT {} FROM workspaces ORDER BY created_at, id", workspaces::COLUMNS))?
+                .query_map([], workspaces::workspace_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let projects = c
+                .prepare(&format!("SELECT {} FROM projects ORDER BY created_at, id", projects::COLUMNS))?
+                .query_map([], projects::project_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let bindings = c
+                .prepare(
+                    "SELECT id, name, principal, workspace, role, granted_by, granted_at, revoked_at \
+                     FROM role_bindings ORDER BY granted_at, id",
+                )?
+                .query_map([], bindings::binding_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(crate::transfer::Snapshot { workspaces, projects, bindings })
+        })
+    }
 }

@@ -3,15 +3,15 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
-use super::sql_filter::{push_condition, ENTITY_COLUMNS};
 use super::workspaces::order_by;
 use super::{from_micros, to_micros, unavailable, SqliteStore};
 use crate::error::workspace_not_found;
 use crate::{EntityUpdate, ListQuery, NewProject, PageOf, Project, ProjectStore, StoreError, StoreResult};
 
-const COLUMNS: &str = "id, workspace, name, description, created_at, created_by, updated_at, updated_by";
+pub(crate) const COLUMNS: &str =
+    "id, workspace, name, description, created_at, created_by, updated_at, updated_by";
 
-fn project_from_row(row: &Row<'_>) -> rusqlite::Result<Project> {
+pub(crate) fn project_from_row(row: &Row<'_>) -> rusqlite::Result<Project> {
     Ok(Project {
         id: row.get(0)?,
         workspace: row.get(1)?,
@@ -96,7 +96,7 @@ impl ProjectStore for SqliteStore {
         let mut params: Vec<SqlValue> = vec![SqlValue::Text(workspace.to_string())];
         if let Some(filter) = &query.filter {
             condition.push_str(" AND ");
-            push_condition(filter, ENTITY_COLUMNS, &mut condition, &mut params)?;
+            super::push_filter(filter, &mut condition, &mut params)?;
         }
         let offset = query.page.saturating_sub(1).saturating_mul(query.page_size);
         let order = order_by(query);

@@ -6,7 +6,6 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use super::bindings::{binding_from_row, grant_in, Granted};
-use super::sql_filter::{push_condition, ENTITY_COLUMNS};
 use super::{from_micros, to_micros, unavailable, SqliteStore};
 use crate::error::workspace_not_found;
 use crate::{
@@ -14,11 +13,11 @@ use crate::{
     StoreError, StoreResult, Workspace, WorkspaceStore,
 };
 
-const COLUMNS: &str = "id, name, description, created_at, created_by, updated_at, updated_by";
+pub(crate) const COLUMNS: &str = "id, name, description, created_at, created_by, updated_at, updated_by";
 /// Up to this many visible names go into the query as parameters; more go in as one JSON array.
 const MAX_INLINE_NAMES: usize = 64;
 
-fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
+pub(crate) fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
     Ok(Workspace {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -135,7 +134,7 @@ impl WorkspaceStore for SqliteStore {
         let mut params: Vec<SqlValue> = Vec::new();
         if let Some(filter) = &query.filter {
             condition.push_str(" AND ");
-            push_condition(filter, ENTITY_COLUMNS, &mut condition, &mut params)?;
+            super::push_filter(filter, &mut condition, &mut params)?;
         }
         match visible {
             Some(names) if names.len() <= MAX_INLINE_NAMES => {

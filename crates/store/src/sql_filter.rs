@@ -1,10 +1,43 @@
-//! Turning a parsed list [`Filter`] into a parameterised SQL condition, for a fixed set of columns.
+//! Turning a parsed list [`Filter`] into a parameterised SQL condition, for a fixed set of columns,
+//! shared by the backends: `?` placeholders (PostgreSQL renumbers them) and backend-neutral
+//! parameters each backend converts to its driver's values.
 
 use nmp_core::filter::{Filter, Op, Value};
 use nmp_proto::timestamps;
-use rusqlite::types::Value as SqlValue;
+use time::OffsetDateTime;
 
 use crate::{StoreError, StoreResult};
+
+/// A parameter of a generated condition.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SqlParam {
+    Text(String),
+    Time(OffsetDateTime),
+}
+
+/// Where the SQL differs between backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The case-insensitive substring operator: SQLite's `LIKE` ignores ASCII case, PostgreSQL's
+    /// does not, so PostgreSQL uses `ILIKE` for the same answers.
+    pub(crate) fn like(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "LIKE",
+            Dialect::Postgres => "ILIKE",
+        }
+    }
+}
+
+/// `%text%` with the LIKE wildcards escaped (escape character `\`).
+pub(crate) fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -28,15 +61,16 @@ pub(crate) const ENTITY_COLUMNS: Columns = &[
 
 /// Append the condition for `filter` to `sql` and its parameters to `params`.
 pub(crate) fn push_condition(
+    dialect: Dialect,
     filter: &Filter,
     columns: Columns,
     sql: &mut String,
-    params: &mut Vec<SqlValue>,
+    params: &mut Vec<SqlParam>,
 ) -> StoreResult<()> {
     match filter {
         Filter::And(items) | Filter::Or(items) => {
             if items.is_empty() {
-                sql.push('1');
+                sql.push_str("TRUE");
                 return Ok(());
             }
             let joiner = if matches!(filter, Filter::And(_)) { " AND " } else { " OR " };
@@ -45,13 +79,13 @@ pub(crate) fn push_condition(
                 if index > 0 {
                     sql.push_str(joiner);
                 }
-                push_condition(item, columns, sql, params)?;
+                push_condition(dialect, item, columns, sql, params)?;
             }
             sql.push(')');
         }
         Filter::Not(inner) => {
             sql.push_str("NOT (");
-            push_condition(inner, columns, sql, params)?;
+            push_condition(dialect, inner, columns, sql, params)?;
             sql.push(')');
         }
         Filter::Compare { field, op, value } => {
@@ -62,19 +96,20 @@ pub(crate) fn push_condition(
                     known.join(", ")
                 )));
             };
-            push_comparison(column, *kind, *op, value, sql, params)?;
+            push_comparison(dialect, column, *kind, *op, value, sql, params)?;
         }
     }
     Ok(())
 }
 
 fn push_comparison(
+    dialect: Dialect,
     column: &str,
     kind: Kind,
     op: Op,
     value: &Value,
     sql: &mut String,
-    params: &mut Vec<SqlValue>,
+    params: &mut Vec<SqlParam>,
 ) -> StoreResult<()> {
     if *value == Value::Null {
         match op {
@@ -89,7 +124,7 @@ fn push_comparison(
                 return Err(StoreError::Invalid("`IN` needs a list".into()));
             };
             if items.is_empty() {
-                sql.push_str(if op == Op::In { "0" } else { "1" });
+                sql.push_str(if op == Op::In { "FALSE" } else { "TRUE" });
                 return Ok(());
             }
             sql.push_str(column);
@@ -107,9 +142,8 @@ fn push_comparison(
             let Value::Text(text) = value else {
                 return Err(StoreError::Invalid("`~` needs a quoted string".into()));
             };
-            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            sql.push_str(&format!("{column} LIKE ? ESCAPE '\\'"));
-            params.push(SqlValue::Text(format!("%{escaped}%")));
+            sql.push_str(&format!("{column} {} ? ESCAPE '\\'", dialect.like()));
+            params.push(SqlParam::Text(like_pattern(text)));
         }
         _ => {
             let symbol = match op {
@@ -126,12 +160,12 @@ fn push_comparison(
     Ok(())
 }
 
-fn to_sql(kind: Kind, value: &Value) -> StoreResult<SqlValue> {
+fn to_sql(kind: Kind, value: &Value) -> StoreResult<SqlParam> {
     match (kind, value) {
-        (Kind::Text, Value::Text(text)) => Ok(SqlValue::Text(text.clone())),
-        (Kind::Text, Value::Number(n)) => Ok(SqlValue::Text(n.to_string())),
+        (Kind::Text, Value::Text(text)) => Ok(SqlParam::Text(text.clone())),
+        (Kind::Text, Value::Number(n)) => Ok(SqlParam::Text(n.to_string())),
         (Kind::Time, Value::Text(text)) => timestamps::parse(text)
-            .map(|at| SqlValue::Integer(super::to_micros(at)))
+            .map(SqlParam::Time)
             .ok_or_else(|| StoreError::Invalid(format!("`{text}` is not a timestamp"))),
         _ => Err(StoreError::Invalid("value does not fit the field".into())),
     }
