@@ -10,8 +10,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo deny check bans licenses sources
 
 db_root="${CARGO_HOME:-$HOME/.cargo}/advisory-dbs"
+db_date() {
+    local copy
+    copy=$(find "$db_root" -mindepth 2 -maxdepth 2 -name .git -printf '%h\n' 2>/dev/null | head -1)
+    [ -n "$copy" ] && echo "cargo deny: advisory database at $copy, last commit $(git -C "$copy" log -1 --format=%ci)" >&2
+    return 0
+}
 if cargo deny fetch db 2>/tmp/nmp-deny-fetch.log; then
-    cargo deny check advisories
+    db_date
+    cargo deny --offline check advisories
     exit 0
 fi
 echo "cargo deny: the advisory database could not be fetched:" >&2
