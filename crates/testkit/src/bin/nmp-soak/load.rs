@@ -72,6 +72,9 @@ struct WorkspaceFacts {
     members: BTreeMap<String, Known>,
 }
 
+/// A workspace, whether it exists, and its members with whether each is one.
+type ExpectedWorkspace = (String, Known, Vec<(String, Known)>);
+
 /// The expected store, per worker.
 #[derive(Debug, Default)]
 pub struct Oracle {
@@ -271,7 +274,7 @@ impl Load {
 
     /// Compare the store (read through the API as the admin) with every acknowledged write.
     pub async fn check(&self) -> Verdict {
-        let expected: Vec<(String, Known, Vec<(String, Known)>)> = self
+        let expected: Vec<ExpectedWorkspace> = self
             .oracle
             .workspaces
             .lock()

@@ -6,6 +6,9 @@
 //!
 //! Run it through `scripts/soak.sh` (which builds it and the server).
 
+// A load generator measures real elapsed time (latencies, phases, recovery), like the test crates.
+#![allow(clippy::disallowed_methods)]
+
 mod load;
 mod report;
 mod scenarios;
