@@ -417,8 +417,10 @@ async fn token_flood(args: &Args) -> Result<ScenarioReport> {
     run.mark("before");
     let rss_before = run.rss_now();
     let total = args.flood_tokens;
-    // The cache holds 10 000 entries by default: after twice that it is full and stays full.
-    let filled_after = (2 * 10_000).min(total / 2);
+    // The cache holds 10 000 entries by default. The first half of the flood (at least twice the
+    // cache) fills it and lets its tables and the allocator reach their size; a leak would keep
+    // growing through the second half, which is what the target looks at.
+    let filled_after = (2 * 10_000).max(total / 2).min(total);
     let sent = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicUsize::new(0));
     let mut rss_filled = 0.0;
@@ -459,7 +461,7 @@ async fn token_flood(args: &Args) -> Result<ScenarioReport> {
     run.report.check("every flood token answered 200", format!("{refused} not 200"), refused == 0);
     let growth = if rss_filled > 0.0 { (rss_end - rss_filled) / rss_filled } else { 1.0 };
     run.report.check(
-        "memory bounded: ≤ 10% growth once the token cache is full",
+        "memory bounded: ≤ 10% growth over the second half of the flood",
         format!("{rss_filled:.1} → {rss_end:.1} MiB ({:+.1}%)", growth * 100.0),
         growth <= 0.10,
     );
