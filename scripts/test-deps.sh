@@ -4,8 +4,14 @@
 #   replica e2e tests in crates/server/tests/e2e/, which fail rather than skip without it;
 # - PostgreSQL server binaries (Debian package `postgresql`: initdb, pg_ctl, psql) for the store
 #   conformance suite and the replica tests, which start throwaway clusters of their own. As root
-#   the tests run those binaries as the `postgres` user the package creates (initdb refuses root).
+#   the tests run those binaries as the `postgres` user the package creates (initdb refuses root);
+# - cargo-deny, the dependency gate (`cargo install --locked`, into ~/.cargo/bin, so a machine that
+#   already has it skips the build).
 set -eu
+
+if ! cargo deny --version >/dev/null 2>&1; then
+    cargo install --locked cargo-deny
+fi
 
 have_nginx() { command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; }
 have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: installs what tests need (nginx from Debian when
-# missing; the test IdP's npm packages and the compatibility suite's Python venv are installed by
-# the suites themselves), then format check, clippy with warnings as errors, every Rust test, and
-# the compatibility suite against the official NeMo Platform CLI and SDK.
+# The whole test suite, from a fresh machine: installs what tests need (nginx from Debian and
+# cargo-deny when missing; the test IdP's npm packages and the compatibility suite's Python venv
+# are installed by the suites themselves), then format check, the dependency gate, clippy with
+# warnings as errors, every Rust test, the short soak and fault run, and the compatibility suite
+# against the official NeMo Platform CLI and SDK.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,11 +18,17 @@ command -v npm >/dev/null || { echo "npm is required (installs the test IdP)" >&
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "dependency gate (cargo deny)"
+scripts/deny.sh
+
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test"
 cargo test --workspace
+
+step "short soak and fault run (scripts/soak.sh short)"
+scripts/soak.sh short
 
 step "compatibility suite (official CLI and SDK)"
 tests/compat/run.sh

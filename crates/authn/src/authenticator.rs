@@ -86,6 +86,7 @@ impl Authenticator {
                         issuer_url,
                         jwks_uri,
                         settings.unknown_kid_cooldown,
+                        settings.jwks_failure_backoff,
                         Arc::clone(&clock),
                         fetcher,
                     ),

@@ -2,6 +2,11 @@
 //! background, re-fetched on an unknown `kid` at most once per cooldown, single-flight (one
 //! fetch in flight no matter how many requests wait), and kept as last-known-good when the IdP
 //! fails. Only configured URLs and the configured issuer's discovery document are fetched.
+//!
+//! The cooldown follows a *successful* on-demand fetch only: the IdP answered and the `kid` was
+//! not in its set, so random `kid`s cannot make us ask again sooner. A *failed* on-demand fetch
+//! (IdP down, error status, bad document) is retried after a short backoff instead, so a key the
+//! IdP published during an outage is picked up within seconds of its return.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -54,7 +59,8 @@ pub enum RefreshCause {
 
 #[derive(Debug, Default)]
 struct FetchBookkeeping {
-    last_attempt: Option<Instant>,
+    /// No on-demand fetch before this instant (monotonic clock).
+    next_on_demand: Option<Instant>,
     jwks_uri: Option<Url>,
 }
 
@@ -64,6 +70,7 @@ pub struct Provider {
     issuer_url: Url,
     configured_jwks_uri: Option<Url>,
     cooldown: Duration,
+    failure_backoff: Duration,
     clock: Arc<dyn Clock>,
     fetcher: Fetcher,
     keys: RwLock<Arc<KeySnapshot>>,
@@ -81,6 +88,7 @@ impl Provider {
         issuer_url: Url,
         configured_jwks_uri: Option<Url>,
         cooldown: Duration,
+        failure_backoff: Duration,
         clock: Arc<dyn Clock>,
         fetcher: Fetcher,
     ) -> Self {
@@ -89,6 +97,8 @@ impl Provider {
             issuer_url,
             configured_jwks_uri,
             cooldown,
+            // Never longer than the cooldown: a failure must not block longer than a success.
+            failure_backoff: failure_backoff.min(cooldown),
             clock,
             fetcher,
             keys: RwLock::new(Arc::new(KeySnapshot::default())),
@@ -121,25 +131,29 @@ impl Provider {
     }
 
     /// Refresh discovery and keys. Concurrent callers queue on one gate; an on-demand caller
-    /// that finds the set changed while it waited, or the cooldown still running, fetches nothing.
+    /// that finds the set changed while it waited, or finds itself inside the cooldown (after a
+    /// successful fetch) or the retry backoff (after a failed one), fetches nothing.
     pub async fn refresh(&self, cause: RefreshCause) {
         let mut bookkeeping = self.gate.lock().await;
         if let RefreshCause::OnDemand { seen_generation } = cause {
             if self.snapshot().generation != seen_generation {
                 return;
             }
-            if bookkeeping
-                .last_attempt
-                .is_some_and(|at| self.clock.instant().duration_since(at) < self.cooldown)
-            {
+            if bookkeeping.next_on_demand.is_some_and(|at| self.clock.instant() < at) {
                 return;
             }
         }
-        // Only on-demand fetches start the cooldown: a scheduled refresh just before a key
-        // rotation must not delay picking up the new key.
+        let fetched = self.discover_and_fetch(&mut bookkeeping, cause).await;
+        // Only on-demand fetches set the pause: a scheduled refresh just before a key rotation
+        // must not delay picking up the new key.
         if matches!(cause, RefreshCause::OnDemand { .. }) {
-            bookkeeping.last_attempt = Some(self.clock.instant());
+            let pause = if fetched { self.cooldown } else { self.failure_backoff };
+            bookkeeping.next_on_demand = Some(self.clock.instant() + pause);
         }
+    }
+
+    /// One discovery (when due) and one JWKS fetch. True when a key set was fetched and installed.
+    async fn discover_and_fetch(&self, bookkeeping: &mut FetchBookkeeping, cause: RefreshCause) -> bool {
         let rediscover = cause == RefreshCause::Scheduled || bookkeeping.jwks_uri.is_none();
         if rediscover {
             match self.discover().await {
@@ -150,7 +164,7 @@ impl Provider {
                 Err(error) => {
                     tracing::warn!(%error, issuer = %self.issuer, "OIDC discovery failed");
                     if matches!(error, FetchError::IssuerMismatch { .. }) {
-                        return;
+                        return false;
                     }
                     if bookkeeping.jwks_uri.is_none() {
                         bookkeeping.jwks_uri = self.configured_jwks_uri.clone();
@@ -160,11 +174,15 @@ impl Provider {
         }
         let Some(jwks_uri) = bookkeeping.jwks_uri.clone() else {
             tracing::warn!(issuer = %self.issuer, "{}", FetchError::NoJwksUri);
-            return;
+            return false;
         };
-        if let Err(error) = self.fetch_keys(&jwks_uri).await {
-            // Last known good stays in place (JWKS-05); an error never empties the set.
-            tracing::warn!(%error, issuer = %self.issuer, "JWKS refresh failed; keeping cached keys");
+        match self.fetch_keys(&jwks_uri).await {
+            Ok(()) => true,
+            Err(error) => {
+                // Last known good stays in place (JWKS-05); an error never empties the set.
+                tracing::warn!(%error, issuer = %self.issuer, "JWKS refresh failed; keeping cached keys");
+                false
+            }
         }
     }
 

@@ -88,8 +88,13 @@ pub struct AuthnSettings {
     pub jwks_refresh_interval: Duration,
     /// Retry period of the background task while no key set has been loaded yet.
     pub jwks_retry_interval: Duration,
-    /// Least time between two JWKS fetches caused by unknown `kid`s (per issuer).
+    /// Least time between two JWKS fetches caused by unknown `kid`s (per issuer), counted from
+    /// the last on-demand fetch that succeeded.
     pub unknown_kid_cooldown: Duration,
+    /// After an on-demand JWKS fetch failed (IdP unreachable or erroring), the next one may run
+    /// after this much time (at most `unknown_kid_cooldown`): recovery after an outage is bounded
+    /// by it, and a down IdP still sees at most one fetch per backoff.
+    pub jwks_failure_backoff: Duration,
     /// Total timeout of one discovery or JWKS request.
     pub http_timeout: Duration,
     /// Largest discovery or JWKS response body read.
@@ -109,6 +114,7 @@ impl Default for AuthnSettings {
             jwks_refresh_interval: Duration::from_secs(300),
             jwks_retry_interval: Duration::from_secs(5),
             unknown_kid_cooldown: Duration::from_secs(30),
+            jwks_failure_backoff: Duration::from_secs(2),
             http_timeout: Duration::from_secs(5),
             max_jwks_bytes: 1024 * 1024,
             token_cache_capacity: 10_000,

@@ -1,6 +1,8 @@
 //! Verified-token cache: a token seen before costs a hash and a map lookup. Keyed by SHA-256 of
 //! the exact token string (two spellings of "the same" token never share an entry), bounded in
-//! size (oldest inserted evicted first), and an entry never outlives the token's `exp`.
+//! size (`auth.token_cache_max_entries`, oldest inserted evicted first, O(1) amortized per insert
+//! so a flood of distinct valid tokens costs neither unbounded memory nor quadratic time), and an
+//! entry never outlives the token's `exp`.
 //! Entries of signed tokens remember which key verified them; the caller re-checks that the key
 //! is still in the JWKS, so a key removed at the IdP stops cached tokens too.
 
@@ -86,9 +88,8 @@ impl TokenCache {
         if entries.by_key.contains_key(&key) {
             return;
         }
-        if entries.by_key.len() >= self.capacity {
-            entries.by_key.retain(|_, cached| now < cached.verified.expires_at);
-        }
+        // Evict oldest first. No scan of all entries here: under a flood of distinct tokens every
+        // insert finds the cache full, and a full scan per insert would cost O(capacity) each.
         while entries.by_key.len() >= self.capacity {
             let Some(oldest) = entries.insertion_order.pop_front() else {
                 break;
@@ -153,6 +154,19 @@ mod tests {
         assert!(cache.get(&cache_key("t0"), 0).is_none());
         assert!(cache.get(&cache_key("t9"), 0).is_some());
         assert!(cache.lock().insertion_order.len() <= 6);
+    }
+
+    #[test]
+    fn a_flood_of_distinct_tokens_stays_at_capacity_and_keeps_the_newest() {
+        let cache = TokenCache::new(1_000);
+        for index in 0..100_000 {
+            cache.insert(cache_key(&format!("flood-{index}")), entry("u", 1_000), 0);
+        }
+        assert_eq!(cache.len(), 1_000);
+        assert!(cache.lock().insertion_order.len() <= 2_000, "the order queue is bounded too");
+        assert!(cache.get(&cache_key("flood-99999"), 0).is_some());
+        assert!(cache.get(&cache_key("flood-98999"), 0).is_none(), "older than the last 1 000: evicted");
+        assert!(cache.get(&cache_key("flood-99000"), 0).is_some());
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct AuthConfig {
     pub policy_data_refresh_interval: f64,
     /// `Cache-Control: max-age` of the OPA bundle, and how long the server reuses a built bundle.
     pub bundle_cache_seconds: f64,
+    /// Most verified tokens kept in memory (oldest evicted first); 0 disables the cache.
+    pub token_cache_max_entries: usize,
     /// Reference WASM settings: accepted for compatibility, no effect (our PDP is native).
     pub embedded_pdp_auto_build_wasm: bool,
     pub embedded_pdp_cpu_limit: u64,
@@ -79,6 +81,7 @@ impl Default for AuthConfig {
             propagation_poll_interval_seconds: 1.0,
             policy_data_refresh_interval: 1.0,
             bundle_cache_seconds: 5.0,
+            token_cache_max_entries: 10_000,
             embedded_pdp_auto_build_wasm: true,
             embedded_pdp_cpu_limit: 200,
             embedded_pdp_memory_limit_mb: 32,
@@ -206,11 +209,19 @@ pub struct ServerConfig {
     pub request_timeout_seconds: u64,
     /// Log format: `text` or `json`.
     pub log_format: LogFormat,
+    /// Seconds a client has to send a complete request head, counted from when the connection
+    /// starts waiting for one (at connect and after each response): also closes idle connections.
+    pub header_read_timeout_seconds: u64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 1024 * 1024, request_timeout_seconds: 30, log_format: LogFormat::Text }
+        ServerConfig {
+            max_body_bytes: 1024 * 1024,
+            request_timeout_seconds: 30,
+            log_format: LogFormat::Text,
+            header_read_timeout_seconds: 10,
+        }
     }
 }
 
@@ -298,6 +309,8 @@ pub struct Timings {
     pub max_staleness: Duration,
     /// `store.propagation_timeout_seconds`.
     pub propagation_timeout: Duration,
+    /// `server.header_read_timeout_seconds`.
+    pub header_read_timeout: Duration,
 }
 
 /// What validation may know of the process environment, passed in rather than read.
@@ -397,6 +410,9 @@ impl Settings {
         if file.server.request_timeout_seconds == 0 {
             return Err(invalid("server.request_timeout_seconds", "must be at least 1"));
         }
+        if file.server.header_read_timeout_seconds == 0 {
+            return Err(invalid("server.header_read_timeout_seconds", "must be at least 1"));
+        }
         let data_dir = data_dir_override
             .or_else(|| file.store.data_dir.clone())
             .or_else(|| environment.xdg_data_home.as_ref().map(|d| d.join("nmp")))
@@ -412,6 +428,7 @@ impl Settings {
             bundle_cache,
             max_staleness: Duration::from_secs(file.store.max_staleness_seconds),
             propagation_timeout: Duration::from_secs(file.store.propagation_timeout_seconds),
+            header_read_timeout: Duration::from_secs(file.server.header_read_timeout_seconds),
         };
         let database = file.store.database(&data_dir)?;
         Ok(Settings { file, data_dir, database, trusted_gateway, authn, timings })
@@ -461,6 +478,7 @@ fn authn_settings(auth: &AuthConfig) -> Result<Option<nmp_authn::AuthnSettings>,
         jwks_refresh_interval: Duration::from_secs(oidc.jwks_refresh_interval_seconds),
         unknown_kid_cooldown: Duration::from_secs(oidc.jwks_unknown_kid_cooldown_seconds),
         http_timeout: Duration::from_secs(oidc.http_timeout_seconds),
+        token_cache_capacity: auth.token_cache_max_entries,
         ..nmp_authn::AuthnSettings::default()
     };
     settings.check().map_err(|error| invalid(authn_key(&error), error.to_string()))?;

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod config_doc;
 pub mod config_store;
+pub mod connections;
 mod convert;
 pub mod error;
 pub mod gateway_trust;
@@ -107,11 +108,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let header_read_timeout = state.settings.timings.header_read_timeout;
     let app = app::build(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")
+    connections::serve(listener, app, header_read_timeout, shutdown).await.context("serving HTTP")
 }
 
 /// A server running in the background (tests and `nemo quickstart` use it).

@@ -1,6 +1,7 @@
-//! The external policy decision point: OPA's REST data API (`POST {base}/v1/data/authz/allow`),
-//! fed the same input as the embedded PDP. Fail closed: unreachable → 503, timeout → 504, any
-//! other problem (HTTP error, undefined result, bad JSON) → 502.
+//! The external policy decision point: OPA's REST data API (`POST {base}/v1/data/authz/{rule}`
+//! for `allow`, `has_permissions` and `has_role`), fed the same input as the embedded PDP. Fail
+//! closed: unreachable → 503, timeout → 504, any other problem (HTTP error, undefined result, bad
+//! JSON) → 502.
 
 use std::time::Duration;
 
@@ -38,9 +39,22 @@ impl OpaClient {
         method: &str,
         path: &str,
     ) -> Result<bool, PdpFailure> {
-        let url = format!("{}/v1/data/authz/allow", self.base);
-        let body = json!({"input": nmp_core::policy::allow_input(principal, method, path)});
-        let response = self.http.post(&url).json(&body).send().await.map_err(|e| {
+        let input = nmp_core::policy::allow_input(principal, method, path);
+        let result = self.evaluate("allow", input).await?;
+        match result {
+            Value::Bool(allowed) => Ok(allowed),
+            result => match result.get("allowed") {
+                Some(Value::Bool(allowed)) => Ok(*allowed),
+                _ => Err(PdpFailure::Error("OPA result has no boolean `allowed`".into())),
+            },
+        }
+    }
+
+    /// Evaluate `data.authz.{rule}` for `input` (`POST {base}/v1/data/authz/{rule}`): OPA's
+    /// `result`, or why there is none.
+    pub async fn evaluate(&self, rule: &str, input: Value) -> Result<Value, PdpFailure> {
+        let url = format!("{}/v1/data/authz/{rule}", self.base);
+        let response = self.http.post(&url).json(&json!({"input": input})).send().await.map_err(|e| {
             if e.is_timeout() {
                 PdpFailure::Timeout
             } else {
@@ -50,20 +64,16 @@ impl OpaClient {
         if !response.status().is_success() {
             return Err(PdpFailure::Error(format!("OPA answered {}", response.status())));
         }
-        let value: Value = response.json().await.map_err(|e| {
+        let mut value: Value = response.json().await.map_err(|e| {
             if e.is_timeout() {
                 PdpFailure::Timeout
             } else {
                 PdpFailure::Error(format!("OPA answer unreadable: {e}"))
             }
         })?;
-        // `result` absent means the policy is not loaded (undefined): deny by failing closed.
-        match value.get("result") {
-            Some(Value::Bool(allowed)) => Ok(*allowed),
-            Some(result) => match result.get("allowed") {
-                Some(Value::Bool(allowed)) => Ok(*allowed),
-                _ => Err(PdpFailure::Error("OPA result has no boolean `allowed`".into())),
-            },
+        // `result` absent means the policy is not loaded (undefined): fail closed.
+        match value.get_mut("result") {
+            Some(result) => Ok(result.take()),
             None => Err(PdpFailure::Error("OPA returned no result (policy or data not loaded)".into())),
         }
     }

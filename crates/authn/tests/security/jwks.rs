@@ -237,3 +237,50 @@ async fn jwks_02_1000_concurrent_unknown_kid_requests_cause_one_fetch() {
     }
     assert_eq!(h.idp.jwks_hits(), before + 1);
 }
+
+#[tokio::test]
+async fn jwks_13_key_published_during_an_outage_is_accepted_within_seconds_of_the_return() {
+    // Production-like pauses on the harness's manual monotonic clock: a 30 s cooldown after a
+    // successful fetch, a 2 s backoff after a failed one.
+    let (old, new) = (rsa1(), rsa2());
+    let h = Harness::start(vec![old.jwk()], |settings| {
+        settings.unknown_kid_cooldown = Duration::from_secs(30);
+        settings.jwks_failure_backoff = Duration::from_secs(2);
+    })
+    .await;
+    // The start-up fetch was scheduled: it leaves no cooldown behind.
+    let token = new.mint(&h.claims());
+    // Outage: the IdP errors, and publishes the new key meanwhile. The token naming it is
+    // refused, which costs one failed fetch; random kids right after cost nothing more.
+    h.idp.set_jwks_behaviour(Behaviour::Status(503));
+    h.idp.set_keys(vec![old.jwk(), new.jwk()]);
+    let before = h.idp.jwks_hits();
+    assert_eq!(h.reject_reason(&token).await, RejectReason::UnknownKey);
+    assert_eq!(h.idp.jwks_hits(), before + 1);
+    for index in 0..100 {
+        h.assert_rejected(&random_kid_key(100 + index).mint(&h.claims())).await;
+    }
+    assert_eq!(h.idp.jwks_hits(), before + 1, "inside the backoff: no fetch");
+    // Still down 2 s later: one more fetch (the backoff), still refused.
+    h.clock.advance_monotonic(2);
+    assert_eq!(h.reject_reason(&token).await, RejectReason::UnknownKey);
+    assert_eq!(h.idp.jwks_hits(), before + 2, "one fetch per backoff while the IdP is down");
+    // The IdP comes back. One second later: still inside the backoff.
+    h.idp.set_jwks_behaviour(Behaviour::Normal);
+    h.clock.advance_monotonic(1);
+    assert_eq!(h.reject_reason(&token).await, RejectReason::UnknownKey);
+    // Two seconds after the last failure, i.e. at most 2 s after the IdP's return (the old code
+    // waited out the 30 s cooldown that the failed fetch had started): accepted.
+    h.clock.advance_monotonic(1);
+    h.assert_accepted(&token).await;
+    // After that successful fetch the full cooldown holds again for random kids.
+    let after_recovery = h.idp.jwks_hits();
+    h.clock.advance_monotonic(29);
+    for index in 0..50 {
+        h.assert_rejected(&random_kid_key(400 + index).mint(&h.claims())).await;
+    }
+    assert_eq!(h.idp.jwks_hits(), after_recovery, "random kids inside the cooldown cause no fetch");
+    h.clock.advance_monotonic(2);
+    h.assert_rejected(&random_kid_key(999).mint(&h.claims())).await;
+    assert_eq!(h.idp.jwks_hits(), after_recovery + 1, "one fetch once the cooldown is over");
+}

@@ -1,6 +1,7 @@
 //! The PDP endpoints `POST /apis/auth/v2/authz/{allow,has_permissions,has_role}`
-//! (`docs/reference-behaviour.md#the-pdp-endpoint`), for service principals only (an explicit
-//! deny of the policy, applied by the middleware).
+//! (`docs/reference-behaviour.md#the-pdp-endpoint`): answered by the configured PDP (the embedded
+//! one, or OPA's same-named rule when the provider is `opa`), for service principals only (an
+//! explicit deny of the policy, applied by the middleware).
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -114,6 +115,30 @@ async fn evaluate(
         Ok(parsed) => parsed,
         Err(error) => return error.into_response(),
     };
+    // With an external PDP, its answer is the answer (the embedded one is not consulted).
+    if let Some(opa) = &state.access.opa {
+        let mut opa_input = nmp_core::policy::identity_input(principal.as_ref());
+        match entrypoint.as_str() {
+            "allow" => {
+                opa_input = match nmp_core::policy::allow_input(principal.as_ref(), &method, &path) {
+                    Value::Object(map) => map,
+                    _ => opa_input,
+                }
+            }
+            "has_permissions" => {
+                opa_input.insert("workspace".into(), input["workspace"].clone());
+                opa_input.insert("permissions".into(), input["permissions"].clone());
+            }
+            _ => {
+                opa_input.insert("workspace".into(), input["workspace"].clone());
+                opa_input.insert("role".into(), input["role"].clone());
+            }
+        }
+        return match opa.evaluate(&entrypoint, Value::Object(opa_input)).await {
+            Ok(result) => Json(json!({"result": result})).into_response(),
+            Err(failure) => crate::middleware::pdp_failure(failure).into_response(),
+        };
+    }
     let result = match entrypoint.as_str() {
         "allow" => {
             let decision = state.access.decide(principal.as_ref(), &method, &path);

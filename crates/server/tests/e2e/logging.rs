@@ -1,11 +1,12 @@
-//! Logs: every denial is a structured decision event (ADR 0019), and no token, in whole or in
-//! part, ever reaches the log, even at the most verbose level.
+//! Logs: every denial is a structured decision event (ADR 0019), and no token (quickstart or OIDC), in
+//! whole or in part, ever reaches the log, even at `trace` for every target (hyper included).
 
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use super::oidc::{oidc_yaml, start_idp};
 use super::support::{unsigned_token, user_token, write_config, ProcessServer, QUICKSTART};
 
 async fn call(base: &str, token: &str, method: Method, path: &str, body: Option<Value>) -> StatusCode {
@@ -18,14 +19,29 @@ async fn call(base: &str, token: &str, method: Method, path: &str, body: Option<
 
 #[tokio::test]
 async fn denials_are_logged_as_decision_events_and_tokens_never_are() {
+    // Unsigned quickstart tokens and real OIDC tokens side by side, every target at `trace`,
+    // hyper's included (the server speaks HTTP/1.1 only; h2 is not in its dependency tree).
+    let idp = start_idp().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &format!("{QUICKSTART}server:\n  log_format: json\n"));
-    let server = ProcessServer::spawn_with_log(&config, &dir.path().join("data"), "trace,hyper=info,h2=info")
-        .expect("starts");
+    let yaml = oidc_yaml(&idp, 300, "")
+        .replace("auth:\n  enabled: true\n", "auth:\n  enabled: true\n  allow_unsigned_jwt: true\n");
+    let config = write_config(dir.path(), &format!("{yaml}server:\n  log_format: json\n"));
+    let server = ProcessServer::spawn_with_log(&config, &dir.path().join("data"), "trace").expect("starts");
     let base = server.base.clone();
     let admin = user_token("admin@example.com", &[], None);
     let carol = user_token("carol@example.com", &[], None);
     let forged = unsigned_token(json!({"sub": "mallory", "iat": 1, "exp": 2}));
+    let oidc_alice =
+        idp.device_login("alice@example.com", "openid email platform:read").await.unwrap().access_token;
+    let oidc_bob =
+        idp.device_login("bob@example.com", "openid email platform:read").await.unwrap().access_token;
+    // A real token whose signature no longer matches: refused as invalid.
+    let oidc_tampered = {
+        let mut bytes = oidc_bob.clone().into_bytes();
+        let middle_of_signature = bytes.len() - 20;
+        bytes[middle_of_signature] = if bytes[middle_of_signature] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(bytes).unwrap()
+    };
     assert_eq!(
         call(&base, &admin, Method::POST, "/apis/entities/v2/workspaces", Some(json!({"name": "ws1"}))).await,
         StatusCode::CREATED
@@ -42,9 +58,25 @@ async fn denials_are_logged_as_decision_events_and_tokens_never_are() {
         call(&base, "not.a-token", Method::GET, "/apis/entities/v2/workspaces", None).await,
         StatusCode::UNAUTHORIZED
     );
+    assert_eq!(call(&base, &oidc_alice, Method::GET, "/apis/auth/authenticate", None).await, StatusCode::OK);
+    assert_eq!(
+        call(&base, &oidc_alice, Method::DELETE, "/apis/entities/v2/workspaces/ws1", None).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(&base, &oidc_tampered, Method::GET, "/apis/entities/v2/workspaces", None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&base, &oidc_bob, Method::GET, "/apis/entities/v2/workspaces", None).await,
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let log = server.log();
     server.kill9();
+    // The log really is at trace for the HTTP stack (else this test would prove little).
+    assert!(log.contains(r#""level":"TRACE""#), "no trace events in the log");
+    assert!(log.contains(r#""target":"hyper"#), "no hyper events in the log");
 
     let denial = log
         .lines()
@@ -63,9 +95,14 @@ async fn denials_are_logged_as_decision_events_and_tokens_never_are() {
     assert!(fields["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{denial}");
     // Allowed decisions are not logged by default.
     assert!(!log.contains(r#""result":"allow""#), "allowed decisions were logged");
-    for token in [&admin, &carol, &forged] {
+    for token in [&admin, &carol, &forged, &oidc_alice, &oidc_bob, &oidc_tampered] {
         for part in token.split('.').filter(|p| p.len() > 8) {
             assert!(!log.contains(part), "a token segment reached the log");
+            // Nor a recognisable piece of one (e.g. a truncated or split value).
+            for window in part.as_bytes().chunks(24).filter(|w| w.len() == 24) {
+                let piece = std::str::from_utf8(window).unwrap();
+                assert!(!log.contains(piece), "a 24-character piece of a token reached the log");
+            }
         }
     }
     assert!(!log.contains("not.a-token"));

@@ -216,3 +216,75 @@ async fn a_broken_pdp_fails_closed_with_502() {
     let admin = user_token("admin@example.com", &[], None);
     assert_eq!(server.as_token(&admin, Method::GET, WS, None).await.0, StatusCode::BAD_GATEWAY);
 }
+
+/// OPA's answer is the one enforced, for requests and for the PDP endpoints, even where the
+/// embedded PDP would answer otherwise: here OPA holds a bundle taken before a revoke and a
+/// grant (as it does until its next bundle poll), so the two disagree, and the server follows OPA.
+#[tokio::test]
+async fn opa_answers_are_enforced_where_the_embedded_pdp_would_differ() {
+    const SECRET: &str = "a-gateway-secret-of-some-length";
+    let server = TestServer::start(QUICKSTART).await;
+    let admin = user_token("admin@example.com", &[], None);
+    assert_eq!(
+        server.as_token(&admin, Method::POST, WS, Some(json!({"name": "ws1"}))).await.0,
+        StatusCode::CREATED
+    );
+    let bob_viewer = json!({"principal": "bob@example.com", "roles": ["Viewer"]});
+    server.as_token(&admin, Method::POST, &format!("{WS}/ws1/members"), Some(bob_viewer)).await;
+    let bundle = server
+        .request(Method::GET, BUNDLE)
+        .header("Authorization", format!("Bearer {admin}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let dir = server.stop().await;
+    // This OPA never reloads: it keeps the bundle in which bob is a Viewer and carol is nobody.
+    let opa = start_opa(&bundle).await;
+    let yaml = format!("{}  gateway:\n    shared_secret: {SECRET}\n", opa_config(&format!("http://{opa}")));
+    let server = TestServer::start_in(&yaml, dir).await;
+    let (bob, carol) = (user_token("bob@example.com", &[], None), user_token("carol@example.com", &[], None));
+    assert_eq!(
+        server.as_token(&admin, Method::DELETE, &format!("{WS}/ws1/members/bob@example.com"), None).await.0,
+        StatusCode::OK
+    );
+    let carol_viewer = json!({"principal": "carol@example.com", "roles": ["Viewer"]});
+    assert_eq!(
+        server.as_token(&admin, Method::POST, &format!("{WS}/ws1/members"), Some(carol_viewer)).await.0,
+        StatusCode::CREATED
+    );
+    // The embedded PDP, which saw both writes, now says bob: no, carol: yes.
+    let access = &server._server.state.access;
+    let bob_principal = nmp_core::Principal::new("bob@example.com").with_email("bob@example.com");
+    assert!(!access.decide(Some(&bob_principal), "GET", &format!("{WS}/ws1")).allowed());
+    // The server enforces OPA's (stale) answers: bob still reads, carol not yet.
+    assert_eq!(server.as_token(&bob, Method::GET, &format!("{WS}/ws1"), None).await.0, StatusCode::OK);
+    assert_eq!(
+        server.as_token(&carol, Method::GET, &format!("{WS}/ws1"), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // The PDP endpoints answer with OPA's result too.
+    let service = [("X-NMP-Principal-Id", "service:platform"), ("X-NMP-Gateway-Secret", SECRET)];
+    let ask = |entrypoint: &str, input: Value| {
+        let path = format!("/apis/auth/v2/authz/{entrypoint}");
+        let server = &server;
+        async move { server.call(Method::POST, &path, Some(json!({"input": input})), &service).await }
+    };
+    let bob_input = json!({"principal_id": "bob@example.com", "principal_email": "bob@example.com"});
+    let mut has_role = bob_input.clone();
+    has_role["workspace"] = json!("ws1");
+    has_role["role"] = json!("Viewer");
+    assert_eq!(ask("has_role", has_role).await, (StatusCode::OK, json!({"result": {"has_role": true}})));
+    let mut allow = bob_input.clone();
+    allow["method"] = json!("GET");
+    allow["path"] = json!(format!("{WS}/ws1"));
+    let (status, body) = ask("allow", allow).await;
+    assert_eq!((status, &body["result"]["allowed"]), (StatusCode::OK, &json!(true)), "{body}");
+    let mut permissions = bob_input;
+    permissions["workspace"] = json!("ws1");
+    permissions["permissions"] = json!(["workspaces.read"]);
+    let (status, body) = ask("has_permissions", permissions).await;
+    assert_eq!((status, &body["result"]["allowed"]), (StatusCode::OK, &json!(true)), "{body}");
+}

@@ -70,3 +70,69 @@ async fn a_grant_and_a_revoke_on_one_replica_reach_the_other_within_a_second() {
         "grant took {grant_latency:?}, revoke took {revoke_latency:?}"
     );
 }
+
+/// The last-Admin rule across processes: two servers on one SQLite file, each demoting Admins
+/// of the same workspace at the same moment. Only the store's write transaction (`BEGIN
+/// IMMEDIATE`, the check inside it) can keep one Admin here: the in-process write lock of one
+/// server does not see the other's writes.
+#[tokio::test]
+async fn concurrent_demotions_from_two_processes_leave_exactly_one_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), QUICKSTART);
+    let data = dir.path().join("data");
+    let a = ProcessServer::spawn(&config, &data).expect("replica a");
+    let b = ProcessServer::spawn(&config, &data).expect("replica b");
+    let admin = user_token("admin@example.com", &[], None);
+    let ws = "/apis/entities/v2/workspaces";
+    let http = reqwest::Client::new();
+    let rounds = 25;
+    for round in 0..rounds {
+        let workspace = format!("race{round}");
+        assert_eq!(
+            status(&a.base, &admin, reqwest::Method::POST, ws, Some(json!({"name": workspace}))).await,
+            StatusCode::CREATED
+        );
+        // The creator is Admin; three more Admins make four, and all four are demoted at once,
+        // two through each process.
+        let members = format!("{ws}/{workspace}/members");
+        let mut principals = vec!["admin@example.com".to_string()];
+        for index in 0..3 {
+            let principal = format!("admin{index}@example.com");
+            let grant = json!({"principal": principal, "roles": ["Admin"]});
+            assert_eq!(
+                status(&a.base, &admin, reqwest::Method::POST, &members, Some(grant)).await,
+                StatusCode::CREATED
+            );
+            principals.push(principal);
+        }
+        let demotions = principals.iter().enumerate().map(|(index, principal)| {
+            let base = if index % 2 == 0 { &a.base } else { &b.base };
+            http.put(format!("{base}{members}/{principal}"))
+                .bearer_auth(&admin)
+                .json(&json!({"roles": ["Viewer"]}))
+                .send()
+        });
+        let results = futures::future::join_all(demotions).await;
+        let statuses: Vec<StatusCode> = results.into_iter().map(|r| r.expect("sent").status()).collect();
+        let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        let conflicts = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+        assert_eq!((ok, conflicts), (3, 1), "round {round}: {statuses:?}");
+        // Both processes read the same answer from the store: exactly one Admin left.
+        for base in [&a.base, &b.base] {
+            let list: serde_json::Value = http
+                .get(format!("{base}{members}"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let admins =
+                list["data"].as_array().unwrap().iter().filter(|m| m["roles"] == json!(["Admin"])).count();
+            assert_eq!(admins, 1, "round {round} via {base}: {list}");
+        }
+    }
+    a.kill9();
+    b.kill9();
+}
