@@ -22,6 +22,7 @@ mod idp;
 mod npm;
 mod oauth;
 mod postgres;
+pub mod pki;
 mod process;
 
 pub use control::{Counters, Endpoint, Fault, IdpState};
