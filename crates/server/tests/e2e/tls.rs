@@ -181,7 +181,8 @@ async fn tls_configuration_mistakes_name_the_key() {
     std::fs::write(&path, "server:\n  tls:\n    cert_file: /nonexistent/tls.crt\n").unwrap();
     let file = nmp_server::config::FileConfig::load(Some(&path)).unwrap();
     let error =
-        nmp_server::config::Settings::validate(file, Some(dir.path().join("data")), None).unwrap_err();
+        nmp_server::config::Settings::validate(file, Some(dir.path().join("data")), &Default::default())
+            .unwrap_err();
     assert!(error.to_string().contains("server.tls.key_file"), "{error}");
 
     let settings = settings_from_yaml(
