@@ -1,33 +1,19 @@
 """The official CLI against our server serving TLS itself, with a private CA made in the test
-(openssl): trusted through its `NMP_CLIENT_SSL_CERT_FILE`, refused without it."""
+(openssl, tests/deploy/certs.py): trusted through its `NMP_CLIENT_SSL_CERT_FILE`, refused without it."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
+import sys
 import time
 from pathlib import Path
 
 from conftest import SERVER_BIN, Home, Process
 
-
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-def make_pki(directory: Path) -> dict[str, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_key, ca, key, csr, cert = (directory / n for n in ("ca.key", "ca.pem", "tls.key", "tls.csr", "tls.crt"))
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-             "-subj", "/CN=nmp test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", str(ca_key), "-out", str(ca))
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=nmp",
-             "-keyout", str(key), "-out", str(csr))
-    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n")
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
-             "-days", "1", "-extfile", str(directory / "san.ext"), "-out", str(cert))
-    return {"ca": ca, "cert": cert, "key": key}
+# The certificates are made as the deployment suite makes them (tests/deploy/certs.py: openssl).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
+from certs import make_pki  # noqa: E402
 
 
 def test_official_cli_over_https_with_a_private_ca(tmp_path: Path, home: Home):

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from pathlib import Path
 
 import helm_python as helm
 import kubernetes_validate
 import pytest
 import yaml
 
+from certs import make_pki
 from conftest import CHART, REPO
 
 KUBE_VERSION = "1.30.0"
@@ -125,15 +125,6 @@ def test_auth_enabled_appears_in_the_rendered_platform_config(chart):
     assert config["auth"]["oidc"]["email_claim"] == "email"
 
 
-def make_tls_files(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=nmp",
-         "-keyout", str(directory / "tls.key"), "-out", str(directory / "tls.crt")],
-        check=True, capture_output=True,
-    )
-
-
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_rendered_platform_config_loads_in_our_server(chart, name, nemo_bin, tmp_path):
     objects = render(chart, EXAMPLES[name])
@@ -145,7 +136,7 @@ def test_rendered_platform_config_loads_in_our_server(chart, name, nemo_bin, tmp
         (root / "gateway").mkdir(parents=True)
         (root / "gateway" / "shared-secret").write_text("a-gateway-secret-of-enough-length\n")
     if "tls.crt" in text:
-        make_tls_files(root / "tls")
+        make_pki(root / "tls")  # tls.crt and tls.key, as the Secret's mount has them
     config = tmp_path / "platform-config.yaml"
     config.write_text(text)
     result = subprocess.run([nemo_bin, "services", "check", "--config", str(config)],
