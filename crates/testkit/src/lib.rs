@@ -21,8 +21,8 @@ mod html;
 mod idp;
 mod npm;
 mod oauth;
-mod postgres;
 pub mod pki;
+mod postgres;
 mod process;
 
 pub use control::{Counters, Endpoint, Fault, IdpState};
