@@ -36,8 +36,12 @@ pub async fn serve_connections(
     header_read_timeout: Duration,
 ) {
     let connections = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    // The protocol is known before the first byte: plain connections and TLS without ALPN `h2`
+    // speak HTTP/1.1 (no sniffing, so the header-read timeout starts at accept); ALPN `h2` gets
+    // HTTP/2.
+    let mut http1 = auto::Builder::new(TokioExecutor::new()).http1_only();
+    http1.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    let http2 = auto::Builder::new(TokioExecutor::new()).http2_only();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -52,7 +56,7 @@ pub async fn serve_connections(
             () = shutdown.draining() => break,
         };
         let _ = stream.set_nodelay(true);
-        let (app, tls, builder) = (app.clone(), tls.clone(), builder.clone());
+        let (app, tls, http1, http2) = (app.clone(), tls.clone(), http1.clone(), http2.clone());
         let watcher = connections.watcher();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -61,11 +65,13 @@ pub async fn serve_connections(
             });
             match tls {
                 None => {
-                    let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                    let connection = http1.serve_connection(TokioIo::new(stream), service).into_owned();
                     log_connection_error(watcher.watch(connection).await);
                 }
                 Some(tls) => {
                     let Some(stream) = handshake(&tls, stream, peer).await else { return };
+                    let builder =
+                        if stream.get_ref().1.alpn_protocol() == Some(b"h2") { http2 } else { http1 };
                     let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                     log_connection_error(watcher.watch(connection).await);
                 }
