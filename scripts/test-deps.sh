@@ -2,6 +2,8 @@
 # Installs what the test suite needs beyond the Rust toolchain and Node.js, only when missing:
 # - nginx (Debian package `nginx`, built with the auth_request module) for the gateway and
 #   replica e2e tests in crates/server/tests/e2e/, which fail rather than skip without it;
+# - curl and openssl for the TLS tests (crates/server/tests/e2e/tls.rs, tests/deploy,
+#   tests/compat/test_tls.py);
 # - PostgreSQL server binaries (Debian package `postgresql`: initdb, pg_ctl, psql) for the store
 #   conformance suite and the replica tests, which start throwaway clusters of their own. As root
 #   the tests run those binaries as the `postgres` user the package creates (initdb refuses root);
@@ -19,6 +21,9 @@ have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command
 MISSING=""
 have_nginx || MISSING="$MISSING nginx"
 have_postgres || MISSING="$MISSING postgresql"
+for tool in curl openssl; do
+    command -v "$tool" >/dev/null 2>&1 || MISSING="$MISSING $tool"
+done
 if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
     case "$MISSING" in *postgresql*) ;; *) MISSING="$MISSING postgresql" ;; esac
 fi

@@ -3,7 +3,8 @@
 # cargo-deny when missing; the test IdP's npm packages and the compatibility suite's Python venv
 # are installed by the suites themselves), then format check, the dependency gate, clippy with
 # warnings as errors, every Rust test, the short soak and fault run, and the compatibility suite
-# against the official NeMo Platform CLI and SDK.
+# against the official NeMo Platform CLI and SDK, and the deployment suite (Helm chart, metrics,
+# Traefik; curl and openssl from Debian when missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,5 +33,8 @@ scripts/soak.sh short
 
 step "compatibility suite (official CLI and SDK)"
 tests/compat/run.sh
+
+step "deployment suite (Helm chart, metrics, Traefik, CLI over TLS)"
+tests/deploy/run.sh
 
 step "all tests passed"

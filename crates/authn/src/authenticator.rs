@@ -2,6 +2,7 @@
 //! [`VerifiedToken`] or an [`AuthnError`], combining the pure parsing and claim rules with the
 //! IdP key cache and the verified-token cache.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use nmp_core::Principal;
@@ -55,6 +56,22 @@ struct Inner {
     clock: Arc<dyn Clock>,
     oidc: Option<OidcRuntime>,
     cache: TokenCache,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+}
+
+/// Counters and gauges of the authenticator, for metrics. No token content.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuthnStats {
+    pub token_cache_hits: u64,
+    pub token_cache_misses: u64,
+    pub cached_tokens: usize,
+    pub jwks_fetches: u64,
+    pub jwks_fetch_failures: u64,
+    /// Keys in the current JWKS (0 without OIDC).
+    pub jwks_keys: usize,
+    /// Seconds since the current JWKS was fetched; `None` before the first fetch or without OIDC.
+    pub jwks_age_seconds: Option<f64>,
 }
 
 struct OidcRuntime {
@@ -106,6 +123,8 @@ impl Authenticator {
                 settings,
                 clock,
                 oidc,
+                cache_hits: AtomicU64::new(0),
+                cache_misses: AtomicU64::new(0),
             }),
         })
     }
@@ -152,6 +171,27 @@ impl Authenticator {
         self.inner.cache.len()
     }
 
+    /// Counters and gauges for metrics.
+    pub fn stats(&self) -> AuthnStats {
+        let inner = &self.inner;
+        let mut stats = AuthnStats {
+            token_cache_hits: inner.cache_hits.load(Ordering::Relaxed),
+            token_cache_misses: inner.cache_misses.load(Ordering::Relaxed),
+            cached_tokens: inner.cache.len(),
+            ..AuthnStats::default()
+        };
+        if let Some(oidc) = &inner.oidc {
+            let snapshot = oidc.provider.snapshot();
+            stats.jwks_fetches = oidc.provider.jwks_fetch_count();
+            stats.jwks_fetch_failures = oidc.provider.jwks_fetch_failures();
+            stats.jwks_keys = snapshot.keys.len();
+            stats.jwks_age_seconds = snapshot
+                .loaded_at
+                .map(|at| inner.clock.instant().saturating_duration_since(at).as_secs_f64());
+        }
+        stats
+    }
+
     /// Validate a bearer token (the value after `Bearer `).
     pub async fn authenticate(&self, token: &str) -> Result<VerifiedToken, AuthnError> {
         let result = self.authenticate_inner(token).await;
@@ -173,10 +213,12 @@ impl Authenticator {
         let key = cache_key(token);
         if let Some(hit) = inner.cache.get(&key, now) {
             if self.cached_key_still_published(&hit) {
+                inner.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(hit.verified);
             }
             inner.cache.remove(&key);
         }
+        inner.cache_misses.fetch_add(1, Ordering::Relaxed);
         let parsed = parse_compact(token, inner.settings.max_token_bytes)?;
         let (verified, key_fingerprint) = match parsed.header.algorithm {
             TokenAlgorithm::Unsigned => (self.accept_unsigned(&parsed, now)?, None),

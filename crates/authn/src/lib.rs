@@ -98,7 +98,7 @@ mod settings;
 mod token_cache;
 mod verify;
 
-pub use authenticator::{Authenticator, VerifiedToken, GROUPS_OVERAGE_WARNING};
+pub use authenticator::{Authenticator, AuthnStats, VerifiedToken, GROUPS_OVERAGE_WARNING};
 pub use bearer::{
     parse_authorization, parse_authorization_with_limit, AuthorizationError, BearerToken,
     DEFAULT_MAX_TOKEN_BYTES,

@@ -39,6 +39,8 @@ pub struct KeySnapshot {
     pub loaded: bool,
     /// Bumped on every successful JWKS fetch.
     pub generation: u64,
+    /// When this set was fetched.
+    pub loaded_at: Option<Instant>,
 }
 
 impl KeySnapshot {
@@ -80,6 +82,7 @@ pub struct Provider {
     /// Held for the whole of a fetch: this is the single-flight gate.
     gate: tokio::sync::Mutex<FetchBookkeeping>,
     fetches: AtomicU64,
+    fetch_failures: AtomicU64,
 }
 
 impl Provider {
@@ -106,6 +109,7 @@ impl Provider {
             misconfigured: RwLock::new(None),
             gate: tokio::sync::Mutex::new(FetchBookkeeping::default()),
             fetches: AtomicU64::new(0),
+            fetch_failures: AtomicU64::new(0),
         }
     }
 
@@ -128,6 +132,11 @@ impl Provider {
     /// JWKS HTTP requests made so far (discovery not counted). For tests and metrics.
     pub fn jwks_fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// JWKS requests that failed (network, status, size or an unreadable document).
+    pub fn jwks_fetch_failures(&self) -> u64 {
+        self.fetch_failures.load(Ordering::SeqCst)
     }
 
     /// Refresh discovery and keys. Concurrent callers queue on one gate; an on-demand caller
@@ -179,6 +188,7 @@ impl Provider {
         match self.fetch_keys(&jwks_uri).await {
             Ok(()) => true,
             Err(error) => {
+                self.fetch_failures.fetch_add(1, Ordering::SeqCst);
                 // Last known good stays in place (JWKS-05); an error never empties the set.
                 tracing::warn!(%error, issuer = %self.issuer, "JWKS refresh failed; keeping cached keys");
                 false
@@ -228,8 +238,12 @@ impl Provider {
         }
         let mut current = self.keys.write().unwrap_or_else(|p| p.into_inner());
         // A well-formed answer replaces the set: keys the IdP dropped are gone (JWKS-07).
-        *current =
-            Arc::new(KeySnapshot { keys: parsed.keys, loaded: true, generation: current.generation + 1 });
+        *current = Arc::new(KeySnapshot {
+            keys: parsed.keys,
+            loaded: true,
+            generation: current.generation + 1,
+            loaded_at: Some(self.clock.instant()),
+        });
         Ok(())
     }
 }

@@ -19,6 +19,10 @@ pub struct Cli {
     /// Do not refresh an expiring OAuth token before the command.
     #[arg(long, global = true, hide = true)]
     pub no_auto_refresh: bool,
+    /// PEM file of CA certificates to trust for https (a private CA). Also read: the cluster's
+    /// `certificate_authority` in the config file, then SSL_CERT_FILE.
+    #[arg(long, global = true, value_name = "FILE", env = "NMP_CLIENT_SSL_CERT_FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

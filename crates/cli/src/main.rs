@@ -30,6 +30,10 @@ fn main() {
 }
 
 async fn run(cli: &Cli) -> anyhow::Result<()> {
+    if let Some(ca_cert) = &cli.ca_cert {
+        // Every HTTP client of the process (API and identity provider) reads it from here.
+        nmp_client::tls::set_process_ca_file(ca_cert.clone());
+    }
     match &cli.command {
         Command::Auth(command) => commands::auth::run(cli, command).await,
         Command::Config(command) => commands::config::run(cli, command).await,

@@ -61,6 +61,7 @@ pub struct ClientBuilder {
     tokens: Option<TokenProvider>,
     http: Option<reqwest::Client>,
     workspace: Option<String>,
+    ca_file: Option<std::path::PathBuf>,
 }
 
 impl ClientBuilder {
@@ -81,6 +82,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Trust the CA certificates in this PEM file for https (beyond the built-in roots). Without
+    /// it: see [`crate::tls`] (`--ca-cert`, `NMP_CLIENT_SSL_CERT_FILE`, `SSL_CERT_FILE`).
+    pub fn ca_cert_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
     /// The workspace used by helpers that default one (the CLI's `--workspace`).
     pub fn workspace(mut self, workspace: impl Into<String>) -> Self {
         self.workspace = Some(workspace.into());
@@ -91,11 +99,16 @@ impl ClientBuilder {
         let base_url = parse_base_url(&self.base_url)?;
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .user_agent(concat!("nmp-client/", env!("CARGO_PKG_VERSION")))
-                .timeout(std::time::Duration::from_secs(60))
-                .build()
-                .map_err(|source| Error::Transport { url: base_url.to_string(), source })?,
+            None => {
+                let builder = reqwest::Client::builder()
+                    .user_agent(concat!("nmp-client/", env!("CARGO_PKG_VERSION")))
+                    .timeout(std::time::Duration::from_secs(60));
+                let builder = match self.ca_file.or_else(crate::tls::ca_file) {
+                    Some(path) => crate::tls::trust_ca_file(builder, &path)?,
+                    None => builder,
+                };
+                builder.build().map_err(|source| Error::Transport { url: base_url.to_string(), source })?
+            }
         };
         Ok(Client {
             inner: Arc::new(Inner { base_url, http, tokens: self.tokens, workspace: self.workspace }),

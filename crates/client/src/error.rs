@@ -117,6 +117,9 @@ pub enum Error {
     Decode { url: String, message: String },
     #[error("invalid base url `{0}`")]
     InvalidBaseUrl(String),
+    /// The CA file to trust for https cannot be used.
+    #[error("CA certificate file `{path}`: {message}")]
+    CaFile { path: std::path::PathBuf, message: String },
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]

@@ -30,6 +30,7 @@ pub mod oauth;
 mod pagination;
 mod secret;
 pub mod settings;
+pub mod tls;
 pub mod token;
 
 #[cfg(test)]

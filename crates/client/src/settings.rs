@@ -35,6 +35,8 @@ pub struct Settings {
     pub workspace: Option<String>,
     /// A token from the environment, which bypasses the config file.
     pub env_token: Option<(String, Secret)>,
+    /// The context's cluster `certificate_authority` (a PEM file), as the official CLI stores it.
+    pub certificate_authority: Option<PathBuf>,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -76,7 +78,14 @@ impl Settings {
                 let token = text.trim().to_string();
                 (!token.is_empty()).then(|| ("NEMO_WORKLOAD_TOKEN_FILE".to_string(), Secret::new(token)))
             });
-        Ok(Settings { config_path, config, context, base_url, workspace, env_token })
+        let certificate_authority = context
+            .as_deref()
+            .and_then(|name| config.cluster_of(name))
+            .and_then(|cluster| cluster.extra.get("certificate_authority"))
+            .and_then(|value| value.as_str())
+            .filter(|path| !path.is_empty())
+            .map(PathBuf::from);
+        Ok(Settings { config_path, config, context, base_url, workspace, env_token, certificate_authority })
     }
 
     /// The base URL, or the error telling the user how to set one.
@@ -121,6 +130,9 @@ impl Settings {
         }
         if let Some(workspace) = &self.workspace {
             builder = builder.workspace(workspace.clone());
+        }
+        if let Some(ca) = crate::tls::ca_file_with(self.certificate_authority.clone()) {
+            builder = builder.ca_cert_file(ca);
         }
         builder.build()
     }

@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::middleware::authenticate_and_authorize;
 use crate::routes;
 use crate::state::AppState;
+use crate::{metrics, shutdown};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -65,6 +66,11 @@ pub fn build(state: AppState) -> Router {
     let openapi_json = Arc::new(serde_json::to_value(openapi()).map_err(|e| e.to_string()));
     let max_body = state.settings.file.server.max_body_bytes;
     let timeout = state.settings.timings.request_timeout;
+    let router = if state.settings.metrics_address.is_none() {
+        router.route("/metrics", get(metrics::serve_metrics))
+    } else {
+        router
+    };
     router
         .route(
             "/openapi.json",
@@ -79,7 +85,18 @@ pub fn build(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::replication::wait_for_propagation))
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate_and_authorize))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), metrics::record_requests))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn_with_state(state.shutdown.clone(), shutdown::track_requests))
+        .with_state(state)
+}
+
+/// `/metrics` alone, for `server.metrics_address`.
+pub fn metrics_only(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::serve_metrics))
+        .fallback(|| async { ApiError::NotFound("Not Found".into()) })
+        .layer(axum::middleware::from_fn_with_state(state.shutdown.clone(), shutdown::track_requests))
         .with_state(state)
 }

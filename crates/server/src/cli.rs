@@ -146,6 +146,7 @@ pub async fn run(args: ServicesRunArgs) -> anyhow::Result<()> {
         (true, false, true) => "on (unsigned quickstart tokens)".to_string(),
         (true, false, false) => "on (trusted gateway headers only)".to_string(),
     };
+    let tls = crate::load_tls(&settings)?;
     let state = crate::prepare(settings, Arc::new(SystemClock)).await?;
     let bind: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
@@ -153,34 +154,19 @@ pub async fn run(args: ServicesRunArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
     let addr = listener.local_addr()?;
     // The one line an operator reads first.
+    let scheme = if tls.is_some() { "https" } else { "http" };
     eprintln!(
-        "nmp listening on http://{addr} (store: {} at {}, auth: {auth_line})",
+        "nmp listening on {scheme}://{addr} (store: {} at {}, auth: {auth_line})",
         state.store.backend_name(),
         state.store.location()
     );
     tracing::info!(%addr, store = state.store.backend_name(), "platform started");
-    crate::serve(state, listener, shutdown_signal()).await?;
+    let metrics_listener = crate::bind_metrics(&state.settings).await?;
+    if let Some(metrics) = &metrics_listener {
+        eprintln!("nmp metrics on http://{}/metrics", metrics.local_addr()?);
+    }
+    crate::serve_with_tls(state, listener, tls, metrics_listener, crate::shutdown::termination_signal())
+        .await?;
     tracing::info!("platform stopped");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
 }

@@ -212,6 +212,12 @@ pub struct ServerConfig {
     /// Seconds a client has to send a complete request head, counted from when the connection
     /// starts waiting for one (at connect and after each response): also closes idle connections.
     pub header_read_timeout_seconds: u64,
+    /// TLS served directly; off while `cert_file` is unset.
+    pub tls: TlsConfig,
+    /// `host:port` serving `/metrics` alone; unset: `/metrics` is on the main port.
+    pub metrics_address: Option<String>,
+    /// After SIGTERM, how long requests in flight may take to finish, in seconds.
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -221,8 +227,22 @@ impl Default for ServerConfig {
             request_timeout_seconds: 30,
             log_format: LogFormat::Text,
             header_read_timeout_seconds: 10,
+            tls: TlsConfig::default(),
+            metrics_address: None,
+            shutdown_grace_seconds: 30,
         }
     }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain, server certificate first.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<PathBuf>,
+    /// PEM CA certificates: when set, clients must present a certificate they signed (mutual TLS).
+    pub client_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,6 +310,10 @@ pub struct Settings {
     /// `None` when no bearer token is accepted (auth off, or neither OIDC nor unsigned tokens).
     pub authn: Option<nmp_authn::AuthnSettings>,
     pub timings: Timings,
+    /// TLS files, when TLS is served directly.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Where `/metrics` is served alone, if not on the main port.
+    pub metrics_address: Option<std::net::SocketAddr>,
 }
 
 /// Every duration of the configuration, parsed once.
@@ -311,6 +335,8 @@ pub struct Timings {
     pub propagation_timeout: Duration,
     /// `server.header_read_timeout_seconds`.
     pub header_read_timeout: Duration,
+    /// `server.shutdown_grace_seconds`.
+    pub shutdown_grace: Duration,
 }
 
 /// What validation may know of the process environment, passed in rather than read.
@@ -413,6 +439,16 @@ impl Settings {
         if file.server.header_read_timeout_seconds == 0 {
             return Err(invalid("server.header_read_timeout_seconds", "must be at least 1"));
         }
+        if file.server.shutdown_grace_seconds == 0 {
+            return Err(invalid("server.shutdown_grace_seconds", "must be at least 1"));
+        }
+        let tls = tls_files(&file.server.tls)?;
+        let metrics_address = match &file.server.metrics_address {
+            None => None,
+            Some(text) => Some(text.parse::<std::net::SocketAddr>().map_err(|_| {
+                invalid("server.metrics_address", format!("`{text}` is not an address like 0.0.0.0:9090"))
+            })?),
+        };
         let data_dir = data_dir_override
             .or_else(|| file.store.data_dir.clone())
             .or_else(|| environment.xdg_data_home.as_ref().map(|d| d.join("nmp")))
@@ -429,9 +465,26 @@ impl Settings {
             max_staleness: Duration::from_secs(file.store.max_staleness_seconds),
             propagation_timeout: Duration::from_secs(file.store.propagation_timeout_seconds),
             header_read_timeout: Duration::from_secs(file.server.header_read_timeout_seconds),
+            shutdown_grace: Duration::from_secs(file.server.shutdown_grace_seconds),
         };
         let database = file.store.database(&data_dir)?;
-        Ok(Settings { file, data_dir, database, trusted_gateway, authn, timings })
+        Ok(Settings { file, data_dir, database, trusted_gateway, authn, timings, tls, metrics_address })
+    }
+}
+
+fn tls_files(config: &TlsConfig) -> Result<Option<crate::tls::TlsFiles>, ConfigError> {
+    match (&config.cert_file, &config.key_file) {
+        (Some(cert_file), Some(key_file)) => Ok(Some(crate::tls::TlsFiles {
+            cert_file: cert_file.clone(),
+            key_file: key_file.clone(),
+            client_ca_file: config.client_ca_file.clone(),
+        })),
+        (Some(_), None) => Err(invalid("server.tls.key_file", "required when server.tls.cert_file is set")),
+        (None, Some(_)) => Err(invalid("server.tls.cert_file", "required when server.tls.key_file is set")),
+        (None, None) if config.client_ca_file.is_some() => {
+            Err(invalid("server.tls.client_ca_file", "needs server.tls.cert_file and key_file"))
+        }
+        (None, None) => Ok(None),
     }
 }
 

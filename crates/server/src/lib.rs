@@ -8,17 +8,20 @@ pub mod cli;
 pub mod config;
 pub mod config_doc;
 pub mod config_store;
-pub mod connections;
 mod convert;
 pub mod error;
 pub mod gateway_trust;
+pub mod listen;
+pub mod metrics;
 pub mod middleware;
 pub mod migrate_store;
 pub mod opa;
 pub mod replication;
 pub mod routes;
 pub mod seed;
+pub mod shutdown;
 pub mod state;
+pub mod tls;
 pub mod validate;
 
 use std::future::Future;
@@ -45,7 +48,17 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         settings.timings.max_staleness,
         store.change_feed().is_some(),
     ));
-    let state = AppState { settings: Arc::new(settings), store, access, clock, started, replication };
+    let metrics = Arc::new(metrics::Metrics::new(access.authenticator.clone(), Arc::clone(&clock)));
+    let state = AppState {
+        settings: Arc::new(settings),
+        store,
+        access,
+        clock,
+        started,
+        replication,
+        metrics,
+        shutdown: shutdown::Shutdown::new(),
+    };
     let (store, auth, at) = (Arc::clone(&state.store), state.settings.file.auth.clone(), state.now());
     tokio::task::spawn_blocking(move || seed::seed(store.as_ref(), &auth, at)).await?.context("seeding")?;
     let (store, access) = (Arc::clone(&state.store), Arc::clone(&state.access));
@@ -102,15 +115,70 @@ pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     Ok(Access::new(auth.enabled, policy, authenticator, auth.policy_decision_point_provider, opa))
 }
 
-/// Serve until `shutdown` resolves, then finish in-flight requests.
+/// The TLS files of the settings, loaded (and reloaded on SIGHUP), when TLS is served directly.
+pub fn load_tls(settings: &Settings) -> anyhow::Result<Option<Arc<tls::TlsReloader>>> {
+    let Some(files) = &settings.tls else { return Ok(None) };
+    let reloader = Arc::new(tls::TlsReloader::load(files.clone())?);
+    tls::spawn_sighup_reload(&reloader);
+    Ok(Some(reloader))
+}
+
+/// Serve until `shutdown` resolves, then drain (see [`shutdown`]).
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let tls = load_tls(&state.settings)?;
+    let metrics_listener = bind_metrics(&state.settings).await?;
+    serve_with_tls(state, listener, tls, metrics_listener, shutdown).await
+}
+
+/// The listener of `server.metrics_address`, when set.
+pub async fn bind_metrics(settings: &Settings) -> anyhow::Result<Option<TcpListener>> {
+    match settings.metrics_address {
+        Some(address) => Ok(Some(
+            TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding server.metrics_address {address}"))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// [`serve`] with the TLS configuration loaded and the metrics listener bound.
+pub async fn serve_with_tls(
+    state: AppState,
+    listener: TcpListener,
+    tls: Option<Arc<tls::TlsReloader>>,
+    metrics_listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let grace = state.settings.timings.shutdown_grace;
     let header_read_timeout = state.settings.timings.header_read_timeout;
-    let app = app::build(state);
-    connections::serve(listener, app, header_read_timeout, shutdown).await.context("serving HTTP")
+    let drain = state.shutdown.clone();
+    let trigger = state.shutdown.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: readiness 503, no new connections, finishing requests in flight");
+        trigger.begin();
+    });
+    let metrics_server = metrics_listener.map(|metrics_listener| {
+        let router = app::metrics_only(state.clone());
+        tokio::spawn(listen::serve_connections(
+            metrics_listener,
+            router,
+            None,
+            drain.clone(),
+            grace,
+            header_read_timeout,
+        ))
+    });
+    listen::serve_connections(listener, app::build(state), tls, drain, grace, header_read_timeout).await;
+    if let Some(metrics_server) = metrics_server {
+        let _ = metrics_server.await;
+    }
+    Ok(())
 }
 
 /// A server running in the background (tests and `nemo quickstart` use it).
@@ -134,7 +202,8 @@ impl RunningServer {
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.state.settings.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub async fn stop(mut self) -> anyhow::Result<()> {

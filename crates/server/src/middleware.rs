@@ -63,8 +63,10 @@ pub async fn identify(
         let principal = values.parse().map_err(|e| ApiError::BadRequest(e.0))?;
         return Ok(Identity { principal, token_kind: None, jti: None });
     }
+    let metrics = &state.metrics;
     if values.any_present() {
         if !state.settings.trusted_gateway.trusts(peer, headers) {
+            metrics.authentication("rejected", "untrusted_gateway_headers");
             return Err(ApiError::unauthorized(
                 "X-NMP-Principal-* and X-NMP-Scopes headers are accepted only from a trusted gateway; send a bearer token",
             ));
@@ -77,24 +79,35 @@ pub async fn identify(
                 ));
             }
         }
+        metrics.authentication("accepted", "gateway_headers");
         return Ok(Identity { principal, token_kind: Some("gateway_headers"), jti: None });
     }
     let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = authorizations.next() else { return Ok(Identity::default()) };
+    let Some(value) = authorizations.next() else {
+        metrics.authentication("anonymous", "no_credentials");
+        return Ok(Identity::default());
+    };
     if authorizations.next().is_some() {
+        metrics.authentication("rejected", "multiple_authorization_headers");
         return Err(ApiError::InvalidRequest("Multiple Authorization headers".into()));
     }
     let token = match nmp_authn::parse_authorization(value.as_bytes()) {
         Ok(token) => token,
-        Err(AuthorizationError::NotBearer) => return Ok(Identity::default()),
+        Err(AuthorizationError::NotBearer) => {
+            metrics.authentication("anonymous", "not_bearer");
+            return Ok(Identity::default());
+        }
         Err(AuthorizationError::Malformed) => {
-            return Err(ApiError::InvalidRequest("Malformed Authorization header".into()))
+            metrics.authentication("rejected", "malformed_authorization_header");
+            return Err(ApiError::InvalidRequest("Malformed Authorization header".into()));
         }
         Err(AuthorizationError::TooLong) => {
-            return Err(ApiError::HeaderTooLarge("Authorization header too long".into()))
+            metrics.authentication("rejected", "TooLong");
+            return Err(ApiError::HeaderTooLarge("Authorization header too long".into()));
         }
     };
     let Some(authenticator) = &state.access.authenticator else {
+        metrics.authentication("rejected", "NotConfigured");
         return Err(ApiError::Unauthorized {
             detail: nmp_authn::DETAIL_NOT_CONFIGURED.into(),
             token_presented: true,
@@ -106,16 +119,22 @@ pub async fn identify(
             // (a quickstart token could otherwise claim the all-powerful service role).
             if verified.principal.is_service() {
                 tracing::debug!("refused a token whose subject is a service principal");
+                metrics.authentication("rejected", "service_subject");
                 return Err(ApiError::Unauthorized {
                     detail: nmp_authn::DETAIL_INVALID_TOKEN.into(),
                     token_presented: true,
                 });
             }
             let kind = if verified.unsigned { "unsigned_token" } else { "oidc_access_token" };
+            metrics.authentication("accepted", kind);
             Ok(Identity { principal: Some(verified.principal), token_kind: Some(kind), jti: verified.jti })
         }
-        Err(error) if error.is_unavailable() => Err(ApiError::Unavailable(error.to_string())),
+        Err(error) if error.is_unavailable() => {
+            metrics.authentication("unavailable", "KeysUnavailable");
+            Err(ApiError::Unavailable(error.to_string()))
+        }
         Err(error) => {
+            metrics.authentication("rejected", &crate::metrics::reject_reason_name(&error));
             tracing::debug!(reason = %error, "bearer token rejected");
             Err(ApiError::Unauthorized { detail: error.detail().into(), token_presented: true })
         }
@@ -153,6 +172,7 @@ pub fn log_decision(
     method: &str,
     path: &str,
 ) {
+    state.metrics.decision(decision.allowed(), decision.reason_kind());
     let log = &state.settings.file.auth.decision_log;
     if (decision.allowed() && !log.allowed) || (!decision.allowed() && !log.denials) {
         return;

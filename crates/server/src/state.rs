@@ -12,6 +12,8 @@ use time::OffsetDateTime;
 use crate::access::{Access, BindingChanges};
 use crate::config::Settings;
 use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,6 +24,9 @@ pub struct AppState {
     pub started: Instant,
     /// Whether the bindings index is in step with the other replicas (replication.rs).
     pub replication: Arc<crate::replication::ReplicaSync>,
+    pub metrics: Arc<Metrics>,
+    /// Set on SIGTERM: readiness turns 503 and the server drains.
+    pub shutdown: Shutdown,
 }
 
 impl AppState {
@@ -45,10 +50,17 @@ impl AppState {
         F: FnOnce(&dyn Store) -> Result<T, nmp_store::StoreError> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || work(store.as_ref()))
-            .await
-            .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
-            .map_err(ApiError::from)
+        let (metrics, clock) = (Arc::clone(&self.metrics), Arc::clone(&self.clock));
+        tokio::task::spawn_blocking(move || {
+            let started = clock.instant();
+            let outcome = work(store.as_ref());
+            let unavailable = matches!(outcome, Err(nmp_store::StoreError::Unavailable(_)));
+            metrics.store_call(clock.instant().saturating_duration_since(started).as_secs_f64(), unavailable);
+            outcome
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
+        .map_err(ApiError::from)
     }
 }
 

@@ -30,5 +30,7 @@ mod e2e {
     mod quickstart_auth;
     mod replicas;
     mod schemas;
+    mod shutdown;
+    mod tls;
     mod workspaces;
 }

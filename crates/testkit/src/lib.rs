@@ -21,6 +21,7 @@ mod html;
 mod idp;
 mod npm;
 mod oauth;
+pub mod pki;
 mod postgres;
 mod process;
 

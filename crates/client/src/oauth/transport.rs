@@ -67,9 +67,21 @@ pub async fn send(client: &reqwest::Client, request: HttpRequest) -> Result<Http
 
 /// An HTTP client for the IdP: no redirects (the oauth2 crate's advice against SSRF).
 pub fn idp_http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap_or_default()
+        .timeout(std::time::Duration::from_secs(30));
+    // A private CA (see `crate::tls`); an unreadable file was already reported by the API client.
+    let builder = match crate::tls::ca_file() {
+        Some(path) => match crate::tls::trust_ca_file(builder, &path) {
+            Ok(builder) => builder,
+            Err(error) => {
+                tracing::warn!(%error, "not trusting the CA file for the identity provider");
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(std::time::Duration::from_secs(30))
+            }
+        },
+        None => builder,
+    };
+    builder.build().unwrap_or_default()
 }

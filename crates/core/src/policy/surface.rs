@@ -3,8 +3,16 @@
 //! endpoints themselves. Everything else goes through [`super::decide`].
 
 /// Paths served to anyone, with auth on or off; no identity is established and no PDP asked.
-pub const PUBLIC_PATHS: &[&str] =
-    &["/health/live", "/health/ready", "/status", "/cluster-info", "/apis/auth/discovery", "/openapi.json"];
+/// `/metrics` holds no request data (its labels are bounded names), like the health endpoints.
+pub const PUBLIC_PATHS: &[&str] = &[
+    "/health/live",
+    "/health/ready",
+    "/status",
+    "/cluster-info",
+    "/apis/auth/discovery",
+    "/openapi.json",
+    "/metrics",
+];
 
 /// Prefixes (and exact paths) of the gateway callouts: token inspection and forward auth.
 pub const CALLOUT_PATHS: &[&str] = &["/apis/auth/authenticate", "/apis/auth/ext-authz"];

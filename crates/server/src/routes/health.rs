@@ -33,6 +33,11 @@ async fn live() -> Json<HealthStatus> {
 /// Why the server cannot serve requests right now (empty: ready).
 pub async fn readiness_problems(state: &AppState) -> Vec<String> {
     let mut problems = Vec::new();
+    if state.shutdown.is_draining() {
+        // SIGTERM: take this replica out of rotation at once (no store call needed).
+        problems.push("shutting down".to_string());
+        return problems;
+    }
     if let Err(e) = state.store(|store| store.ping()).await {
         tracing::warn!(error = ?e, "readiness: store unavailable");
         problems.push("store unavailable".to_string());
