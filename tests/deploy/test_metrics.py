@@ -70,6 +70,8 @@ def test_series_move_as_requests_are_made(start_server):
     assert value(after, "nmp_token_cache_entries") >= 2
     # No IdP configured: the JWKS series exist and say so.
     assert value(after, "nmp_jwks_keys") == 0 and value(after, "nmp_jwks_age_seconds") == -1
+    # One server on SQLite: no change feed, nothing to lag behind.
+    assert value(after, "nmp_replica_propagation_lag_seconds") == 0
 
 
 def test_ops_02_random_paths_and_distinct_tokens_add_no_series(start_server):

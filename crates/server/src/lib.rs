@@ -48,7 +48,11 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         settings.timings.max_staleness,
         store.change_feed().is_some(),
     ));
-    let metrics = Arc::new(metrics::Metrics::new(access.authenticator.clone(), Arc::clone(&clock)));
+    let metrics = Arc::new(metrics::Metrics::new(
+        access.authenticator.clone(),
+        Arc::clone(&replication),
+        Arc::clone(&clock),
+    ));
     let state = AppState {
         settings: Arc::new(settings),
         store,

@@ -81,7 +81,11 @@ fn latency_histogram() -> Histogram {
 
 impl Metrics {
     /// The registry with every metric; `authenticator` feeds the token-cache and JWKS series.
-    pub fn new(authenticator: Option<nmp_authn::Authenticator>, clock: Arc<dyn Clock>) -> Metrics {
+    pub fn new(
+        authenticator: Option<nmp_authn::Authenticator>,
+        replication: Arc<crate::replication::ReplicaSync>,
+        clock: Arc<dyn Clock>,
+    ) -> Metrics {
         let mut registry = Registry::with_prefix("nmp");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -120,6 +124,7 @@ impl Metrics {
         build.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION").to_string() }).set(1);
         registry.register("build_info", "Version of the running server (value 1)", build);
         registry.register_collector(Box::new(AuthnCollector { authenticator }));
+        registry.register_collector(Box::new(ReplicationCollector { replication }));
         Metrics {
             registry,
             requests,
@@ -210,6 +215,25 @@ impl Collector for AuthnCollector {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
         }
+        Ok(())
+    }
+}
+
+/// Propagation between replicas, read when scraped.
+#[derive(Debug)]
+struct ReplicationCollector {
+    replication: Arc<crate::replication::ReplicaSync>,
+}
+
+impl Collector for ReplicationCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let lag = ConstGauge::new(self.replication.lag().as_secs_f64());
+        lag.encode(encoder.encode_descriptor(
+            "replica_propagation_lag_seconds",
+            "Seconds since this replica last found its bindings index up to date with the change feed (0 without one)",
+            None,
+            lag.metric_type(),
+        )?)?;
         Ok(())
     }
 }

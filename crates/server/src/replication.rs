@@ -67,6 +67,22 @@ impl ReplicaSync {
         Duration::from_millis(self.elapsed_ms().saturating_sub(self.fresh_at_ms.load(Ordering::Relaxed)))
     }
 
+    /// Whether this replica shares its store with others through a change feed (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The propagation lag this replica may have: how long since its index was last known to
+    /// be up to date with the change feed; zero for a store no other replica writes through a
+    /// change feed.
+    pub fn lag(&self) -> Duration {
+        if self.shared {
+            self.staleness()
+        } else {
+            Duration::ZERO
+        }
+    }
+
     pub fn is_stale(&self) -> bool {
         self.shared && self.staleness() > self.max_staleness
     }

@@ -390,4 +390,17 @@ async fn three_replicas_behind_nginx_round_robin_agree_on_grants_and_revocations
             assert_eq!(code, StatusCode::FORBIDDEN, "round {round}: revoked member allowed");
         }
     }
+    // Each replica reports how far behind the change feed it may be: caught up, so well under
+    // the staleness bound.
+    for server in &replicas.servers {
+        let text = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+        let lag: f64 = text
+            .lines()
+            .find_map(|line| line.strip_prefix("nmp_replica_propagation_lag_seconds "))
+            .unwrap_or_else(|| panic!("no propagation lag series in:\n{text}"))
+            .trim()
+            .parse()
+            .unwrap();
+        assert!((0.0..5.0).contains(&lag), "replica {} lags {lag} s", server.base);
+    }
 }
