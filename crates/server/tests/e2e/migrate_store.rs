@@ -7,25 +7,9 @@ use nmp_testkit::PgCluster;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::support::{user_token, write_config, ProcessServer, QUICKSTART};
+use super::support::{call, user_token, write_config, ProcessServer, QUICKSTART};
 
 const WS: &str = "/apis/entities/v2/workspaces";
-
-async fn call(
-    base: &str,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    (status, response.json::<Value>().await.unwrap_or(Value::Null))
-}
 
 /// Requests whose answers must not change when the store moves: listings as several users,
 /// bindings (revoked too), members, projects, and allowed/denied calls.

@@ -9,7 +9,7 @@ use nmp_testkit::PgCluster;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::support::{user_token, write_config, ProcessServer, QUICKSTART};
+use super::support::{call, user_token, write_config, ProcessServer, QUICKSTART};
 
 const WS: &str = "/apis/entities/v2/workspaces";
 
@@ -40,23 +40,6 @@ fn start_replicas(cluster: &PgCluster, database: &str, count: usize, extra: &str
         .collect();
     let servers = handles.into_iter().map(|h| h.join().expect("thread").expect("replica starts")).collect();
     Replicas { servers, _dir: dir }
-}
-
-async fn call(
-    base: &str,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    let value = response.json::<Value>().await.unwrap_or(Value::Null);
-    (status, value)
 }
 
 async fn status(base: &str, token: &str, method: Method, path: &str, body: Option<Value>) -> StatusCode {

@@ -170,6 +170,23 @@ impl ProcessServer {
     }
 }
 
+/// One request to `base` with a bearer token: the status and the JSON body (`null` when none).
+pub async fn call(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("sent");
+    let status = response.status();
+    (status, response.json::<Value>().await.unwrap_or(Value::Null))
+}
+
 pub fn write_config(dir: &Path, yaml: &str) -> PathBuf {
     let path = dir.join("platform.yaml");
     std::fs::write(&path, yaml).expect("write config");
