@@ -5,8 +5,8 @@ use std::sync::Arc;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::discovery::parse_base_url;
-use crate::error::{ApiDetail, Error, Result};
+use crate::discovery::{decode, parse_base_url};
+use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::token::TokenProvider;
 
@@ -204,16 +204,6 @@ impl Client {
         }
         request.send().await.map_err(|source| Error::Transport { url: url.to_string(), source })
     }
-}
-
-async fn decode<T: DeserializeOwned>(url: url::Url, response: reqwest::Response) -> Result<T> {
-    let status = response.status();
-    let text = response.text().await.map_err(|source| Error::Transport { url: url.to_string(), source })?;
-    if !status.is_success() {
-        return Err(Error::Api { status: status.as_u16(), detail: ApiDetail::from_body(&text) });
-    }
-    serde_json::from_str(&text)
-        .map_err(|error| Error::Decode { url: url.to_string(), message: error.to_string() })
 }
 
 /// Request bodies as JSON bytes, so `send` can take any `Serialize` without generics.

@@ -26,6 +26,14 @@ pub async fn discover(http: &reqwest::Client, base_url: &str) -> Result<AuthDisc
         .send()
         .await
         .map_err(|source| Error::Transport { url: url.to_string(), source })?;
+    decode(url, response).await
+}
+
+/// A response's JSON body as `T`; a non-2xx answer becomes [`Error::Api`] with the server's detail.
+pub(crate) async fn decode<T: serde::de::DeserializeOwned>(
+    url: url::Url,
+    response: reqwest::Response,
+) -> Result<T> {
     let status = response.status();
     let text = response.text().await.map_err(|source| Error::Transport { url: url.to_string(), source })?;
     if !status.is_success() {
