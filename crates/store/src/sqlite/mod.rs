@@ -36,9 +36,11 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![M::up(include_str!("../../migrations/sqlite/0001_init.sql"))])
 }
 
-/// Apply pending migrations (versioned by `user_version`, forward-only) while holding an
-/// exclusive lock on `<database>.migrate.lock`, so processes opening the same file together
-/// migrate once instead of racing on the schema.
+/// Switch the file to WAL and apply pending migrations (versioned by `user_version`,
+/// forward-only) while holding an exclusive lock on `<database>.migrate.lock`, so processes
+/// opening the same new file together neither race on the journal mode (switching to WAL
+/// needs an exclusive database lock, and SQLite answers a concurrent switch with "database is
+/// locked" without consulting the busy handler) nor on the schema: they migrate once.
 fn migrate(writer: &mut Connection, path: &Path) -> StoreResult<()> {
     use fs4::fs_std::FileExt;
     let lock_path = path.with_extension("migrate.lock");
@@ -50,9 +52,14 @@ fn migrate(writer: &mut Connection, path: &Path) -> StoreResult<()> {
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", lock_path.display())))?;
     lock.lock_exclusive()
         .map_err(|e| StoreError::Unavailable(format!("cannot lock {}: {e}", lock_path.display())))?;
-    let result = migrations()
-        .to_latest(writer)
-        .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())));
+    let result = writer
+        .pragma_update(None, "journal_mode", "WAL")
+        .map_err(unavailable)
+        .and_then(|()| {
+            migrations()
+                .to_latest(writer)
+                .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())))
+        });
     let _ = FileExt::unlock(&lock);
     result
 }
@@ -79,7 +86,6 @@ impl SqliteStore {
             }
         }
         let mut writer = Connection::open(path).map_err(unavailable)?;
-        writer.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
         configure(&writer).map_err(unavailable)?;
         migrate(&mut writer, path)?;
         let mut readers = Vec::with_capacity(READERS);
