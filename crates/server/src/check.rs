@@ -206,16 +206,45 @@ fn default_workspace_open(settings: &Settings) -> Vec<Finding> {
     )]
 }
 
-/// The embedded SQLite store is one file: every replica must run on the host that has it on a
-/// local disk. The config cannot say how many replicas run, so this is information.
+/// The store: the embedded SQLite file must stay on one host (the config cannot say how many
+/// replicas run, so this is information); a PostgreSQL store must be reached over verified TLS
+/// unless the connection never leaves the machine.
 fn store_replicas(settings: &Settings) -> Vec<Finding> {
-    let _ = settings;
+    use nmp_store::postgres::TlsMode;
+    let options = match &settings.database {
+        crate::config::Database::Sqlite { .. } => {
+            return vec![finding(
+                "store-sqlite-single-host",
+                Severity::Info,
+                "the store is embedded SQLite: replicas are possible only on one host, with the \
+                 database on a local disk (never a network file system)",
+                "run one host (replicas on it share `store.data_dir`), or use PostgreSQL \
+                 (`store.backend: postgres`, docs/deployment.md) for replicas on several hosts",
+            )]
+        }
+        crate::config::Database::Postgres(options) => options,
+    };
+    if options.is_local() {
+        return Vec::new();
+    }
+    let (severity, message) = match options.tls {
+        TlsMode::VerifyFull => return Vec::new(),
+        TlsMode::Require => (
+            Severity::Warning,
+            "the connection to PostgreSQL is encrypted but the server's certificate is not checked \
+             (`sslmode=require`): whoever sits on the path can impersonate the database",
+        ),
+        TlsMode::Disable | TlsMode::Prefer => (
+            Severity::High,
+            "the connection to PostgreSQL may travel unencrypted (`sslmode` is `disable` or \
+             `prefer`): the database password and every binding cross the network in clear",
+        ),
+    };
     vec![finding(
-        "store-sqlite-single-host",
-        Severity::Info,
-        "the store is embedded SQLite: replicas are possible only on one host, with the database \
-         on a local disk (never a network file system)",
-        "run one host (replicas on it share `store.data_dir`), or a PostgreSQL store once available",
+        "store-postgres-tls",
+        severity,
+        message,
+        "add `sslmode=verify-full` to the database URL (and `sslrootcert=<file>` for a private CA)",
     )]
 }
 

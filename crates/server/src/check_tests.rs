@@ -150,3 +150,33 @@ fn severities_are_ordered() {
     assert!(passes(std::slice::from_ref(&warning), Severity::High));
     assert!(!passes(&[warning], Severity::Warning));
 }
+
+fn store_finding(url: &str) -> Option<(&'static str, Severity)> {
+    let yaml = format!("{CLEAN}store:\n  backend: postgres\n  url: \"{url}\"\n");
+    check(&settings(&yaml)).into_iter().find(|f| f.id.starts_with("store-")).map(|f| (f.id, f.severity))
+}
+
+#[test]
+fn the_store_finding_follows_the_backend_and_the_database_tls() {
+    assert_eq!(
+        store_finding("postgres://nmp:pw@db.internal:5432/nmp"),
+        Some(("store-postgres-tls", Severity::High)),
+        "sslmode defaults to prefer"
+    );
+    assert_eq!(
+        store_finding("postgres://nmp:pw@db.internal/nmp?sslmode=disable"),
+        Some(("store-postgres-tls", Severity::High))
+    );
+    assert_eq!(
+        store_finding("postgres://nmp:pw@db.internal/nmp?sslmode=require"),
+        Some(("store-postgres-tls", Severity::Warning))
+    );
+    assert_eq!(store_finding("postgres://nmp:pw@db.internal/nmp?sslmode=verify-full"), None);
+    assert_eq!(store_finding("postgres://nmp:pw@127.0.0.1/nmp?sslmode=disable"), None, "loopback");
+    assert_eq!(store_finding("postgres://nmp:pw@localhost/nmp"), None, "loopback");
+    // The SQLite finding is only for SQLite.
+    assert!(ids(CLEAN).contains(&"store-sqlite-single-host"));
+    let postgres =
+        format!("{CLEAN}store:\n  backend: postgres\n  url: \"postgres://nmp@db/nmp?sslmode=verify-full\"\n");
+    assert!(!ids(&postgres).contains(&"store-sqlite-single-host"));
+}

@@ -387,3 +387,75 @@ async fn three_replicas_behind_nginx_round_robin_agree_on_grants_and_revocations
         assert!((0.0..5.0).contains(&lag), "replica {} lags {lag} s", server.base);
     }
 }
+
+/// Runs the real binary against `config` with extra environment and returns its exit status
+/// and stderr; the server must refuse to start on its own (the test does not stop it).
+fn refused_start(config: &std::path::Path, env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nmp-server"));
+    command.args(["--host", "127.0.0.1", "--port", "0", "--config"]).arg(config);
+    command.arg("--data-dir").arg(config.parent().expect("config dir").join("data"));
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("run nmp-server");
+    (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Item 2 of the PostgreSQL issue through the real binary: a bad URL, a wrong password (in the
+/// file and through the reference's `DATABASE_*` variables), and an unreachable database each
+/// stop the server at start with an error naming the problem, and never print the password.
+#[test]
+fn start_up_errors_through_the_binary_name_the_problem_and_never_the_password() {
+    let cluster = PgCluster::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cases: Vec<(&str, String, Vec<(&str, String)>, &str)> = vec![
+        (
+            "malformed URL",
+            "postgres://nmp:pw-malformed-1b2c@127.0.0.1:notaport/db".into(),
+            vec![],
+            "store.url",
+        ),
+        (
+            "wrong password in store.url",
+            format!("postgres://postgres:pw-wrong-4d5e@127.0.0.1:{}/postgres", cluster.port()),
+            vec![],
+            "password authentication failed",
+        ),
+        (
+            "unreachable database",
+            format!("postgres://nmp:pw-unreach-6f7a@127.0.0.1:{closed_port}/db"),
+            vec![],
+            "cannot connect to the database",
+        ),
+        (
+            "wrong DATABASE_PASSWORD",
+            "postgres://unused@127.0.0.1:1/unused".into(),
+            vec![
+                ("DATABASE_HOST", "127.0.0.1".into()),
+                ("DATABASE_PORT", cluster.port().to_string()),
+                ("DATABASE_USER", "postgres".into()),
+                ("DATABASE_NAME", "postgres".into()),
+                ("DATABASE_PASSWORD", "pw-env-8b9c".into()),
+            ],
+            "password authentication failed",
+        ),
+    ];
+    for (case, url, env, expected) in cases {
+        let config = write_config(
+            dir.path(),
+            &format!(
+                "{QUICKSTART}store:\n  backend: postgres\n  url: \"{url}\"\n  connect_timeout_seconds: 2\n"
+            ),
+        );
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, stderr) = refused_start(&config, &env);
+        assert!(!status.success(), "{case}: the server must refuse to start\n{stderr}");
+        assert!(!stderr.contains("nmp listening on"), "{case}: it listened\n{stderr}");
+        assert!(stderr.contains(expected), "{case}: expected `{expected}` in\n{stderr}");
+        for secret in ["pw-malformed-1b2c", "pw-wrong-4d5e", "pw-unreach-6f7a", "pw-env-8b9c"] {
+            assert!(!stderr.contains(secret), "{case}: the password leaked\n{stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{case}: panic\n{stderr}");
+    }
+}

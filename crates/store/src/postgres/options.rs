@@ -121,6 +121,17 @@ impl PostgresOptions {
         self.config.get_password().is_some()
     }
 
+    /// Every host is a Unix socket or a loopback address: the connection never leaves the machine.
+    pub fn is_local(&self) -> bool {
+        self.config.get_hosts().iter().all(|host| match host {
+            tokio_postgres::config::Host::Tcp(host) => {
+                host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            }
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(_) => true,
+        })
+    }
+
     /// `postgres://user@host:port/database`, without the password: for logs and errors.
     pub fn redacted(&self) -> String {
         let user = self.config.get_user().unwrap_or("");

@@ -52,14 +52,11 @@ fn migrate(writer: &mut Connection, path: &Path) -> StoreResult<()> {
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", lock_path.display())))?;
     lock.lock_exclusive()
         .map_err(|e| StoreError::Unavailable(format!("cannot lock {}: {e}", lock_path.display())))?;
-    let result = writer
-        .pragma_update(None, "journal_mode", "WAL")
-        .map_err(unavailable)
-        .and_then(|()| {
-            migrations()
-                .to_latest(writer)
-                .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())))
-        });
+    let result = writer.pragma_update(None, "journal_mode", "WAL").map_err(unavailable).and_then(|()| {
+        migrations()
+            .to_latest(writer)
+            .map_err(|e| StoreError::Unavailable(format!("migrating {}: {e}", path.display())))
+    });
     let _ = FileExt::unlock(&lock);
     result
 }
