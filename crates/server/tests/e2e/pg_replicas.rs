@@ -409,7 +409,8 @@ fn start_up_errors_through_the_binary_name_the_problem_and_never_the_password() 
     let cluster = PgCluster::shared();
     let dir = tempfile::tempdir().unwrap();
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let cases: Vec<(&str, String, Vec<(&str, String)>, &str)> = vec![
+    type Case<'a> = (&'a str, String, Vec<(&'a str, String)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "malformed URL",
             "postgres://nmp:pw-malformed-1b2c@127.0.0.1:notaport/db".into(),
