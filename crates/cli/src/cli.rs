@@ -444,6 +444,7 @@ pub enum ServicesCommand {
     #[command(after_help = "Examples:
   nemo services check --config platform.yaml --production
   nemo services check --config platform.yaml --fail-on critical -f json
+  nemo services check --config platform.yaml --production --replicas 3
 
 Exit codes: 0 no finding at or above the threshold, 1 findings at or above it,
 2 the config does not load or validate (or a usage error).")]

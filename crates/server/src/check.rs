@@ -59,7 +59,15 @@ fn finding(
     Finding { id, severity, message: message.into(), fix: fix.into() }
 }
 
-type Check = fn(&Settings) -> Vec<Finding>;
+/// What the config file cannot say about the deployment, told by the operator
+/// (`nemo services check --replicas N`). Unknown by default (the server's own start-up check).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deployment {
+    /// How many server processes will serve this config.
+    pub replicas: Option<u32>,
+}
+
+type Check = fn(&Settings, &Deployment) -> Vec<Finding>;
 
 /// Every check, in the order of the checklist page.
 const CHECKS: [Check; 9] = [
@@ -76,7 +84,12 @@ const CHECKS: [Check; 9] = [
 
 /// Every finding for `settings`, most severe first (ties in checklist order).
 pub fn check(settings: &Settings) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = CHECKS.iter().flat_map(|check| check(settings)).collect();
+    check_deployment(settings, &Deployment::default())
+}
+
+/// [`check`], knowing more about the deployment than the config file says.
+pub fn check_deployment(settings: &Settings, deployment: &Deployment) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = CHECKS.iter().flat_map(|check| check(settings, deployment)).collect();
     findings.sort_by_key(|finding| std::cmp::Reverse(finding.severity));
     findings
 }
@@ -86,7 +99,7 @@ pub fn passes(findings: &[Finding], threshold: Severity) -> bool {
     findings.iter().all(|finding| finding.severity < threshold)
 }
 
-fn auth_off(settings: &Settings) -> Vec<Finding> {
+fn auth_off(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
     if settings.file.auth.enabled {
         return Vec::new();
     }
@@ -98,7 +111,7 @@ fn auth_off(settings: &Settings) -> Vec<Finding> {
     )]
 }
 
-fn unsigned_tokens(settings: &Settings) -> Vec<Finding> {
+fn unsigned_tokens(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
     if !settings.file.auth.allow_unsigned_jwt {
         return Vec::new();
     }
@@ -112,7 +125,7 @@ fn unsigned_tokens(settings: &Settings) -> Vec<Finding> {
 
 /// TLS is terminated by a gateway in front of us (the server itself speaks plain HTTP). Without
 /// a trusted gateway nothing says one is there.
-fn no_tls_no_gateway(settings: &Settings) -> Vec<Finding> {
+fn no_tls_no_gateway(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
     if server_terminates_tls(settings) || settings.trusted_gateway.is_configured() {
         return Vec::new();
     }
@@ -135,7 +148,7 @@ fn server_terminates_tls(_settings: &Settings) -> bool {
 /// Below this length a shared secret is weak against guessing over many requests.
 pub const RECOMMENDED_SECRET_CHARS: usize = 32;
 
-fn gateway_secret(settings: &Settings) -> Vec<Finding> {
+fn gateway_secret(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
     let gateway = &settings.file.auth.gateway;
     let mut findings = Vec::new();
     if gateway.shared_secret.is_some() {
@@ -160,7 +173,7 @@ fn gateway_secret(settings: &Settings) -> Vec<Finding> {
     findings
 }
 
-fn pdp_over_plain_http(settings: &Settings) -> Vec<Finding> {
+fn pdp_over_plain_http(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
     let auth = &settings.file.auth;
     if auth.policy_decision_point_provider != PdpProvider::Opa {
         return Vec::new();
@@ -186,7 +199,7 @@ fn pdp_over_plain_http(settings: &Settings) -> Vec<Finding> {
     )]
 }
 
-fn default_workspace_open(settings: &Settings) -> Vec<Finding> {
+fn default_workspace_open(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
     let auth = &settings.file.auth;
     if !auth.seed_default_workspace_editor {
         return Vec::new();
@@ -206,12 +219,27 @@ fn default_workspace_open(settings: &Settings) -> Vec<Finding> {
     )]
 }
 
-/// The store: the embedded SQLite file must stay on one host (the config cannot say how many
-/// replicas run, so this is information); a PostgreSQL store must be reached over verified TLS
+/// The store: the embedded SQLite file must stay on one host (several replicas on it is high
+/// when the operator says so; the config alone cannot say how many run, so then it is
+/// information); a PostgreSQL store must be reached over verified TLS
 /// unless the connection never leaves the machine.
-fn store_replicas(settings: &Settings) -> Vec<Finding> {
+fn store_replicas(settings: &Settings, deployment: &Deployment) -> Vec<Finding> {
     use nmp_store::postgres::TlsMode;
     let options = match &settings.database {
+        crate::config::Database::Sqlite { .. } if deployment.replicas.is_some_and(|n| n > 1) => {
+            return vec![finding(
+                "store-sqlite-several-replicas",
+                Severity::High,
+                format!(
+                    "{} replicas on the embedded SQLite store: each needs the one database file on \
+                     a local disk of its host, so replicas on several hosts (or a network file \
+                     system) lose or corrupt writes",
+                    deployment.replicas.unwrap_or_default()
+                ),
+                "run one replica on SQLite, or use PostgreSQL (`store.backend: postgres`, \
+                 docs/deployment.md) for several",
+            )]
+        }
         crate::config::Database::Sqlite { .. } => {
             return vec![finding(
                 "store-sqlite-single-host",
@@ -250,11 +278,11 @@ fn store_replicas(settings: &Settings) -> Vec<Finding> {
 
 /// Access keys are not implemented yet (`auth.access_keys` is refused at start), so there is
 /// no lifetime to check. Kept in the list so the checklist and this code stay in step.
-fn access_keys_lifetime(_settings: &Settings) -> Vec<Finding> {
+fn access_keys_lifetime(_settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
     Vec::new()
 }
 
-fn decision_log_off(settings: &Settings) -> Vec<Finding> {
+fn decision_log_off(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
     if settings.file.auth.decision_log.denials {
         return Vec::new();
     }

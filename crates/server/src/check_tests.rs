@@ -180,3 +180,22 @@ fn the_store_finding_follows_the_backend_and_the_database_tls() {
         format!("{CLEAN}store:\n  backend: postgres\n  url: \"postgres://nmp@db/nmp?sslmode=verify-full\"\n");
     assert!(!ids(&postgres).contains(&"store-sqlite-single-host"));
 }
+
+#[test]
+fn several_replicas_on_sqlite() {
+    let with = |replicas| {
+        check_deployment(&settings(CLEAN), &Deployment { replicas })
+            .into_iter()
+            .map(|f| (f.id, f.severity))
+            .filter(|(id, _)| id.starts_with("store-"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(with(Some(3)), [("store-sqlite-several-replicas", Severity::High)]);
+    assert_eq!(with(Some(1)), [("store-sqlite-single-host", Severity::Info)]);
+    assert_eq!(with(None), [("store-sqlite-single-host", Severity::Info)]);
+    // On PostgreSQL any number of replicas is fine.
+    let postgres =
+        format!("{CLEAN}store:\n  backend: postgres\n  url: \"postgres://nmp@db/nmp?sslmode=verify-full\"\n");
+    let findings = check_deployment(&settings(&postgres), &Deployment { replicas: Some(5) });
+    assert!(findings.iter().all(|f| !f.id.starts_with("store-")), "{findings:#?}");
+}

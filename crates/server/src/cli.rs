@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::check::{check, passes, Finding, Severity};
+use crate::check::{check, check_deployment, passes, Deployment, Finding, Severity};
 use crate::config::{Environment, FileConfig, LogFormat, Settings};
 use crate::state::SystemClock;
 
@@ -42,6 +42,10 @@ pub struct ServicesCheckArgs {
     /// Fail (exit 1) on findings of this severity or above.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// How many server replicas will serve this config (the file cannot say; the Helm chart's
+    /// `replicaCount`). Several on the embedded SQLite store is flagged.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub replicas: Option<u32>,
 }
 
 /// Exit codes of `nemo services check`.
@@ -96,7 +100,7 @@ pub fn run_check(args: &ServicesCheckArgs) -> anyhow::Result<CheckReport> {
     // The data directory is not used by the checks; a placeholder keeps HOME out of it.
     let settings = Settings::validate(file, Some(PathBuf::from(".")), &Environment::default())?;
     let threshold = args.fail_on.unwrap_or(if args.production { Severity::Warning } else { Severity::High });
-    let findings = check(&settings);
+    let findings = check_deployment(&settings, &Deployment { replicas: args.replicas });
     let passed = passes(&findings, threshold);
     Ok(CheckReport { findings, threshold, passed })
 }

@@ -121,3 +121,18 @@ fn an_invalid_config_exits_2_naming_the_problem() {
     let output = check(&scratch, &typo, &["--fail-on", "severe"]);
     assert_eq!(output.status.code(), Some(2), "a usage error");
 }
+
+#[test]
+fn several_replicas_on_sqlite_fail_the_check_and_a_bad_count_is_invalid() {
+    let scratch = Scratch::new();
+    let config = production_example(scratch.home());
+    let output = check(&scratch, &config, &["--production", "--replicas", "3"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.starts_with("high      store-sqlite-several-replicas\n"), "{text}");
+    assert!(text.contains("3 replicas on the embedded SQLite store"), "{text}");
+    let one = check(&scratch, &config, &["--production", "--replicas", "1"]);
+    assert_eq!(one.status.code(), Some(0), "{}", stdout(&one));
+    let zero = check(&scratch, &config, &["--replicas", "0"]);
+    assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
+}
