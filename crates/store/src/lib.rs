@@ -11,6 +11,7 @@
 //!   PostgreSQL: the commit returned).
 //! - Stores know nothing about HTTP or authorization; the server maps [`StoreError`] to statuses.
 
+mod access_rules;
 mod error;
 mod ids;
 mod model;

@@ -2,10 +2,11 @@
 //! [`PostgresStore::write_access`], whose revision lock serializes it against all other access
 //! writes (every replica's), which is what keeps the last-Admin check exact.
 
-use postgres::{GenericClient, Row};
+use postgres::Row;
 use time::OffsetDateTime;
 
 use super::{is_unique_violation, numbered, refs, unavailable, Params, PostgresStore};
+use crate::access_rules::{self, AccessTx};
 use crate::error::workspace_not_found;
 use crate::sql_filter::like_pattern;
 use crate::{
@@ -28,117 +29,100 @@ pub(crate) fn binding_from_row(row: &Row) -> RoleBinding {
     }
 }
 
-pub(crate) enum Granted {
-    Created(RoleBinding),
-    Reactivated(RoleBinding),
-    AlreadyActive(RoleBinding),
-}
+/// The access rules' statements on PostgreSQL, inside a transaction of
+/// [`PostgresStore::write_access`] (or any client).
+impl AccessTx for postgres::Transaction<'_> {
+    fn workspace_exists(&mut self, workspace: &str) -> StoreResult<bool> {
+        let found =
+            self.query_opt("SELECT 1 FROM workspaces WHERE name = $1", &[&workspace]).map_err(unavailable)?;
+        Ok(found.is_some())
+    }
 
-/// Grant inside a transaction: insert, re-activate a revoked row, or report the active one.
-pub(crate) fn grant_in(tx: &mut impl GenericClient, grant: &Grant) -> StoreResult<Granted> {
-    let existing = tx
-        .query_opt(
-            &format!(
-                "SELECT {COLUMNS} FROM role_bindings WHERE principal = $1 AND workspace = $2 AND role = $3"
-            ),
-            &[&grant.principal, &grant.workspace, &grant.role],
-        )
-        .map_err(unavailable)?
-        .map(|row| binding_from_row(&row));
-    match existing {
-        Some(binding) if binding.is_active() => Ok(Granted::AlreadyActive(binding)),
-        Some(mut binding) => {
-            tx.execute(
-                "UPDATE role_bindings SET revoked_at = NULL, granted_at = $1, granted_by = $2 WHERE id = $3",
-                &[&grant.at, &grant.granted_by, &binding.id],
+    fn find_binding(
+        &mut self,
+        principal: &str,
+        workspace: &str,
+        role: &str,
+    ) -> StoreResult<Option<RoleBinding>> {
+        let row = self
+            .query_opt(
+                &format!(
+                    "SELECT {COLUMNS} FROM role_bindings WHERE principal = $1 AND workspace = $2 AND role = $3"
+                ),
+                &[&principal, &workspace, &role],
             )
             .map_err(unavailable)?;
-            binding.revoked_at = None;
-            binding.granted_at = grant.at;
-            binding.granted_by = grant.granted_by.clone();
-            Ok(Granted::Reactivated(binding))
-        }
-        None => {
-            let binding = RoleBinding {
-                id: crate::new_id("role-binding"),
-                name: grant.name.clone(),
-                principal: grant.principal.clone(),
-                workspace: grant.workspace.clone(),
-                role: grant.role.clone(),
-                granted_by: grant.granted_by.clone(),
-                granted_at: grant.at,
-                revoked_at: None,
-            };
-            tx.execute(
-                &format!("INSERT INTO role_bindings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"),
-                &[
-                    &binding.id,
-                    &binding.name,
-                    &binding.principal,
-                    &binding.workspace,
-                    &binding.role,
-                    &binding.granted_by,
-                    &binding.granted_at,
-                ],
+        Ok(row.map(|row| binding_from_row(&row)))
+    }
+
+    fn find_binding_named(&mut self, name: &str) -> StoreResult<Option<RoleBinding>> {
+        let row = self
+            .query_opt(&format!("SELECT {COLUMNS} FROM role_bindings WHERE name = $1"), &[&name])
+            .map_err(unavailable)?;
+        Ok(row.map(|row| binding_from_row(&row)))
+    }
+
+    fn insert_binding(&mut self, binding: &RoleBinding) -> StoreResult<()> {
+        self.execute(
+            &format!("INSERT INTO role_bindings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"),
+            &[
+                &binding.id,
+                &binding.name,
+                &binding.principal,
+                &binding.workspace,
+                &binding.role,
+                &binding.granted_by,
+                &binding.granted_at,
+            ],
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("Role binding '{}' already exists", binding.name))
+            } else {
+                unavailable(e)
+            }
+        })?;
+        Ok(())
+    }
+
+    fn reactivate_binding(&mut self, id: &str, at: OffsetDateTime, granted_by: &str) -> StoreResult<()> {
+        self.execute(
+            "UPDATE role_bindings SET revoked_at = NULL, granted_at = $1, granted_by = $2 WHERE id = $3",
+            &[&at, &granted_by, &id],
+        )
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn mark_revoked(&mut self, id: &str, at: OffsetDateTime) -> StoreResult<()> {
+        self.execute("UPDATE role_bindings SET revoked_at = $1 WHERE id = $2", &[&at, &id])
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn active_of(&mut self, workspace: &str, principal: &str) -> StoreResult<Vec<RoleBinding>> {
+        let rows = self
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM role_bindings WHERE workspace = $1 AND principal = $2 \
+                     AND revoked_at IS NULL ORDER BY granted_at, id"
+                ),
+                &[&workspace, &principal],
             )
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("Role binding '{}' already exists", binding.name))
-                } else {
-                    unavailable(e)
-                }
-            })?;
-            Ok(Granted::Created(binding))
-        }
+            .map_err(unavailable)?;
+        Ok(rows.iter().map(binding_from_row).collect())
     }
-}
 
-fn workspace_exists(tx: &mut impl GenericClient, workspace: &str) -> StoreResult<()> {
-    let found =
-        tx.query_opt("SELECT 1 FROM workspaces WHERE name = $1", &[&workspace]).map_err(unavailable)?;
-    found.map(|_| ()).ok_or_else(|| workspace_not_found(workspace))
-}
-
-fn active_of(tx: &mut impl GenericClient, workspace: &str, principal: &str) -> StoreResult<Vec<RoleBinding>> {
-    let rows = tx
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM role_bindings WHERE workspace = $1 AND principal = $2 \
-                 AND revoked_at IS NULL ORDER BY granted_at, id"
-            ),
-            &[&workspace, &principal],
-        )
-        .map_err(unavailable)?;
-    Ok(rows.iter().map(binding_from_row).collect())
-}
-
-/// Refuse when revoking `Admin` from `principal` would leave `workspace` without an active Admin.
-fn ensure_not_last_admin(tx: &mut impl GenericClient, workspace: &str, principal: &str) -> StoreResult<()> {
-    let other_admins: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM role_bindings WHERE workspace = $1 AND role = 'Admin' AND revoked_at IS NULL \
-             AND principal <> $2",
-            &[&workspace, &principal],
-        )
-        .map_err(unavailable)?
-        .get(0);
-    if other_admins == 0 {
-        return Err(StoreError::Conflict(format!(
-            "Cannot remove Admin role from '{principal}'. This is the last Admin for workspace '{workspace}'. \
-             Add another Admin before removing this one."
-        )));
+    fn other_active_admins(&mut self, workspace: &str, principal: &str) -> StoreResult<i64> {
+        Ok(self
+            .query_one(
+                "SELECT count(*) FROM role_bindings WHERE workspace = $1 AND role = 'Admin' AND revoked_at IS NULL \
+                 AND principal <> $2",
+                &[&workspace, &principal],
+            )
+            .map_err(unavailable)?
+            .get(0))
     }
-    Ok(())
-}
-
-fn revoke_in(
-    tx: &mut impl GenericClient,
-    binding: &RoleBinding,
-    at: OffsetDateTime,
-) -> StoreResult<RoleBinding> {
-    tx.execute("UPDATE role_bindings SET revoked_at = $1 WHERE id = $2", &[&at, &binding.id])
-        .map_err(unavailable)?;
-    Ok(RoleBinding { revoked_at: Some(at), ..binding.clone() })
 }
 
 fn push_match(column: &str, matcher: &StringMatch, sql: &mut String, params: &mut Params) {
@@ -176,36 +160,11 @@ fn push_range(column: &str, range: &TimeRange, sql: &mut String, params: &mut Pa
 
 impl BindingStore for PostgresStore {
     fn create_binding(&self, grant: &Grant) -> StoreResult<RoleBinding> {
-        self.write_access(|tx| {
-            workspace_exists(tx, &grant.workspace)?;
-            match grant_in(tx, grant)? {
-                Granted::Created(b) | Granted::Reactivated(b) => Ok(b),
-                Granted::AlreadyActive(_) => Err(StoreError::Conflict(format!(
-                    "Role binding for '{}' with role '{}' in workspace '{}' already exists",
-                    grant.principal, grant.role, grant.workspace
-                ))),
-            }
-        })
+        self.write_access(|tx| access_rules::create_binding(tx, grant))
     }
 
     fn ensure_seed_binding(&self, grant: &Grant) -> StoreResult<SeedOutcome> {
-        self.write_access(|tx| {
-            let existing = tx
-                .query_opt(
-                    "SELECT revoked_at FROM role_bindings WHERE principal = $1 AND workspace = $2 AND role = $3",
-                    &[&grant.principal, &grant.workspace, &grant.role],
-                )
-                .map_err(unavailable)?
-                .map(|row| row.get::<_, Option<OffsetDateTime>>(0));
-            match existing {
-                Some(None) => Ok(SeedOutcome::AlreadyActive),
-                Some(Some(_)) => Ok(SeedOutcome::RevokedByOperator),
-                None => match grant_in(tx, grant)? {
-                    Granted::Created(b) | Granted::Reactivated(b) => Ok(SeedOutcome::Created(b)),
-                    Granted::AlreadyActive(_) => Ok(SeedOutcome::AlreadyActive),
-                },
-            }
-        })
+        self.write_access(|tx| access_rules::ensure_seed_binding(tx, grant))
     }
 
     fn get_binding(&self, name: &str) -> StoreResult<RoleBinding> {
@@ -252,20 +211,7 @@ impl BindingStore for PostgresStore {
     }
 
     fn revoke_binding(&self, name: &str, at: OffsetDateTime) -> StoreResult<RoleBinding> {
-        self.write_access(|tx| {
-            let binding = tx
-                .query_opt(&format!("SELECT {COLUMNS} FROM role_bindings WHERE name = $1"), &[&name])
-                .map_err(unavailable)?
-                .map(|row| binding_from_row(&row))
-                .ok_or_else(|| StoreError::NotFound("Role binding not found".into()))?;
-            if !binding.is_active() {
-                return Err(StoreError::Conflict("Role binding is already revoked".into()));
-            }
-            if binding.role == "Admin" {
-                ensure_not_last_admin(tx, &binding.workspace, &binding.principal)?;
-            }
-            revoke_in(tx, &binding, at)
-        })
+        self.write_access(|tx| access_rules::revoke_binding(tx, name, at))
     }
 
     fn active_bindings(&self) -> StoreResult<Vec<RoleBinding>> {
@@ -306,41 +252,11 @@ impl BindingStore for PostgresStore {
     }
 
     fn add_member(&self, change: &MemberRoles) -> StoreResult<MemberChange> {
-        self.write_access(|tx| {
-            workspace_exists(tx, &change.workspace)?;
-            let mut granted = Vec::new();
-            for role in change.unique_roles() {
-                match grant_in(tx, &change.grant(role))? {
-                    Granted::Created(b) | Granted::Reactivated(b) => granted.push(b),
-                    Granted::AlreadyActive(_) => {}
-                }
-            }
-            let current = active_of(tx, &change.workspace, &change.principal)?;
-            Ok(MemberChange { granted, revoked: Vec::new(), current })
-        })
+        self.write_access(|tx| access_rules::add_member(tx, change))
     }
 
     fn set_member_roles(&self, change: &MemberRoles) -> StoreResult<MemberChange> {
-        self.write_access(|tx| {
-            workspace_exists(tx, &change.workspace)?;
-            let wanted = change.unique_roles();
-            let before = active_of(tx, &change.workspace, &change.principal)?;
-            let mut revoked = Vec::new();
-            for binding in before.iter().filter(|b| !wanted.contains(b.role.as_str())) {
-                if binding.role == "Admin" {
-                    ensure_not_last_admin(tx, &change.workspace, &change.principal)?;
-                }
-                revoked.push(revoke_in(tx, binding, change.at)?);
-            }
-            let mut granted = Vec::new();
-            for role in wanted {
-                if let Granted::Created(b) | Granted::Reactivated(b) = grant_in(tx, &change.grant(role))? {
-                    granted.push(b);
-                }
-            }
-            let current = active_of(tx, &change.workspace, &change.principal)?;
-            Ok(MemberChange { granted, revoked, current })
-        })
+        self.write_access(|tx| access_rules::set_member_roles(tx, change))
     }
 
     fn remove_member(
@@ -349,19 +265,6 @@ impl BindingStore for PostgresStore {
         principal: &str,
         at: OffsetDateTime,
     ) -> StoreResult<MemberChange> {
-        self.write_access(|tx| {
-            workspace_exists(tx, workspace)?;
-            let before = active_of(tx, workspace, principal)?;
-            if before.is_empty() {
-                return Err(StoreError::NotFound(format!(
-                    "Member '{principal}' not found in workspace '{workspace}'"
-                )));
-            }
-            if before.iter().any(|b| b.role == "Admin") {
-                ensure_not_last_admin(tx, workspace, principal)?;
-            }
-            let revoked = before.iter().map(|b| revoke_in(tx, b, at)).collect::<StoreResult<Vec<_>>>()?;
-            Ok(MemberChange { granted: Vec::new(), revoked, current: Vec::new() })
-        })
+        self.write_access(|tx| access_rules::remove_member(tx, workspace, principal, at))
     }
 }

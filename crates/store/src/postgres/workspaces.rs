@@ -4,8 +4,9 @@ use std::collections::BTreeSet;
 
 use postgres::{GenericClient, Row};
 
-use super::bindings::{binding_from_row, grant_in, Granted, COLUMNS as BINDING_COLUMNS};
+use super::bindings::{binding_from_row, COLUMNS as BINDING_COLUMNS};
 use super::{boxed, is_unique_violation, numbered, refs, unavailable, Params, PostgresStore};
+use crate::access_rules;
 use crate::error::workspace_not_found;
 use crate::sql_filter::{push_condition, Dialect, ENTITY_COLUMNS};
 use crate::{
@@ -83,9 +84,7 @@ impl WorkspaceStore for PostgresStore {
                 }
             })?;
             let binding = match creator_admin {
-                Some(grant) => match grant_in(tx, grant)? {
-                    Granted::Created(b) | Granted::Reactivated(b) | Granted::AlreadyActive(b) => Some(b),
-                },
+                Some(grant) => Some(access_rules::grant(tx, grant)?.binding()),
                 None => None,
             };
             Ok((workspace, binding))

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
-use super::bindings::{binding_from_row, grant_in, Granted};
+use super::bindings::binding_from_row;
 use super::{from_micros, to_micros, unavailable, SqliteStore};
+use crate::access_rules;
 use crate::error::workspace_not_found;
 use crate::{
     DeletedWorkspace, EntityUpdate, Grant, ListQuery, NewWorkspace, PageOf, RoleBinding, SortField,
@@ -93,9 +94,7 @@ impl WorkspaceStore for SqliteStore {
                 }
             })?;
             let binding = match creator_admin {
-                Some(grant) => match grant_in(tx, grant)? {
-                    Granted::Created(b) | Granted::Reactivated(b) | Granted::AlreadyActive(b) => Some(b),
-                },
+                Some(grant) => Some(access_rules::grant(&mut { tx }, grant)?.binding()),
                 None => None,
             };
             Ok((workspace, binding))
