@@ -21,6 +21,7 @@ pub mod routes;
 pub mod seed;
 pub mod shutdown;
 pub mod state;
+pub mod studio;
 pub mod tls;
 pub mod validate;
 

@@ -4,6 +4,7 @@
 
 mod bindings;
 mod projects;
+mod sessions;
 mod workspaces;
 
 use std::path::{Path, PathBuf};
@@ -33,7 +34,10 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../migrations/sqlite/0001_init.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/sqlite/0001_init.sql")),
+        M::up(include_str!("../../migrations/sqlite/0004_studio_sessions.sql")),
+    ])
 }
 
 /// Switch the file to WAL and apply pending migrations (versioned by `user_version`,

@@ -1,0 +1,277 @@
+//! Studio sessions: an opaque random cookie for the browser, everything else in the store (so
+//! every replica sees the same sessions and tokens never leave the server). The store keeps only
+//! the SHA-256 of the cookie's value. Also: the session cookie's attributes, the idle and absolute
+//! timeouts, and the anti-CSRF check of every form post (a per-session synchronizer token plus the
+//! `Origin` header).
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use cookie::{Cookie, SameSite};
+use nmp_core::Principal;
+use nmp_store::StoredSession;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::StudioState;
+use crate::error::ApiError;
+
+/// A session not yet signed in (it carries the anti-CSRF token and a pending sign-in) lives at
+/// most this long.
+const ANONYMOUS_LIFETIME: time::Duration = time::Duration::minutes(30);
+/// `last_seen_at` is written back at most this often, so page loads rarely write.
+const TOUCH_EVERY: time::Duration = time::Duration::seconds(60);
+
+/// What the server keeps about a browser. Serialized into the store's `data`.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct SessionData {
+    /// The synchronizer token every form carries.
+    pub csrf: String,
+    #[serde(default)]
+    pub user: Option<SignedInUser>,
+    #[serde(default)]
+    pub pending: Option<PendingSignIn>,
+}
+
+/// A signed-in user, and the tokens that prove it (server-side only).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SignedInUser {
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub groups: Vec<String>,
+    pub scopes: Option<Vec<String>>,
+    /// `oidc` or `quickstart`.
+    pub via: String,
+    /// Seconds since the epoch.
+    pub signed_in_at: i64,
+    pub access_token: Option<String>,
+    /// `exp` of the access token, seconds since the epoch.
+    pub access_expires_at: Option<i64>,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+}
+
+impl SignedInUser {
+    pub fn principal(&self) -> Principal {
+        Principal {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            groups: self.groups.clone(),
+            scopes: self.scopes.clone(),
+            on_behalf_of: None,
+        }
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.email.as_deref().or(self.name.as_deref()).unwrap_or(&self.id)
+    }
+}
+
+/// An OIDC sign-in under way: what the callback must find to accept the IdP's answer.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub return_to: String,
+}
+
+/// A loaded session: its cookie value (the secret), the stored record and its data.
+pub struct Session {
+    secret: String,
+    pub record: StoredSession,
+    pub data: SessionData,
+}
+
+fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+fn hash(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn encode(data: &SessionData) -> Result<String, ApiError> {
+    serde_json::to_string(data).map_err(|e| ApiError::Internal(format!("session data: {e}")))
+}
+
+impl Session {
+    pub fn user(&self) -> Option<&SignedInUser> {
+        self.data.user.as_ref()
+    }
+
+    /// The `Set-Cookie` header that hands this session to the browser.
+    pub fn set_cookie(&self, studio: &StudioState, headers: &HeaderMap) -> HeaderValue {
+        let secure = studio.is_https(headers);
+        let cookie = Cookie::build((cookie_name(secure), self.secret.clone()))
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .path("/")
+            .build();
+        HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
+/// `__Host-` over https (so no subdomain or path can plant it), a plain name otherwise.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-nmp-studio"
+    } else {
+        "nmp-studio"
+    }
+}
+
+/// A `Set-Cookie` that removes the session cookie.
+pub fn clear_cookie(studio: &StudioState, headers: &HeaderMap) -> HeaderValue {
+    let secure = studio.is_https(headers);
+    let cookie = Cookie::build((cookie_name(secure), ""))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(time::Duration::ZERO)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The session cookie's value from the request, if any.
+fn cookie_value(studio: &StudioState, headers: &HeaderMap) -> Option<String> {
+    let wanted = cookie_name(studio.is_https(headers));
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == wanted)
+        .map(|cookie| cookie.value().to_string())
+}
+
+/// When a session expires: its idle deadline, capped by its absolute one.
+fn expiry(studio: &StudioState, created_at: OffsetDateTime, last_seen_at: OffsetDateTime, signed_in: bool) -> OffsetDateTime {
+    let settings = &studio.app.settings.studio;
+    if !signed_in {
+        return created_at + ANONYMOUS_LIFETIME;
+    }
+    let idle = last_seen_at + settings.idle_timeout;
+    let absolute = created_at + settings.absolute_timeout;
+    idle.min(absolute)
+}
+
+/// The request's session, if it has a live one (and marks it used).
+pub async fn load(studio: &StudioState, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
+    let Some(secret) = cookie_value(studio, headers) else { return Ok(None) };
+    let id_hash = hash(&secret);
+    let now = studio.app.now();
+    let record = match studio.app.store(move |store| store.get_session(&id_hash, now)).await {
+        Ok(record) => record,
+        Err(ApiError::NotFound(_)) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    let Ok(data) = serde_json::from_str::<SessionData>(&record.data) else {
+        tracing::warn!("unreadable studio session data; treating as signed out");
+        return Ok(None);
+    };
+    let mut session = Session { secret, record, data };
+    if now - session.record.last_seen_at >= TOUCH_EVERY {
+        session.record.last_seen_at = now;
+        save(studio, &mut session).await?;
+    }
+    Ok(Some(session))
+}
+
+/// A fresh session (new random id) holding `data`: at first visit, and at sign-in, so the
+/// identifier a browser had before signing in is never the signed-in one.
+pub async fn create(studio: &StudioState, data: SessionData) -> Result<Session, ApiError> {
+    let now = studio.app.now();
+    let secret = random_token();
+    let signed_in = data.user.is_some();
+    let record = StoredSession {
+        id_hash: hash(&secret),
+        data: encode(&data)?,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: expiry(studio, now, now, signed_in),
+    };
+    let stored = record.clone();
+    studio.app.store(move |store| store.create_session(&stored)).await?;
+    Ok(Session { secret, record, data })
+}
+
+pub fn new_data() -> SessionData {
+    SessionData { csrf: random_token(), user: None, pending: None }
+}
+
+/// The request's session, or a new anonymous one (then `fresh` is true: set its cookie).
+pub async fn load_or_create(studio: &StudioState, headers: &HeaderMap) -> Result<(Session, bool), ApiError> {
+    match load(studio, headers).await? {
+        Some(session) => Ok((session, false)),
+        None => Ok((create(studio, new_data()).await?, true)),
+    }
+}
+
+/// Write the session's data and times back.
+pub async fn save(studio: &StudioState, session: &mut Session) -> Result<(), ApiError> {
+    session.record.data = encode(&session.data)?;
+    session.record.expires_at =
+        expiry(studio, session.record.created_at, session.record.last_seen_at, session.data.user.is_some());
+    let record = session.record.clone();
+    match studio.app.store(move |store| store.update_session(&record)).await {
+        // Deleted meanwhile (signed out in another tab): nothing to keep.
+        Err(ApiError::NotFound(_)) => Ok(()),
+        other => other,
+    }
+}
+
+/// End a session on the server: its cookie is worthless from now on, on every replica.
+pub async fn destroy(studio: &StudioState, session: &Session) -> Result<(), ApiError> {
+    let id_hash = session.record.id_hash.clone();
+    studio.app.store(move |store| store.delete_session(&id_hash)).await.map(|_| ())
+}
+
+/// Replace the session by a new one holding `data` (sign-in: no session fixation).
+pub async fn rotate(studio: &StudioState, old: &Session, data: SessionData) -> Result<Session, ApiError> {
+    let fresh = create(studio, data).await?;
+    destroy(studio, old).await?;
+    Ok(fresh)
+}
+
+/// Why a form post was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CsrfRefusal {
+    ForeignOrigin,
+    BadToken,
+}
+
+/// Check a state-changing request: it must come from our own origin (the `Origin` header, or
+/// failing that `Sec-Fetch-Site`) and carry the session's anti-CSRF token.
+pub fn check_csrf(
+    studio: &StudioState,
+    headers: &HeaderMap,
+    session: Option<&Session>,
+    token: &str,
+) -> Result<(), CsrfRefusal> {
+    match headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("")) {
+        Some(origin) => {
+            if origin != studio.origin(headers) {
+                return Err(CsrfRefusal::ForeignOrigin);
+            }
+        }
+        None => {
+            let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+            if matches!(site, Some("cross-site" | "same-site")) {
+                return Err(CsrfRefusal::ForeignOrigin);
+            }
+        }
+    }
+    let Some(session) = session else { return Err(CsrfRefusal::BadToken) };
+    let expected = session.data.csrf.as_bytes();
+    if expected.is_empty() || !bool::from(subtle::ConstantTimeEq::ct_eq(expected, token.as_bytes())) {
+        return Err(CsrfRefusal::BadToken);
+    }
+    Ok(())
+}
