@@ -58,8 +58,12 @@ impl Answer {
 
 /// Percent-encode one path segment (principal ids may hold `@`, `:`, `/`, `+`).
 pub fn segment(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
 }
+
+/// Everything but RFC 3986's unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// A query string from pairs.
 pub fn query(pairs: &[(&str, &str)]) -> String {

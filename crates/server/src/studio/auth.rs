@@ -14,7 +14,8 @@ use super::session::{self, PendingSignIn, Session, SessionData, SignedInUser};
 use super::templates::{self, Layout, SignInPage};
 use super::{SignInMode, StudioState};
 
-/// Refresh this long before the access token expires.
+/// Refresh this long before the access token expires (at most half its lifetime, so a short-lived
+/// token is not refreshed the moment it arrives).
 const REFRESH_MARGIN_SECONDS: i64 = 30;
 
 #[derive(Debug, Deserialize, Default)]
@@ -186,6 +187,7 @@ async fn user_from_access_token(studio: &StudioState, access_token: &str) -> Res
         signed_in_at: studio.app.now().unix_timestamp(),
         access_token: Some(access_token.to_string()),
         access_expires_at: Some(verified.expires_at),
+        access_obtained_at: Some(studio.app.now().unix_timestamp()),
         refresh_token: None,
         id_token: None,
     })
@@ -271,6 +273,7 @@ pub async fn quickstart(State(studio): State<StudioState>, headers: HeaderMap, F
         signed_in_at: studio.app.now().unix_timestamp(),
         access_token: None,
         access_expires_at: None,
+        access_obtained_at: None,
         refresh_token: None,
         id_token: None,
     };
@@ -328,7 +331,12 @@ pub async fn refresh_if_needed(studio: &StudioState, headers: &HeaderMap, sessio
         return Ok(());
     }
     let now = studio.app.now().unix_timestamp();
-    if user.access_expires_at.is_some_and(|exp| exp - REFRESH_MARGIN_SECONDS > now) {
+    let lifetime = match (user.access_expires_at, user.access_obtained_at) {
+        (Some(exp), Some(obtained)) => exp - obtained,
+        _ => 0,
+    };
+    let margin = REFRESH_MARGIN_SECONDS.min(lifetime / 2);
+    if user.access_expires_at.is_some_and(|exp| exp - margin > now) {
         return Ok(());
     }
     let Some(refresh_token) = user.refresh_token.clone() else { return Err(()) };

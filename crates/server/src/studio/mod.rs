@@ -102,7 +102,7 @@ async fn stylesheet() -> Response {
 }
 
 /// Headers on every console response: a strict CSP (no inline script or style, no framing, forms
-/// only to us and the IdP), no MIME sniffing, no referrer (a callback URL carries a code), no
+/// only to us and the IdP), no MIME sniffing, no referrer to other origins (a callback URL carries a code; `no-referrer` would also make the browser send `Origin: null` on our own form posts), no
 /// caching of pages, HSTS over https.
 async fn security_headers(State(studio): State<StudioState>, request: Request, next: Next) -> Response {
     let https = studio.is_https(request.headers());
@@ -123,7 +123,7 @@ async fn security_headers(State(studio): State<StudioState>, request: Request, n
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     if !headers.contains_key(header::CACHE_CONTROL) {

@@ -111,6 +111,11 @@ impl Provider {
         for scope in settings.scopes.iter().filter(|s| s.as_str() != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
         }
+        // OpenID Connect Core §11: a refresh token for offline use is granted with an explicit
+        // consent prompt (oidc-provider enforces it; others accept it).
+        if settings.scopes.iter().any(|s| s == "offline_access") {
+            request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Consent);
+        }
         let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
         let pending = PendingSignIn {
             state: state.secret().clone(),

@@ -49,6 +49,9 @@ pub struct SignedInUser {
     pub access_token: Option<String>,
     /// `exp` of the access token, seconds since the epoch.
     pub access_expires_at: Option<i64>,
+    /// When the server obtained that token, seconds since the epoch.
+    #[serde(default)]
+    pub access_obtained_at: Option<i64>,
     pub refresh_token: Option<String>,
     pub id_token: Option<String>,
 }

@@ -72,6 +72,7 @@ pub struct ConfirmDeletePage {
 pub struct MePage {
     pub layout: Layout,
     pub id: String,
+    pub name: String,
     pub email: String,
     pub groups: String,
     pub scopes: String,

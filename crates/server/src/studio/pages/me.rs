@@ -42,6 +42,7 @@ pub async fn show(State(studio): State<StudioState>, headers: HeaderMap, uri: Ur
     let template = MePage {
         layout: viewer.layout(&studio, "My access", "me"),
         id: user.map(|u| u.id.clone()).unwrap_or_else(|| "anonymous (authentication is off)".into()),
+        name: user.and_then(|u| u.name.clone()).unwrap_or_else(none),
         email: user.and_then(|u| u.email.clone()).unwrap_or_else(none),
         groups: user.map(|u| u.groups.join(", ")).filter(|g| !g.is_empty()).unwrap_or_else(none),
         scopes: user
