@@ -323,11 +323,14 @@ studio:
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ access_token: 2 }),
     });
     const carol = await signIn('carol');
+    const tokenCalls = async () => (await (await fetch(`${idp.issuer}/__control/counters`)).json()).token;
+    const before = await tokenCalls();
     await new Promise((r) => setTimeout(r, 3000));
     const response = await carol.page.goto(`${nmp.url}/studio/me`);
     assert.equal(response.status(), 200);
     assert.equal(new URL(carol.page.url()).pathname, '/studio/me');
     assert.match(await carol.page.getByTestId('identity').textContent(), /carol@example\.com/);
+    assert.equal(await tokenCalls(), before + 1, 'the server did not refresh the token');
     await fetch(`${idp.issuer}/__control/ttl`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ access_token: 900 }),
     });
@@ -399,6 +402,47 @@ describe('auth off', () => {
     await checkPage(page, response, { screenshot: 'auth-off' });
     await page.getByTestId('auth-off-banner').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
+    await context.close();
+  });
+
+  test('workspaces list: search and paging', async () => {
+    for (let i = 1; i <= 25; i += 1) {
+      const response = await fetch(`${nmp.url}/apis/entities/v2/workspaces`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `ws-${i}` }),
+      });
+      assert.equal(response.status, 201);
+    }
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    await visit(page, `${nmp.url}/studio/`);
+    assert.match(await page.textContent('.pager'), /Page 1 of 2/);
+    assert.equal(await page.getByTestId('workspaces').locator('tbody tr').count(), 20);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Next' }).click()]);
+    assert.match(await page.textContent('.pager'), /Page 2 of 2/);
+    assert.equal(await page.getByTestId('workspaces').locator('tbody tr').count(), 7);
+    await page.fill('#q', 'ws-1');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Search' }).click()]);
+    const names = await page.getByTestId('workspaces').locator('tbody a').allTextContents();
+    assert.deepEqual(names.sort(), ['ws-1', ...Array.from({ length: 10 }, (_, i) => `ws-1${i}`)].sort());
+    await context.close();
+  });
+
+  test('delete a workspace with confirmation', async () => {
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    await visit(page, `${nmp.url}/studio/workspaces/ws-3`);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: /Delete this workspace/ }).click()]);
+    await checkPage(page, await page.reload(), { screenshot: 'delete-confirm' });
+    await page.fill('#confirm', 'ws-4');
+    let response = await submit(page, 'main form');
+    assert.equal(response.status(), 422);
+    assert.match(await page.getByTestId('error').textContent(), /Type “ws-3” exactly/);
+    assert.equal((await fetch(`${nmp.url}/apis/entities/v2/workspaces/ws-3`)).status, 200);
+    await page.fill('#confirm', 'ws-3');
+    response = await submit(page, 'main form');
+    assert.equal(new URL(page.url()).pathname, '/studio/');
+    await page.getByTestId('notice').filter({ hasText: 'Workspace deleted.' }).waitFor();
+    assert.equal((await fetch(`${nmp.url}/apis/entities/v2/workspaces/ws-3`)).status, 404);
     await context.close();
   });
 });

@@ -108,15 +108,26 @@ impl Session {
 
     /// The `Set-Cookie` header that hands this session to the browser.
     pub fn set_cookie(&self, studio: &StudioState, headers: &HeaderMap) -> HeaderValue {
-        let secure = studio.is_https(headers);
-        let cookie = Cookie::build((cookie_name(secure), self.secret.clone()))
-            .http_only(true)
-            .secure(secure)
-            .same_site(SameSite::Lax)
-            .path("/")
-            .build();
-        HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+        header_value(&session_cookie(studio.is_https(headers), &self.secret, false))
     }
+}
+
+fn header_value(cookie: &str) -> HeaderValue {
+    HeaderValue::from_str(cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The session cookie (or, with `remove`, its removal): `HttpOnly`, `SameSite=Lax`, `Path=/`,
+/// and over https `Secure` with the `__Host-` prefix. No `Max-Age`: the server's timeouts rule.
+pub fn session_cookie(secure: bool, value: &str, remove: bool) -> String {
+    let mut cookie = Cookie::build((cookie_name(secure), value.to_string()))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .path("/");
+    if remove {
+        cookie = cookie.max_age(time::Duration::ZERO);
+    }
+    cookie.build().to_string()
 }
 
 /// `__Host-` over https (so no subdomain or path can plant it), a plain name otherwise.
@@ -130,15 +141,7 @@ pub fn cookie_name(secure: bool) -> &'static str {
 
 /// A `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie(studio: &StudioState, headers: &HeaderMap) -> HeaderValue {
-    let secure = studio.is_https(headers);
-    let cookie = Cookie::build((cookie_name(secure), ""))
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(time::Duration::ZERO)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    header_value(&session_cookie(studio.is_https(headers), "", true))
 }
 
 /// The session cookie's value from the request, if any.
@@ -243,6 +246,18 @@ pub async fn rotate(studio: &StudioState, old: &Session, data: SessionData) -> R
     Ok(fresh)
 }
 
+/// Whether a state-changing request comes from `origin`: its `Origin` header must be exactly
+/// that; without one (old browsers), `Sec-Fetch-Site` must not say another site.
+pub fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    match headers.get(header::ORIGIN) {
+        Some(value) => value.to_str().is_ok_and(|value| value == origin),
+        None => !matches!(
+            headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+            Some("cross-site" | "same-site")
+        ),
+    }
+}
+
 /// Why a form post was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CsrfRefusal {
@@ -258,18 +273,8 @@ pub fn check_csrf(
     session: Option<&Session>,
     token: &str,
 ) -> Result<(), CsrfRefusal> {
-    match headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("")) {
-        Some(origin) => {
-            if origin != studio.origin(headers) {
-                return Err(CsrfRefusal::ForeignOrigin);
-            }
-        }
-        None => {
-            let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-            if matches!(site, Some("cross-site" | "same-site")) {
-                return Err(CsrfRefusal::ForeignOrigin);
-            }
-        }
+    if !same_origin(&studio.origin(headers), headers) {
+        return Err(CsrfRefusal::ForeignOrigin);
     }
     let Some(session) = session else { return Err(CsrfRefusal::BadToken) };
     let expected = session.data.csrf.as_bytes();
@@ -277,4 +282,44 @@ pub fn check_csrf(
         return Err(CsrfRefusal::BadToken);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_01_cookie_attributes_over_http_and_https() {
+        let plain = session_cookie(false, "v", false);
+        assert_eq!(plain, "nmp-studio=v; HttpOnly; SameSite=Lax; Path=/");
+        let secure = session_cookie(true, "v", false);
+        assert!(secure.starts_with("__Host-nmp-studio=v;"), "{secure}");
+        for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+            assert!(secure.split("; ").any(|a| a == attribute), "{attribute} missing in {secure}");
+        }
+        assert!(!secure.contains("Domain"), "__Host- cookies carry no Domain: {secure}");
+        assert!(session_cookie(true, "", true).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn web_05_origin_check() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        let us = "https://nmp.example.com";
+        assert!(same_origin(us, &headers(&[("origin", "https://nmp.example.com")])));
+        assert!(same_origin(us, &headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(same_origin(us, &headers(&[])));
+        for foreign in ["https://evil.example", "null", "https://nmp.example.com.evil.example", "http://nmp.example.com"] {
+            let mut map = HeaderMap::new();
+            map.insert("origin", HeaderValue::from_str(foreign).unwrap_or_else(|_| HeaderValue::from_static("x")));
+            assert!(!same_origin(us, &map), "{foreign}");
+        }
+        assert!(!same_origin(us, &headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!same_origin(us, &headers(&[("sec-fetch-site", "same-site")])));
+    }
 }

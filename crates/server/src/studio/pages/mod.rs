@@ -243,3 +243,34 @@ pub fn notice(code: Option<&str>) -> Option<String> {
     )
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn web_04_return_targets_stay_in_the_console() {
+        for ok in ["/studio/", "/studio/me", "/studio/workspaces/team-a?notice=added", "/studio"] {
+            assert_eq!(safe_return_to(ok), ok, "{ok}");
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example/",
+            "javascript:alert(1)",
+            "%2F%2Fevil.example",
+            "/%2F%2Fevil.example",
+            "/studio/..//evil.example",
+            "/studio/%2F%2Fevil.example",
+            "/studio/%5Cevil.example",
+            "/studio/../apis/entities/v2/workspaces",
+            "http:evil.example",
+            "/apis/auth/discovery",
+            "",
+            "studio/me",
+            "/studio/\n",
+        ] {
+            assert_eq!(safe_return_to(bad), "/studio/", "{bad}");
+        }
+    }
+}
