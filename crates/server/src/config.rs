@@ -279,8 +279,12 @@ impl FileConfig {
             }
             figment = figment.merge(Yaml::file_exact(path));
         }
-        for (prefix, section) in
-            [("NMP_AUTH_", "auth"), ("NMP_SERVER_", "server"), ("NMP_STORE_", "store"), ("NMP_STUDIO_", "studio")] {
+        for (prefix, section) in [
+            ("NMP_AUTH_", "auth"),
+            ("NMP_SERVER_", "server"),
+            ("NMP_STORE_", "store"),
+            ("NMP_STUDIO_", "studio"),
+        ] {
             figment = figment.merge(
                 Env::prefixed(prefix)
                     .split("__")
@@ -473,7 +477,17 @@ impl Settings {
         };
         let database = file.store.database(&data_dir)?;
         let studio = crate::studio::StudioSettings::from_config(&file)?;
-        Ok(Settings { file, data_dir, database, trusted_gateway, authn, timings, tls, metrics_address, studio })
+        Ok(Settings {
+            file,
+            data_dir,
+            database,
+            trusted_gateway,
+            authn,
+            timings,
+            tls,
+            metrics_address,
+            studio,
+        })
     }
 }
 

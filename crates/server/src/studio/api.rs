@@ -76,7 +76,13 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
 
 impl StudioState {
     /// Send one API request as `who` and read the JSON answer.
-    pub async fn call(&self, who: Option<&Principal>, method: Method, uri: &str, body: Option<Value>) -> Answer {
+    pub async fn call(
+        &self,
+        who: Option<&Principal>,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(uri);
         let body = match body {
             Some(json) => {

@@ -33,7 +33,11 @@ fn sign_in_layout(studio: &StudioState, csrf: String) -> Layout {
     }
 }
 
-pub async fn sign_in_page(State(studio): State<StudioState>, headers: HeaderMap, Query(params): Query<ReturnTo>) -> Response {
+pub async fn sign_in_page(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    Query(params): Query<ReturnTo>,
+) -> Response {
     let return_to = safe_return_to(params.return_to.as_deref().unwrap_or(""));
     if studio.mode() == &SignInMode::AuthOff {
         return Redirect::to("/studio/").into_response();
@@ -58,7 +62,13 @@ pub async fn sign_in_page(State(studio): State<StudioState>, headers: HeaderMap,
     with_cookie(&studio, &headers, &session, fresh, templates::page(StatusCode::OK, &template))
 }
 
-fn with_cookie(studio: &StudioState, headers: &HeaderMap, session: &Session, set: bool, response: impl IntoResponse) -> Response {
+fn with_cookie(
+    studio: &StudioState,
+    headers: &HeaderMap,
+    session: &Session,
+    set: bool,
+    response: impl IntoResponse,
+) -> Response {
     let mut response = response.into_response();
     if set {
         response.headers_mut().append(header::SET_COOKIE, session.set_cookie(studio, headers));
@@ -72,7 +82,11 @@ fn failure_page(status: StatusCode, heading: &str, explanation: &str) -> Respons
 
 /// Start an OIDC sign-in: remember state, nonce and the PKCE verifier in this browser's session,
 /// then send the browser to the IdP.
-pub async fn start_oidc(State(studio): State<StudioState>, headers: HeaderMap, Query(params): Query<ReturnTo>) -> Response {
+pub async fn start_oidc(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    Query(params): Query<ReturnTo>,
+) -> Response {
     if studio.mode() != &SignInMode::Oidc {
         return Redirect::to("/studio/auth/sign-in").into_response();
     }
@@ -85,13 +99,18 @@ pub async fn start_oidc(State(studio): State<StudioState>, headers: HeaderMap, Q
         return Redirect::to(&return_to).into_response();
     }
     let settings = &studio.app.settings.studio;
-    let (url, pending) = match studio.provider.start(settings, &studio.redirect_uri(&headers), return_to).await {
-        Ok(started) => started,
-        Err(error) => {
-            tracing::warn!(%error, "studio: cannot start sign-in");
-            return failure_page(StatusCode::BAD_GATEWAY, "Sign-in is unavailable", "The identity provider cannot be reached right now; try again shortly.");
-        }
-    };
+    let (url, pending) =
+        match studio.provider.start(settings, &studio.redirect_uri(&headers), return_to).await {
+            Ok(started) => started,
+            Err(error) => {
+                tracing::warn!(%error, "studio: cannot start sign-in");
+                return failure_page(
+                    StatusCode::BAD_GATEWAY,
+                    "Sign-in is unavailable",
+                    "The identity provider cannot be reached right now; try again shortly.",
+                );
+            }
+        };
     session.data.pending = Some(pending);
     if let Err(error) = session::save(&studio, &mut session).await {
         return store_failure(error);
@@ -108,7 +127,11 @@ pub struct CallbackParams {
 
 /// The IdP's answer. The `state` must be the one this browser's session is waiting for; it is
 /// consumed before the code is exchanged, so neither a replayed callback nor a second code works.
-pub async fn callback(State(studio): State<StudioState>, headers: HeaderMap, Query(params): Query<CallbackParams>) -> Response {
+pub async fn callback(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    Query(params): Query<CallbackParams>,
+) -> Response {
     let refused = |why: &str| {
         tracing::info!(reason = why, "studio: sign-in callback refused");
         failure_page(
@@ -129,16 +152,19 @@ pub async fn callback(State(studio): State<StudioState>, headers: HeaderMap, Que
     if let Err(error) = session::save(&studio, &mut session).await {
         return store_failure(error);
     }
-    let state_matches = params
-        .state
-        .as_deref()
-        .is_some_and(|state| bool::from(subtle::ConstantTimeEq::ct_eq(state.as_bytes(), pending.state.as_bytes())));
+    let state_matches = params.state.as_deref().is_some_and(|state| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(state.as_bytes(), pending.state.as_bytes()))
+    });
     if !state_matches {
         return refused("state mismatch");
     }
     if let Some(error) = params.error.as_deref() {
         tracing::info!(error, "studio: the identity provider refused the sign-in");
-        return failure_page(StatusCode::FORBIDDEN, "Sign-in was not completed", "The identity provider did not sign you in (access denied or cancelled).");
+        return failure_page(
+            StatusCode::FORBIDDEN,
+            "Sign-in was not completed",
+            "The identity provider did not sign you in (access denied or cancelled).",
+        );
     }
     let Some(code) = params.code else { return refused("no code") };
     let user = match complete_oidc(&studio, &headers, &pending, code).await {
@@ -217,7 +243,9 @@ async fn ensure_personal_workspace(studio: &StudioState, principal: &nmp_core::P
     let Some(email) = &principal.email else { return };
     let local = email.split('@').next().unwrap_or_default().to_lowercase();
     if !nmp_core::names::is_valid_name(&local) || nmp_core::names::is_reserved_workspace(&local) {
-        tracing::info!("studio: no personal workspace (the email's local part is not a valid workspace name)");
+        tracing::info!(
+            "studio: no personal workspace (the email's local part is not a valid workspace name)"
+        );
         return;
     }
     let body = json!({"name": local, "description": format!("Personal workspace of {email}")});
@@ -238,9 +266,17 @@ pub struct QuickstartForm {
 }
 
 /// Quickstart sign-in: the email is the identity, as with `nemo auth login --unsigned-token`.
-pub async fn quickstart(State(studio): State<StudioState>, headers: HeaderMap, Form(form): Form<QuickstartForm>) -> Response {
+pub async fn quickstart(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    Form(form): Form<QuickstartForm>,
+) -> Response {
     if studio.mode() != &SignInMode::Quickstart {
-        return failure_page(StatusCode::NOT_FOUND, "Not found", "Quickstart sign-in is not enabled on this server.");
+        return failure_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "Quickstart sign-in is not enabled on this server.",
+        );
     }
     let session = match session::load(&studio, &headers).await {
         Ok(session) => session,
@@ -287,7 +323,12 @@ pub struct SignOutForm {
 }
 
 /// End the session on the server (its cookie is dead everywhere), then the IdP's session.
-pub async fn sign_out(State(studio): State<StudioState>, headers: HeaderMap, uri: Uri, Form(form): Form<SignOutForm>) -> Response {
+pub async fn sign_out(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(form): Form<SignOutForm>,
+) -> Response {
     let viewer = match poster(&studio, &headers, &uri, &form.csrf).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
@@ -325,7 +366,11 @@ pub async fn signed_out(State(studio): State<StudioState>) -> Response {
 /// Before a page acts for an OIDC user: a new access token from the refresh token when the
 /// current one is about to expire, verified like any bearer token. `Err` when the session cannot
 /// continue (no refresh token, refused refresh): the caller signs the user out.
-pub async fn refresh_if_needed(studio: &StudioState, headers: &HeaderMap, session: &mut Session) -> Result<(), ()> {
+pub async fn refresh_if_needed(
+    studio: &StudioState,
+    headers: &HeaderMap,
+    session: &mut Session,
+) -> Result<(), ()> {
     let Some(user) = session.data.user.as_ref() else { return Ok(()) };
     if user.via != "oidc" {
         return Ok(());
@@ -341,7 +386,8 @@ pub async fn refresh_if_needed(studio: &StudioState, headers: &HeaderMap, sessio
     }
     let Some(refresh_token) = user.refresh_token.clone() else { return Err(()) };
     let settings = &studio.app.settings.studio;
-    let tokens = match studio.provider.refresh(settings, &studio.redirect_uri(headers), &refresh_token).await {
+    let tokens = match studio.provider.refresh(settings, &studio.redirect_uri(headers), &refresh_token).await
+    {
         Ok(tokens) => tokens,
         Err(error) => {
             tracing::info!(%error, "studio: token refresh failed; signing the session out");

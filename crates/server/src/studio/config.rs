@@ -106,7 +106,10 @@ impl StudioSettings {
                 let url = reqwest::Url::parse(text)
                     .map_err(|e| invalid("studio.public_url", format!("`{text}` is not a URL: {e}")))?;
                 if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                    return Err(invalid("studio.public_url", format!("`{text}` must be an http or https URL")));
+                    return Err(invalid(
+                        "studio.public_url",
+                        format!("`{text}` must be an http or https URL"),
+                    ));
                 }
                 if url.path() != "/" || url.query().is_some() {
                     return Err(invalid(
@@ -129,7 +132,10 @@ impl StudioSettings {
                 })?;
                 let secret = text.trim().to_string();
                 if secret.is_empty() {
-                    return Err(invalid("studio.client_secret_file", format!("`{}` is empty", path.display())));
+                    return Err(invalid(
+                        "studio.client_secret_file",
+                        format!("`{}` is empty", path.display()),
+                    ));
                 }
                 Some(ClientSecret(secret))
             }

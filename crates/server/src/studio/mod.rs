@@ -71,7 +71,10 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/studio/assets/studio.css", get(stylesheet))
         .route("/studio/workspaces", post(pages::workspaces::create))
         .route("/studio/workspaces/{workspace}", get(pages::members::show))
-        .route("/studio/workspaces/{workspace}/delete", get(pages::workspaces::confirm_delete).post(pages::workspaces::delete))
+        .route(
+            "/studio/workspaces/{workspace}/delete",
+            get(pages::workspaces::confirm_delete).post(pages::workspaces::delete),
+        )
         .route("/studio/workspaces/{workspace}/members", post(pages::members::add))
         .route("/studio/workspaces/{workspace}/members/roles", post(pages::members::change))
         .route("/studio/workspaces/{workspace}/members/remove", post(pages::members::remove))
@@ -137,6 +140,9 @@ async fn security_headers(State(studio): State<StudioState>, request: Request, n
 
 /// A plain status page for failures outside any page (no session store, no IdP).
 pub(crate) fn unavailable(message: &str) -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, templates::render_error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", message))
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        templates::render_error(StatusCode::SERVICE_UNAVAILABLE, "Unavailable", message),
+    )
         .into_response()
 }

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EmptyAdditionalClaims, IdTokenClaims, IssuerUrl,
-    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, RefreshToken, Scope, TokenResponse,
+    LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
+    ProviderMetadataWithLogout, RedirectUrl, RefreshToken, Scope, TokenResponse,
 };
 use tokio::sync::Mutex;
 
-use super::session::PendingSignIn;
 use super::config::StudioSettings;
+use super::session::PendingSignIn;
 
 /// Why the IdP leg failed. Messages carry no token or code.
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +52,16 @@ impl Provider {
         })
     }
 
-    async fn metadata(&self, settings: &StudioSettings) -> Result<Arc<ProviderMetadataWithLogout>, OidcError> {
+    async fn metadata(
+        &self,
+        settings: &StudioSettings,
+    ) -> Result<Arc<ProviderMetadataWithLogout>, OidcError> {
         let mut cached = self.metadata.lock().await;
         if let Some(metadata) = cached.as_ref() {
             return Ok(Arc::clone(metadata));
         }
-        let issuer = IssuerUrl::new(settings.issuer.clone()).map_err(|e| OidcError::Unavailable(e.to_string()))?;
+        let issuer =
+            IssuerUrl::new(settings.issuer.clone()).map_err(|e| OidcError::Unavailable(e.to_string()))?;
         let metadata = ProviderMetadataWithLogout::discover_async(issuer, self.http())
             .await
             .map_err(|e| OidcError::Unavailable(format!("discovery failed: {e}")))?;
@@ -106,8 +110,11 @@ impl Provider {
     ) -> Result<(String, PendingSignIn), OidcError> {
         let (client, _) = self.client(settings, redirect_uri).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request =
-            client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
+        let mut request = client.authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
         for scope in settings.scopes.iter().filter(|s| s.as_str() != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
         }
@@ -189,8 +196,8 @@ impl Provider {
     ) -> Option<String> {
         let metadata = self.metadata(settings).await.ok()?;
         let endpoint = metadata.additional_metadata().end_session_endpoint.clone()?;
-        let mut request = LogoutRequest::from(endpoint)
-            .set_client_id(ClientId::new(settings.client_id.clone()));
+        let mut request =
+            LogoutRequest::from(endpoint).set_client_id(ClientId::new(settings.client_id.clone()));
         if let Ok(redirect) = PostLogoutRedirectUrl::new(post_logout_redirect_uri.to_string()) {
             request = request.set_post_logout_redirect_uri(redirect);
         }

@@ -158,7 +158,12 @@ fn cookie_value(studio: &StudioState, headers: &HeaderMap) -> Option<String> {
 }
 
 /// When a session expires: its idle deadline, capped by its absolute one.
-fn expiry(studio: &StudioState, created_at: OffsetDateTime, last_seen_at: OffsetDateTime, signed_in: bool) -> OffsetDateTime {
+fn expiry(
+    studio: &StudioState,
+    created_at: OffsetDateTime,
+    last_seen_at: OffsetDateTime,
+    signed_in: bool,
+) -> OffsetDateTime {
     let settings = &studio.app.settings.studio;
     if !signed_in {
         return created_at + ANONYMOUS_LIFETIME;
@@ -314,9 +319,14 @@ mod tests {
         assert!(same_origin(us, &headers(&[("origin", "https://nmp.example.com")])));
         assert!(same_origin(us, &headers(&[("sec-fetch-site", "same-origin")])));
         assert!(same_origin(us, &headers(&[])));
-        for foreign in ["https://evil.example", "null", "https://nmp.example.com.evil.example", "http://nmp.example.com"] {
+        for foreign in
+            ["https://evil.example", "null", "https://nmp.example.com.evil.example", "http://nmp.example.com"]
+        {
             let mut map = HeaderMap::new();
-            map.insert("origin", HeaderValue::from_str(foreign).unwrap_or_else(|_| HeaderValue::from_static("x")));
+            map.insert(
+                "origin",
+                HeaderValue::from_str(foreign).unwrap_or_else(|_| HeaderValue::from_static("x")),
+            );
             assert!(!same_origin(us, &map), "{foreign}");
         }
         assert!(!same_origin(us, &headers(&[("sec-fetch-site", "cross-site")])));

@@ -67,8 +67,9 @@ impl SessionStore for PostgresStore {
 
     fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
         self.write(|tx| {
-            let deleted =
-                tx.execute("DELETE FROM studio_sessions WHERE id_hash = $1", &[&id_hash]).map_err(unavailable)?;
+            let deleted = tx
+                .execute("DELETE FROM studio_sessions WHERE id_hash = $1", &[&id_hash])
+                .map_err(unavailable)?;
             Ok(deleted > 0)
         })
     }

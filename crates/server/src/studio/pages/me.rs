@@ -16,7 +16,12 @@ pub async fn show(State(studio): State<StudioState>, headers: HeaderMap, uri: Ur
         Err(response) => return response,
     };
     let answer = viewer
-        .call(&studio, Method::GET, &format!("/apis/entities/v2/workspaces?{}", query(&[("page_size", "1000"), ("sort", "name")])), None)
+        .call(
+            &studio,
+            Method::GET,
+            &format!("/apis/entities/v2/workspaces?{}", query(&[("page_size", "1000"), ("sort", "name")])),
+            None,
+        )
         .await;
     if !answer.ok() {
         return viewer.refusal(&studio, &headers, &answer, "list workspaces", None);
@@ -34,7 +39,8 @@ pub async fn show(State(studio): State<StudioState>, headers: HeaderMap, uri: Ur
                 Some(p) => roles_in(&studio, p, &name),
                 None => vec!["everything (authentication is off)".into()],
             };
-            let roles = if roles.is_empty() { "none (visible to everyone)".to_string() } else { roles.join(", ") };
+            let roles =
+                if roles.is_empty() { "none (visible to everyone)".to_string() } else { roles.join(", ") };
             (name, roles)
         })
         .collect();

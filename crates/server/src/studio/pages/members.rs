@@ -30,7 +30,8 @@ pub async fn show(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    render(&studio, &headers, &viewer, &workspace, None, notice(params.notice.as_deref()), StatusCode::OK).await
+    render(&studio, &headers, &viewer, &workspace, None, notice(params.notice.as_deref()), StatusCode::OK)
+        .await
 }
 
 async fn render(
@@ -143,7 +144,8 @@ pub async fn change(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    let uri = format!("/apis/entities/v2/workspaces/{}/members/{}", segment(&workspace), segment(&form.principal));
+    let uri =
+        format!("/apis/entities/v2/workspaces/{}/members/{}", segment(&workspace), segment(&form.principal));
     let answer = viewer.call(&studio, Method::PUT, &uri, Some(json!({"roles": [form.role]}))).await;
     outcome(&studio, &headers, &viewer, &workspace, answer, "change roles", "changed").await
 }
@@ -159,7 +161,8 @@ pub async fn remove(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    let uri = format!("/apis/entities/v2/workspaces/{}/members/{}", segment(&workspace), segment(&form.principal));
+    let uri =
+        format!("/apis/entities/v2/workspaces/{}/members/{}", segment(&workspace), segment(&form.principal));
     let answer = viewer.call(&studio, Method::DELETE, &uri, None).await;
     outcome(&studio, &headers, &viewer, &workspace, answer, "remove members", "removed").await
 }

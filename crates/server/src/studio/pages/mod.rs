@@ -75,22 +75,42 @@ impl Viewer {
 
     /// The page for an API refusal: sign-in again (401), an explanation (403), not found (404),
     /// or the API's own message.
-    pub fn refusal(&self, studio: &StudioState, headers: &HeaderMap, answer: &Answer, action: &str, workspace: Option<&str>) -> Response {
+    pub fn refusal(
+        &self,
+        studio: &StudioState,
+        headers: &HeaderMap,
+        answer: &Answer,
+        action: &str,
+        workspace: Option<&str>,
+    ) -> Response {
         let (heading, explanation) = match answer.status {
             StatusCode::UNAUTHORIZED => return Redirect::to("/studio/auth/sign-in").into_response(),
-            StatusCode::FORBIDDEN => ("Not allowed".to_string(), self.explain(studio, action, workspace, answer)),
-            StatusCode::NOT_FOUND => ("Not found".to_string(), answer.detail()),
-            status if status.is_server_error() => {
-                ("Something went wrong".to_string(), "The server could not do this now; try again later.".into())
+            StatusCode::FORBIDDEN => {
+                ("Not allowed".to_string(), self.explain(studio, action, workspace, answer))
             }
+            StatusCode::NOT_FOUND => ("Not found".to_string(), answer.detail()),
+            status if status.is_server_error() => (
+                "Something went wrong".to_string(),
+                "The server could not do this now; try again later.".into(),
+            ),
             _ => ("Could not do that".to_string(), answer.detail()),
         };
         let layout = self.layout(studio, heading.clone(), "");
-        self.finish(studio, headers, templates::page(answer.status, &ErrorPage { layout, heading, explanation }))
+        self.finish(
+            studio,
+            headers,
+            templates::page(answer.status, &ErrorPage { layout, heading, explanation }),
+        )
     }
 
     /// Why a 403: who the viewer is, what they hold where they tried, what to ask for.
-    fn explain(&self, studio: &StudioState, action: &str, workspace: Option<&str>, answer: &Answer) -> String {
+    fn explain(
+        &self,
+        studio: &StudioState,
+        action: &str,
+        workspace: Option<&str>,
+        answer: &Answer,
+    ) -> String {
         let who = self.session.user().map(|u| u.display_name().to_string()).unwrap_or_else(|| "you".into());
         if answer.detail().to_lowercase().contains("scope") {
             return format!(
@@ -128,7 +148,10 @@ pub fn safe_return_to(raw: &str) -> String {
         return HOME.into();
     }
     match base.join(raw) {
-        Ok(url) if url.origin() == base.origin() && (url.path() == "/studio" || url.path().starts_with("/studio/")) => {
+        Ok(url)
+            if url.origin() == base.origin()
+                && (url.path() == "/studio" || url.path().starts_with("/studio/")) =>
+        {
             let decoded = percent_encoding::percent_decode_str(url.path()).decode_utf8_lossy();
             if decoded.contains("//") || decoded.contains('\\') {
                 return HOME.into();
@@ -162,7 +185,12 @@ pub async fn viewer(studio: &StudioState, headers: &HeaderMap, uri: &Uri) -> Res
 
 /// The viewer of a form post: an existing session whose anti-CSRF token the form carries, from
 /// our own origin; else 403 and nothing changes.
-pub async fn poster(studio: &StudioState, headers: &HeaderMap, uri: &Uri, csrf: &str) -> Result<Viewer, Response> {
+pub async fn poster(
+    studio: &StudioState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    csrf: &str,
+) -> Result<Viewer, Response> {
     let session = match session::load(studio, headers).await {
         Ok(session) => session,
         Err(error) => return Err(store_failure(error)),
@@ -192,7 +220,12 @@ pub fn store_failure(error: crate::error::ApiError) -> Response {
     super::unavailable("Sessions cannot be read right now; try again shortly.")
 }
 
-async fn signed_in(studio: &StudioState, headers: &HeaderMap, uri: &Uri, mut viewer: Viewer) -> Result<Viewer, Response> {
+async fn signed_in(
+    studio: &StudioState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    mut viewer: Viewer,
+) -> Result<Viewer, Response> {
     match studio.mode() {
         SignInMode::AuthOff => return Ok(viewer),
         SignInMode::Unavailable => {
@@ -223,7 +256,11 @@ async fn signed_in(studio: &StudioState, headers: &HeaderMap, uri: &Uri, mut vie
 
 /// Unknown console paths.
 pub async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, templates::render_error(StatusCode::NOT_FOUND, "Not found", "There is no such page.")).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        templates::render_error(StatusCode::NOT_FOUND, "Not found", "There is no such page."),
+    )
+        .into_response()
 }
 
 /// `?notice=` codes: fixed messages, so a link cannot make the page say something else.
@@ -242,7 +279,6 @@ pub fn notice(code: Option<&str>) -> Option<String> {
         .to_string(),
     )
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,12 @@ pub struct ShowParams {
     notice: Option<String>,
 }
 
-pub async fn show(State(studio): State<StudioState>, headers: HeaderMap, uri: Uri, Query(params): Query<ShowParams>) -> Response {
+pub async fn show(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(params): Query<ShowParams>,
+) -> Response {
     let viewer = match viewer(&studio, &headers, &uri).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
@@ -36,8 +41,9 @@ async fn render(
     status: StatusCode,
 ) -> Response {
     let pairs = [("filter[workspace]", "system"), ("filter[is_active]", "true"), ("page_size", "1000")];
-    let answer =
-        viewer.call(studio, Method::GET, &format!("/apis/auth/v2/iam/role-bindings?{}", query(&pairs)), None).await;
+    let answer = viewer
+        .call(studio, Method::GET, &format!("/apis/auth/v2/iam/role-bindings?{}", query(&pairs)), None)
+        .await;
     if !answer.ok() {
         return viewer.refusal(studio, headers, &answer, "see platform role bindings", None);
     }
@@ -56,7 +62,8 @@ async fn render(
                 .collect()
         })
         .unwrap_or_default();
-    let template = PlatformPage { layout: viewer.layout(studio, "Platform roles", "platform"), error, notice, bindings };
+    let template =
+        PlatformPage { layout: viewer.layout(studio, "Platform roles", "platform"), error, notice, bindings };
     viewer.finish(studio, headers, page(status, &template))
 }
 
@@ -68,7 +75,12 @@ pub struct GrantForm {
     principal: String,
 }
 
-pub async fn grant(State(studio): State<StudioState>, headers: HeaderMap, uri: Uri, Form(form): Form<GrantForm>) -> Response {
+pub async fn grant(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(form): Form<GrantForm>,
+) -> Response {
     let viewer = match poster(&studio, &headers, &uri, &form.csrf).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
@@ -86,7 +98,12 @@ pub struct RevokeForm {
     name: String,
 }
 
-pub async fn revoke(State(studio): State<StudioState>, headers: HeaderMap, uri: Uri, Form(form): Form<RevokeForm>) -> Response {
+pub async fn revoke(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(form): Form<RevokeForm>,
+) -> Response {
     let viewer = match poster(&studio, &headers, &uri, &form.csrf).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
@@ -105,7 +122,9 @@ async fn outcome(
     done: &str,
 ) -> Response {
     match answer.status {
-        status if status.is_success() => Redirect::to(&format!("/studio/platform?notice={done}")).into_response(),
+        status if status.is_success() => {
+            Redirect::to(&format!("/studio/platform?notice={done}")).into_response()
+        }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
             viewer.refusal(studio, headers, &answer, action, None)
         }

@@ -22,13 +22,29 @@ pub struct ListParams {
     notice: Option<String>,
 }
 
-pub async fn list(State(studio): State<StudioState>, headers: HeaderMap, uri: Uri, Query(params): Query<ListParams>) -> Response {
+pub async fn list(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(params): Query<ListParams>,
+) -> Response {
     let viewer = match viewer(&studio, &headers, &uri).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    let page_number = params.page.as_deref().and_then(|p| p.parse::<u64>().ok()).filter(|p| *p >= 1).unwrap_or(1);
-    render_list(&studio, &headers, &viewer, params.q.trim(), page_number, None, notice(params.notice.as_deref()), StatusCode::OK).await
+    let page_number =
+        params.page.as_deref().and_then(|p| p.parse::<u64>().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    render_list(
+        &studio,
+        &headers,
+        &viewer,
+        params.q.trim(),
+        page_number,
+        None,
+        notice(params.notice.as_deref()),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -109,7 +125,12 @@ pub struct CreateForm {
     description: String,
 }
 
-pub async fn create(State(studio): State<StudioState>, headers: HeaderMap, uri: Uri, Form(form): Form<CreateForm>) -> Response {
+pub async fn create(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(form): Form<CreateForm>,
+) -> Response {
     let viewer = match poster(&studio, &headers, &uri, &form.csrf).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
@@ -121,7 +142,8 @@ pub async fn create(State(studio): State<StudioState>, headers: HeaderMap, uri: 
     let answer = viewer.call(&studio, Method::POST, "/apis/entities/v2/workspaces", Some(body)).await;
     match answer.status {
         status if status.is_success() => {
-            Redirect::to(&format!("/studio/workspaces/{}?notice=created", segment(form.name.trim()))).into_response()
+            Redirect::to(&format!("/studio/workspaces/{}?notice=created", segment(form.name.trim())))
+                .into_response()
         }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
             viewer.refusal(&studio, &headers, &answer, "create workspaces", None)
@@ -140,12 +162,18 @@ pub async fn confirm_delete(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    let answer = viewer.call(&studio, Method::GET, &format!("/apis/entities/v2/workspaces/{}", segment(&workspace)), None).await;
+    let answer = viewer
+        .call(&studio, Method::GET, &format!("/apis/entities/v2/workspaces/{}", segment(&workspace)), None)
+        .await;
     if !answer.ok() {
         return viewer.refusal(&studio, &headers, &answer, "see this workspace", Some(&workspace));
     }
     let layout = viewer.layout(&studio, format!("Delete {workspace}"), "workspaces");
-    viewer.finish(&studio, &headers, page(StatusCode::OK, &ConfirmDeletePage { layout, error: None, notice: None, name: workspace }))
+    viewer.finish(
+        &studio,
+        &headers,
+        page(StatusCode::OK, &ConfirmDeletePage { layout, error: None, notice: None, name: workspace }),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,8 +202,9 @@ pub async fn delete(
     if form.confirm.trim() != workspace {
         return retry(format!("Type “{workspace}” exactly to confirm."), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let answer =
-        viewer.call(&studio, Method::DELETE, &format!("/apis/entities/v2/workspaces/{}", segment(&workspace)), None).await;
+    let answer = viewer
+        .call(&studio, Method::DELETE, &format!("/apis/entities/v2/workspaces/{}", segment(&workspace)), None)
+        .await;
     match answer.status {
         status if status.is_success() => Redirect::to("/studio/?notice=deleted").into_response(),
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
