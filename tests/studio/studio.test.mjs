@@ -389,6 +389,30 @@ describe('quickstart sign-in', () => {
   });
 });
 
+describe('session timeouts', () => {
+  let nmp;
+  before(async () => {
+    nmp = await startNmp({
+      config: 'auth:\n  enabled: true\n  allow_unsigned_jwt: true\nstudio:\n  session_idle_timeout_seconds: 2\n  session_absolute_timeout_seconds: 3600\n',
+    });
+  });
+  after(async () => { await nmp?.stop(); });
+
+  test('an idle session is signed out', async () => {
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    await page.goto(`${nmp.url}/studio/auth/sign-in`);
+    await page.fill('#email', 'dana@example.com');
+    await Promise.all([page.waitForURL(`${nmp.url}/studio/`), page.click('main button[type="submit"]')]);
+    await page.goto(`${nmp.url}/studio/me`);
+    assert.equal(new URL(page.url()).pathname, '/studio/me');
+    await new Promise((r) => setTimeout(r, 2500));
+    await page.goto(`${nmp.url}/studio/me`);
+    assert.equal(new URL(page.url()).pathname, '/studio/auth/sign-in');
+    await context.close();
+  });
+});
+
 describe('auth off', () => {
   let nmp;
   before(async () => { nmp = await startNmp({ config: 'auth:\n  enabled: false\n' }); });

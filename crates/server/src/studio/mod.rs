@@ -138,6 +138,27 @@ async fn security_headers(State(studio): State<StudioState>, request: Request, n
     response
 }
 
+/// Every ten minutes, delete expired sessions (an expired one is never served; this only frees
+/// the rows). Every replica does it; the deletes are idempotent. Stops with the server.
+pub fn spawn_session_purge(state: &AppState) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+    let store = Arc::downgrade(&state.store);
+    let clock = Arc::clone(&state.clock);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(EVERY).await;
+            let Some(store) = store.upgrade() else { return };
+            let now = clock.now();
+            match tokio::task::spawn_blocking(move || store.delete_expired_sessions(now)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(purged)) => tracing::debug!(purged, "studio: expired sessions deleted"),
+                Ok(Err(error)) => tracing::warn!(%error, "studio: cannot delete expired sessions"),
+                Err(error) => tracing::warn!(%error, "studio: session purge task failed"),
+            }
+        }
+    });
+}
+
 /// A plain status page for failures outside any page (no session store, no IdP).
 pub(crate) fn unavailable(message: &str) -> Response {
     (

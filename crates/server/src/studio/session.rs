@@ -20,7 +20,8 @@ use crate::error::ApiError;
 /// A session not yet signed in (it carries the anti-CSRF token and a pending sign-in) lives at
 /// most this long.
 const ANONYMOUS_LIFETIME: time::Duration = time::Duration::minutes(30);
-/// `last_seen_at` is written back at most this often, so page loads rarely write.
+/// `last_seen_at` is written back at most this often (or a quarter of the idle timeout, if
+/// shorter), so page loads rarely write.
 const TOUCH_EVERY: time::Duration = time::Duration::seconds(60);
 
 /// What the server keeps about a browser. Serialized into the store's `data`.
@@ -188,7 +189,8 @@ pub async fn load(studio: &StudioState, headers: &HeaderMap) -> Result<Option<Se
         return Ok(None);
     };
     let mut session = Session { secret, record, data };
-    if now - session.record.last_seen_at >= TOUCH_EVERY {
+    let idle = time::Duration::try_from(studio.app.settings.studio.idle_timeout).unwrap_or(TOUCH_EVERY);
+    if now - session.record.last_seen_at >= TOUCH_EVERY.min(idle / 4) {
         session.record.last_seen_at = now;
         save(studio, &mut session).await?;
     }
