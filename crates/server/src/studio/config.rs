@@ -62,7 +62,7 @@ pub enum SignInMode {
     Oidc,
     /// `auth.allow_unsigned_jwt` without OIDC: an email is enough (quickstart only).
     Quickstart,
-    /// Auth on but no way to sign in (no OIDC, no unsigned tokens).
+    /// Auth on but no way to sign in (no OIDC or no client id for it, and no unsigned tokens).
     Unavailable,
 }
 
@@ -121,9 +121,13 @@ impl StudioSettings {
             }
         };
         let client_id = studio.client_id.clone().unwrap_or_else(|| auth.oidc.client_id.clone());
-        if mode == SignInMode::Oidc && studio.enabled && client_id.trim().is_empty() {
-            return Err(invalid("studio.client_id", "set studio.client_id or auth.oidc.client_id"));
-        }
+        // The API needs no client id (an audience is enough); Studio cannot sign in without one,
+        // and says so on its pages rather than refusing the whole configuration.
+        let mode = if mode == SignInMode::Oidc && client_id.trim().is_empty() {
+            SignInMode::Unavailable
+        } else {
+            mode
+        };
         let client_secret = match &studio.client_secret_file {
             None => None,
             Some(path) => {

@@ -234,7 +234,7 @@ async fn signed_in(
                 templates::render_error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Sign-in is not configured",
-                    "Authentication is on, but neither OIDC (auth.oidc) nor quickstart tokens (auth.allow_unsigned_jwt) are enabled.",
+                    "Authentication is on, but Studio has no way to sign in: enable auth.oidc with a client id (studio.client_id or auth.oidc.client_id), or quickstart tokens (auth.allow_unsigned_jwt).",
                 ),
             )
                 .into_response())
