@@ -9,22 +9,17 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::workspaces::text;
-use super::{notice, poster, viewer, Viewer, WORKSPACE_ROLES};
+use super::{notice, poster, viewer, NoticeParam, Viewer, WORKSPACE_ROLES};
 use crate::studio::api::segment;
 use crate::studio::templates::{page, MemberRow, WorkspacePage};
 use crate::studio::StudioState;
-
-#[derive(Debug, Deserialize, Default)]
-pub struct ShowParams {
-    notice: Option<String>,
-}
 
 pub async fn show(
     State(studio): State<StudioState>,
     headers: HeaderMap,
     uri: Uri,
     Path(workspace): Path<String>,
-    Query(params): Query<ShowParams>,
+    Query(params): Query<NoticeParam>,
 ) -> Response {
     let viewer = match viewer(&studio, &headers, &uri).await {
         Ok(viewer) => viewer,
@@ -95,24 +90,51 @@ pub struct MemberForm {
     role: String,
 }
 
-/// After a member change: back to the workspace page with a notice, or the refusal.
-async fn outcome(
-    studio: &StudioState,
-    headers: &HeaderMap,
-    viewer: &Viewer,
-    workspace: &str,
-    answer: crate::studio::api::Answer,
-    action: &str,
-    done: &str,
+/// One member change from a form: the session and its anti-CSRF token checked, the API request
+/// made as the viewer, then back to the workspace page with a notice, or the refusal.
+#[derive(Clone, Copy)]
+enum Change {
+    Add,
+    SetRole,
+    Remove,
+}
+
+async fn act(
+    studio: StudioState,
+    headers: HeaderMap,
+    uri: Uri,
+    workspace: String,
+    form: MemberForm,
+    change: Change,
 ) -> Response {
+    let viewer = match poster(&studio, &headers, &uri, &form.csrf).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let members = format!("/apis/entities/v2/workspaces/{}/members", segment(&workspace));
+    let member = format!("{members}/{}", segment(&form.principal));
+    let (method, path, body, action, done) = match change {
+        Change::Add => (
+            Method::POST,
+            members,
+            Some(json!({"principal": form.principal.trim(), "roles": [form.role]})),
+            "add members",
+            "added",
+        ),
+        Change::SetRole => {
+            (Method::PUT, member, Some(json!({"roles": [form.role]})), "change roles", "changed")
+        }
+        Change::Remove => (Method::DELETE, member, None, "remove members", "removed"),
+    };
+    let answer = viewer.call(&studio, method, &path, body).await;
     match answer.status {
         status if status.is_success() => {
-            Redirect::to(&format!("/studio/workspaces/{}?notice={done}", segment(workspace))).into_response()
+            Redirect::to(&format!("/studio/workspaces/{}?notice={done}", segment(&workspace))).into_response()
         }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
-            viewer.refusal(studio, headers, &answer, action, Some(workspace))
+            viewer.refusal(&studio, &headers, &answer, action, Some(&workspace))
         }
-        status => render(studio, headers, viewer, workspace, Some(answer.detail()), None, status).await,
+        status => render(&studio, &headers, &viewer, &workspace, Some(answer.detail()), None, status).await,
     }
 }
 
@@ -123,14 +145,7 @@ pub async fn add(
     Path(workspace): Path<String>,
     Form(form): Form<MemberForm>,
 ) -> Response {
-    let viewer = match poster(&studio, &headers, &uri, &form.csrf).await {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
-    };
-    let body = json!({"principal": form.principal.trim(), "roles": [form.role]});
-    let uri = format!("/apis/entities/v2/workspaces/{}/members", segment(&workspace));
-    let answer = viewer.call(&studio, Method::POST, &uri, Some(body)).await;
-    outcome(&studio, &headers, &viewer, &workspace, answer, "add members", "added").await
+    act(studio, headers, uri, workspace, form, Change::Add).await
 }
 
 pub async fn change(
@@ -140,14 +155,7 @@ pub async fn change(
     Path(workspace): Path<String>,
     Form(form): Form<MemberForm>,
 ) -> Response {
-    let viewer = match poster(&studio, &headers, &uri, &form.csrf).await {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
-    };
-    let uri =
-        format!("/apis/entities/v2/workspaces/{}/members/{}", segment(&workspace), segment(&form.principal));
-    let answer = viewer.call(&studio, Method::PUT, &uri, Some(json!({"roles": [form.role]}))).await;
-    outcome(&studio, &headers, &viewer, &workspace, answer, "change roles", "changed").await
+    act(studio, headers, uri, workspace, form, Change::SetRole).await
 }
 
 pub async fn remove(
@@ -157,12 +165,5 @@ pub async fn remove(
     Path(workspace): Path<String>,
     Form(form): Form<MemberForm>,
 ) -> Response {
-    let viewer = match poster(&studio, &headers, &uri, &form.csrf).await {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
-    };
-    let uri =
-        format!("/apis/entities/v2/workspaces/{}/members/{}", segment(&workspace), segment(&form.principal));
-    let answer = viewer.call(&studio, Method::DELETE, &uri, None).await;
-    outcome(&studio, &headers, &viewer, &workspace, answer, "remove members", "removed").await
+    act(studio, headers, uri, workspace, form, Change::Remove).await
 }

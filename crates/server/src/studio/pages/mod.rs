@@ -263,6 +263,12 @@ pub async fn not_found() -> Response {
         .into_response()
 }
 
+/// The `?notice=` query parameter of a page.
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct NoticeParam {
+    pub notice: Option<String>,
+}
+
 /// `?notice=` codes: fixed messages, so a link cannot make the page say something else.
 pub fn notice(code: Option<&str>) -> Option<String> {
     Some(

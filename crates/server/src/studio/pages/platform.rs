@@ -9,21 +9,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::workspaces::text;
-use super::{notice, poster, viewer, Viewer};
+use super::{notice, poster, viewer, NoticeParam, Viewer};
 use crate::studio::api::{query, segment};
 use crate::studio::templates::{page, BindingRow, PlatformPage};
 use crate::studio::StudioState;
-
-#[derive(Debug, Deserialize, Default)]
-pub struct ShowParams {
-    notice: Option<String>,
-}
 
 pub async fn show(
     State(studio): State<StudioState>,
     headers: HeaderMap,
     uri: Uri,
-    Query(params): Query<ShowParams>,
+    Query(params): Query<NoticeParam>,
 ) -> Response {
     let viewer = match viewer(&studio, &headers, &uri).await {
         Ok(viewer) => viewer,
