@@ -32,13 +32,19 @@ pub async fn show(State(studio): State<StudioState>, headers: HeaderMap, uri: Ur
         .unwrap_or_default();
     let user = viewer.session.user();
     let principal = viewer.principal();
+    let platform_admin = principal
+        .as_ref()
+        .is_some_and(|p| studio.app.access.has_role(p, nmp_core::SYSTEM_WORKSPACE, "PlatformAdmin"));
     let rows = names
         .into_iter()
         .map(|name| {
-            let roles = match &principal {
+            let mut roles = match &principal {
                 Some(p) => roles_in(&studio, p, &name),
                 None => vec!["everything (authentication is off)".into()],
             };
+            if platform_admin {
+                roles.push("PlatformAdmin (everything, everywhere)".into());
+            }
             let roles =
                 if roles.is_empty() { "none (visible to everyone)".to_string() } else { roles.join(", ") };
             (name, roles)
