@@ -166,12 +166,22 @@ fn expiry(
     signed_in: bool,
 ) -> OffsetDateTime {
     let settings = &studio.app.settings.studio;
+    expires_at(settings.idle_timeout, settings.absolute_timeout, created_at, last_seen_at, signed_in)
+}
+
+/// The idle deadline (`last_seen_at + idle`) capped by the absolute one (`created_at +
+/// absolute`); a session not signed in lives [`ANONYMOUS_LIFETIME`] from its creation.
+fn expires_at(
+    idle: std::time::Duration,
+    absolute: std::time::Duration,
+    created_at: OffsetDateTime,
+    last_seen_at: OffsetDateTime,
+    signed_in: bool,
+) -> OffsetDateTime {
     if !signed_in {
         return created_at + ANONYMOUS_LIFETIME;
     }
-    let idle = last_seen_at + settings.idle_timeout;
-    let absolute = created_at + settings.absolute_timeout;
-    idle.min(absolute)
+    (last_seen_at + idle).min(created_at + absolute)
 }
 
 /// The request's session, if it has a live one (and marks it used).
@@ -306,6 +316,21 @@ mod tests {
         }
         assert!(!secure.contains("Domain"), "__Host- cookies carry no Domain: {secure}");
         assert!(session_cookie(true, "", true).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn sessions_expire_when_idle_or_at_the_absolute_limit() {
+        use std::time::Duration as Std;
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        let (idle, absolute) = (Std::from_secs(3600), Std::from_secs(12 * 3600));
+        let minute = time::Duration::minutes(1);
+        // Used a minute ago: an hour of idleness from then.
+        assert_eq!(expires_at(idle, absolute, t0, t0 + minute, true), t0 + minute + time::Duration::hours(1));
+        // Used constantly: the absolute limit wins.
+        let late = t0 + time::Duration::hours(11) + minute * 30;
+        assert_eq!(expires_at(idle, absolute, t0, late, true), t0 + time::Duration::hours(12));
+        // Not signed in: half an hour from creation, whatever the use.
+        assert_eq!(expires_at(idle, absolute, t0, t0 + minute * 20, false), t0 + ANONYMOUS_LIFETIME);
     }
 
     #[test]
