@@ -209,10 +209,10 @@ studio:
   });
 
   test('WEB-08 XSS payloads in IdP claims stay inert', async () => {
-    const { page } = await signIn('mallory');
+    const { page } = await signIn('trudy');
     await visit(page, `${nmp.url}/studio/me`);
     assert.match(await page.getByTestId('name').textContent(), /<img src=x onerror=/);
-    for (const path of ['/studio/', '/studio/workspaces/mallory', '/studio/workspaces/team-a']) {
+    for (const path of ['/studio/', '/studio/workspaces/trudy', '/studio/workspaces/team-a']) {
       await page.goto(`${nmp.url}${path}`);
       assert.equal(await page.evaluate(() => window.__xss), undefined, path);
     }
