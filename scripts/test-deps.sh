@@ -7,6 +7,8 @@
 # - PostgreSQL server binaries (Debian package `postgresql`: initdb, pg_ctl, psql) for the store
 #   conformance suite and the replica tests, which start throwaway clusters of their own. As root
 #   the tests run those binaries as the `postgres` user the package creates (initdb refuses root);
+# - Chromium (Debian package `chromium`) for the Studio browser suite (tests/studio), driven by
+#   npm `playwright-core`, which uses this browser and never downloads one of its own;
 # - cargo-deny, the dependency gate (`cargo install --locked`, into ~/.cargo/bin, so a machine that
 #   already has it skips the build).
 set -eu
@@ -21,6 +23,7 @@ have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command
 MISSING=""
 have_nginx || MISSING="$MISSING nginx"
 have_postgres || MISSING="$MISSING postgresql"
+command -v chromium >/dev/null 2>&1 || MISSING="$MISSING chromium"
 for tool in curl openssl; do
     command -v "$tool" >/dev/null 2>&1 || MISSING="$MISSING $tool"
 done

@@ -4,7 +4,8 @@
 # are installed by the suites themselves), then format check, the dependency gate, clippy with
 # warnings as errors, every Rust test, the short soak and fault run, and the compatibility suite
 # against the official NeMo Platform CLI and SDK, and the deployment suite (Helm chart, metrics,
-# Traefik; curl and openssl from Debian when missing).
+# Traefik; curl and openssl from Debian when missing), and Studio in a real browser (Chromium from
+# Debian when missing; playwright-core and axe-core from npm with a lockfile).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,6 +16,7 @@ scripts/test-deps.sh
 command -v node >/dev/null || { echo "node is required (the test IdP runs on Node.js)" >&2; exit 1; }
 command -v npm >/dev/null || { echo "npm is required (installs the test IdP)" >&2; exit 1; }
 (cd tests/idp && npm ci --no-audit --no-fund)
+(cd tests/studio && npm ci --no-audit --no-fund)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -27,6 +29,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test"
 cargo test --workspace
+
+step "Studio in a real browser (tests/studio: Chromium, the nmp binary, the test IdP)"
+cargo build -p nmp-cli --bin nemo
+(cd tests/studio && npm test)
 
 step "short soak and fault run (scripts/soak.sh short)"
 scripts/soak.sh short

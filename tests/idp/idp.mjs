@@ -43,7 +43,10 @@ const ALGS = {
   EdDSA: ['ed25519', {}],
 };
 const STUDIO_REDIRECT_URIS = (process.env.IDP_STUDIO_REDIRECT_URIS
-  ?? 'http://127.0.0.1/callback,http://127.0.0.1/auth/callback,http://localhost/callback').split(',');
+  ?? 'http://127.0.0.1/callback,http://127.0.0.1/auth/callback,http://localhost/callback,http://127.0.0.1/studio/auth/success').split(',');
+// Where nmp's Studio may send the browser after RP-initiated logout (matched exactly).
+const STUDIO_POST_LOGOUT_REDIRECT_URIS = (process.env.IDP_STUDIO_POST_LOGOUT_REDIRECT_URIS
+  ?? 'http://127.0.0.1/studio/auth/signed-out').split(',');
 
 const { users, serviceClients } = JSON.parse(fs.readFileSync(new URL('./accounts.json', import.meta.url)));
 
@@ -104,6 +107,7 @@ function configuration() {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         redirect_uris: STUDIO_REDIRECT_URIS,
+        post_logout_redirect_uris: STUDIO_POST_LOGOUT_REDIRECT_URIS,
       },
       ...serviceClients.map(({ client_id, client_secret }) => ({
         client_id,

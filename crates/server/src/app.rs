@@ -71,7 +71,7 @@ pub fn build(state: AppState) -> Router {
     } else {
         router
     };
-    router
+    let router: Router = router
         .route(
             "/openapi.json",
             get(move || async move {
@@ -85,11 +85,19 @@ pub fn build(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::replication::wait_for_propagation))
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate_and_authorize))
+        .with_state::<()>(state.clone());
+    // Studio's pages sit beside the API, outside its authentication layer (they have their own:
+    // the session), and act through the API router itself.
+    let router = if state.settings.studio.enabled {
+        crate::studio::router(state.clone(), router.clone()).merge(router)
+    } else {
+        router
+    };
+    router
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), metrics::record_requests))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(axum::middleware::from_fn_with_state(state.shutdown.clone(), shutdown::track_requests))
-        .with_state(state)
 }
 
 /// `/metrics` alone, for `server.metrics_address`.

@@ -22,6 +22,7 @@ pub struct FileConfig {
     pub auth: AuthConfig,
     pub server: ServerConfig,
     pub store: StoreConfig,
+    pub studio: crate::studio::StudioConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -278,7 +279,12 @@ impl FileConfig {
             }
             figment = figment.merge(Yaml::file_exact(path));
         }
-        for (prefix, section) in [("NMP_AUTH_", "auth"), ("NMP_SERVER_", "server"), ("NMP_STORE_", "store")] {
+        for (prefix, section) in [
+            ("NMP_AUTH_", "auth"),
+            ("NMP_SERVER_", "server"),
+            ("NMP_STORE_", "store"),
+            ("NMP_STUDIO_", "studio"),
+        ] {
             figment = figment.merge(
                 Env::prefixed(prefix)
                     .split("__")
@@ -314,6 +320,8 @@ pub struct Settings {
     pub tls: Option<crate::tls::TlsFiles>,
     /// Where `/metrics` is served alone, if not on the main port.
     pub metrics_address: Option<std::net::SocketAddr>,
+    /// The web console (`studio:`), validated.
+    pub studio: crate::studio::StudioSettings,
 }
 
 /// Every duration of the configuration, parsed once.
@@ -468,7 +476,18 @@ impl Settings {
             shutdown_grace: Duration::from_secs(file.server.shutdown_grace_seconds),
         };
         let database = file.store.database(&data_dir)?;
-        Ok(Settings { file, data_dir, database, trusted_gateway, authn, timings, tls, metrics_address })
+        let studio = crate::studio::StudioSettings::from_config(&file)?;
+        Ok(Settings {
+            file,
+            data_dir,
+            database,
+            trusted_gateway,
+            authn,
+            timings,
+            tls,
+            metrics_address,
+            studio,
+        })
     }
 }
 

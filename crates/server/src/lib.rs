@@ -21,6 +21,7 @@ pub mod routes;
 pub mod seed;
 pub mod shutdown;
 pub mod state;
+pub mod studio;
 pub mod tls;
 pub mod validate;
 
@@ -70,6 +71,9 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         .await?
         .context("loading role bindings")?;
     replication::spawn(&state);
+    if state.settings.studio.enabled {
+        studio::spawn_session_purge(&state);
+    }
     if let Some(authenticator) = &state.access.authenticator {
         // Key loading runs in the background: a cold start with the IdP down still starts,
         // and `/health/ready` says not ready until keys are loaded.

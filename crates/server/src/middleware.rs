@@ -204,9 +204,17 @@ pub async fn authenticate_and_authorize(
         return next.run(request).await;
     }
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let identity = match identify(&state, request.headers(), peer).await {
-        Ok(identity) => identity,
-        Err(error) => return error.into_response(),
+    // Studio's in-process calls carry the session's principal as an extension (never from the
+    // wire); it replaces the bearer token, and the PDP below decides as for any caller.
+    let session = request.extensions().get::<crate::studio::SessionIdentity>().cloned();
+    let identity = match session {
+        Some(crate::studio::SessionIdentity(principal)) => {
+            Identity { principal, token_kind: Some("studio_session"), jti: None }
+        }
+        None => match identify(&state, request.headers(), peer).await {
+            Ok(identity) => identity,
+            Err(error) => return error.into_response(),
+        },
     };
     if state.auth_enabled() && state.replication.is_stale() {
         // A revocation made through another replica may be missing from our index.

@@ -31,6 +31,7 @@ mod e2e {
     mod replicas;
     mod schemas;
     mod shutdown;
+    mod studio_sessions;
     mod tls;
     mod workspaces;
 }

@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             projects_crud_and_uniqueness,
             unknown_filter_field_is_invalid,
             own_writes_do_not_move_the_external_change_marker,
+            sessions_create_get_update_delete_and_expire,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -403,4 +404,36 @@ pub fn own_writes_do_not_move_the_external_change_marker(store: impl Store) {
     store.create_workspace(&new_ws("ws1", 0), None).unwrap();
     store.add_member(&member("ws1", "bob", &["Viewer"], 1)).unwrap();
     assert_eq!(store.external_change_marker().unwrap(), before);
+}
+
+pub fn sessions_create_get_update_delete_and_expire(store: impl Store) {
+    let t0 = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+    let session = |id: &str, expires_in: i64| StoredSession {
+        id_hash: id.into(),
+        data: format!("{{\"who\":\"{id}\"}}"),
+        created_at: t0,
+        last_seen_at: t0,
+        expires_at: t0 + Duration::seconds(expires_in),
+    };
+    store.create_session(&session("a", 60)).unwrap();
+    store.create_session(&session("b", 10)).unwrap();
+    assert!(matches!(store.create_session(&session("a", 60)), Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_session("a", t0).unwrap(), session("a", 60));
+    assert!(matches!(store.get_session("missing", t0), Err(StoreError::NotFound(_))));
+
+    let mut updated = session("a", 120);
+    updated.data = "{\"who\":\"a2\"}".into();
+    updated.last_seen_at = t0 + Duration::seconds(5);
+    store.update_session(&updated).unwrap();
+    assert_eq!(store.get_session("a", t0).unwrap(), updated);
+    assert!(matches!(store.update_session(&session("missing", 5)), Err(StoreError::NotFound(_))));
+
+    // Expired sessions are not found, then purged.
+    let later = t0 + Duration::seconds(10);
+    assert!(matches!(store.get_session("b", later), Err(StoreError::NotFound(_))));
+    assert_eq!(store.delete_expired_sessions(later).unwrap(), 1);
+    assert_eq!(store.delete_expired_sessions(later).unwrap(), 0);
+    assert!(store.delete_session("a").unwrap());
+    assert!(!store.delete_session("a").unwrap());
+    assert!(matches!(store.get_session("a", t0), Err(StoreError::NotFound(_))));
 }

@@ -93,8 +93,23 @@ pub trait ProjectStore: Send + Sync {
     fn delete_project(&self, workspace: &str, name: &str) -> StoreResult<Project>;
 }
 
+/// Studio's browser sessions, kept in the store so every replica sees them. The store keeps
+/// `data` as given (the server's own JSON) and knows nothing of cookies or tokens.
+pub trait SessionStore: Send + Sync {
+    /// Insert a session. `Conflict` when the id is taken.
+    fn create_session(&self, session: &StoredSession) -> StoreResult<()>;
+    /// The session, or `NotFound` when it does not exist or has expired at `now`.
+    fn get_session(&self, id_hash: &str, now: OffsetDateTime) -> StoreResult<StoredSession>;
+    /// Replace a session's data and times. `NotFound` when it is gone (signed out meanwhile).
+    fn update_session(&self, session: &StoredSession) -> StoreResult<()>;
+    /// Delete a session; true when it existed.
+    fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+    /// Delete every session expired at `now`; returns how many.
+    fn delete_expired_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
 /// A complete backend.
-pub trait Store: WorkspaceStore + BindingStore + ProjectStore {
+pub trait Store: WorkspaceStore + BindingStore + ProjectStore + SessionStore {
     /// Cheap check that the backend answers (readiness).
     fn ping(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`, for the start-up line and `/status`.

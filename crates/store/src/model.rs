@@ -211,3 +211,25 @@ impl Default for BindingQuery {
         }
     }
 }
+
+/// A Studio session as stored: an opaque JSON document and its times.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    /// SHA-256 (hex) of the cookie's secret, never the secret itself.
+    pub id_hash: String,
+    pub data: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `data` holds tokens.
+        f.debug_struct("StoredSession")
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}

@@ -12,6 +12,7 @@ mod feed;
 mod migrate;
 mod options;
 mod projects;
+mod sessions;
 mod transfer;
 mod workspaces;
 

@@ -4,6 +4,7 @@
 
 mod bindings;
 mod projects;
+mod sessions;
 mod workspaces;
 
 use std::path::{Path, PathBuf};
@@ -32,8 +33,19 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// The migrations, in order; the database's `user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0004_studio_sessions.sql"),
+];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../migrations/sqlite/0001_init.sql"))])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+}
+
+/// The `user_version` of a fully migrated database.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
 }
 
 /// Switch the file to WAL and apply pending migrations (versioned by `user_version`,

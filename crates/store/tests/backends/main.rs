@@ -76,6 +76,6 @@ mod sqlite {
             .unwrap()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 1);
+        assert_eq!(version, nmp_store::sqlite::latest_version());
     }
 }

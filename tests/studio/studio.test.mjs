@@ -1,0 +1,472 @@
+// Studio in a real browser (headless Chromium via playwright-core) against the real nmp binary
+// and the real test IdP. One browser, several contexts (one per person). Each flow of the console
+// is a named test; security cases carry their catalog IDs (WEB-01..WEB-09, see
+// docs/test-catalog.md). Tests in a `describe` run in order and share its servers.
+
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  assertNoTokenInResponses, freePort, idpLogin, launchBrowser, newContext, screenshotPath,
+  seriousViolations, startIdp, startNmp,
+} from './support.mjs';
+
+let browser;
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser?.close(); });
+
+/** Visit, assert the security headers (WEB-07) and the axe check, optionally screenshot. */
+async function visit(page, url, { screenshot } = {}) {
+  const response = await page.goto(url);
+  await checkPage(page, response, { screenshot });
+  return response;
+}
+
+async function checkPage(page, response, { screenshot } = {}) {
+  const headers = response.headers();
+  const csp = headers['content-security-policy'] ?? '';
+  assert.match(csp, /frame-ancestors 'none'/, `CSP of ${page.url()}`);
+  const scriptSrc = (csp.match(/script-src ([^;]*)/) ?? [, ''])[1];
+  assert.ok(!/unsafe-inline|unsafe-eval/.test(scriptSrc) && !/default-src[^;]*unsafe/.test(csp), `CSP allows unsafe script: ${csp}`);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['referrer-policy'], 'same-origin');
+  assert.deepEqual(await seriousViolations(page), [], `accessibility of ${page.url()}`);
+  assert.equal(await page.evaluate(() => window.__xss), undefined, `a script payload ran on ${page.url()}`);
+  if (screenshot) await page.screenshot({ path: screenshotPath(screenshot), fullPage: true });
+}
+
+async function submit(page, formSelector) {
+  const [response] = await Promise.all([
+    page.waitForNavigation(),
+    page.locator(`${formSelector} button[type="submit"]`).first().click(),
+  ]);
+  return response;
+}
+
+describe('OIDC sign-in against the test IdP', () => {
+  let nmp; let idp; let attacker; let attackerUrl;
+  const people = {};
+  let successUrl; // a completed callback URL (code and state), for the replay tests
+
+  before(async () => {
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    idp = await startIdp([origin]);
+    nmp = await startNmp({
+      port,
+      config: `auth:
+  enabled: true
+  admin_email: admin@example.com
+  seed_default_workspace_editor: false
+  oidc:
+    enabled: true
+    issuer: ${idp.issuer}
+    client_id: nemo-cli
+    audience: nmp-api
+studio:
+  client_id: nmp-studio
+`,
+    });
+    // A page on another origin that posts a form to the console as soon as it loads (WEB-05).
+    attacker = http.createServer((req, res) => {
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!doctype html><form id="f" method="post" action="${nmp.url}/studio/workspaces">
+        <input name="name" value="csrf-victim"><input name="csrf" value="guess"></form>
+        <script>document.getElementById('f').submit()</script>`);
+    });
+    const attackerPort = await freePort();
+    await new Promise((r) => attacker.listen(attackerPort, '127.0.0.1', r));
+    attackerUrl = `http://localhost:${attackerPort}/`;
+  });
+  after(async () => {
+    for (const person of Object.values(people)) await person.context.close();
+    attacker?.close();
+    await nmp?.stop();
+    idp?.stop();
+  });
+
+  async function signIn(name) {
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${nmp.url}/studio/auth/success`)) successUrl = request.url();
+    });
+    await page.goto(`${nmp.url}/studio/`);
+    // Before signing in the browser holds only an anonymous session.
+    const before = (await context.cookies()).find((c) => c.name === 'nmp-studio')?.value;
+    await idpLogin(page, `${name}@example.com`);
+    await page.waitForURL(`${nmp.url}/studio/**`);
+    const after = (await context.cookies()).find((c) => c.name === 'nmp-studio')?.value;
+    people[name] = { context, page, before, after };
+    return people[name];
+  }
+
+  test('sign in through the test IdP login page', async () => {
+    const { page, before, after } = await signIn('alice');
+    assert.equal(new URL(page.url()).pathname, '/studio/');
+    await assert.doesNotReject(page.getByTestId('signed-in-as').filter({ hasText: 'alice@example.com' }).waitFor());
+    // The first sign-in created the personal workspace (the email's local part).
+    await page.getByRole('link', { name: 'alice', exact: true }).waitFor();
+    await checkPage(page, await page.reload(), { screenshot: 'workspaces' });
+    // WEB-06: the session identifier changed at sign-in.
+    assert.ok(before && after && before !== after, 'the session cookie was not replaced at sign-in');
+  });
+
+  test('WEB-01 session cookie is HttpOnly, SameSite=Lax, Path=/', async () => {
+    const cookies = await people.alice.context.cookies();
+    const session = cookies.find((c) => c.name === 'nmp-studio');
+    assert.ok(session, 'no session cookie');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Lax');
+    assert.equal(session.path, '/');
+    // Served over http here: Secure and __Host- apply over https (unit-tested in the server).
+  });
+
+  test('create a workspace', async () => {
+    const { page } = people.alice;
+    await visit(page, `${nmp.url}/studio/`);
+    await page.fill('#name', 'team-a');
+    await page.fill('#description', 'Team A <script>window.__xss=1</script><img src=x onerror="window.__xss=1">');
+    const response = await submit(page, 'form[action="/studio/workspaces"]');
+    await checkPage(page, response);
+    assert.equal(new URL(page.url()).pathname, '/studio/workspaces/team-a');
+    await page.getByTestId('notice').filter({ hasText: 'Workspace created.' }).waitFor();
+    // WEB-08: the payload is shown as text and did not run.
+    assert.match(await page.getByTestId('workspace-description').textContent(), /<script>window.__xss=1<\/script>/);
+    assert.match(await page.getByTestId('members').textContent(), /alice@example\.com\s*Admin/);
+  });
+
+  test('add a member', async () => {
+    const { page } = people.alice;
+    await page.fill('#principal', 'bob@example.com');
+    await page.selectOption('#role', 'Viewer');
+    await checkPage(page, await submit(page, 'form[action="/studio/workspaces/team-a/members"]'), { screenshot: 'workspace' });
+    await page.getByTestId('notice').filter({ hasText: 'Member added.' }).waitFor();
+    assert.match(await page.getByTestId('members').textContent(), /bob@example\.com\s*Viewer/);
+  });
+
+  test('a member in a second context sees only what they may see, and a forbidden action is explained', async () => {
+    const { page } = await signIn('bob');
+    const listed = await page.getByTestId('workspaces').locator('tbody a').allTextContents();
+    assert.ok(listed.includes('team-a'), `bob should see team-a: ${listed}`);
+    assert.ok(listed.includes('bob'), `bob's personal workspace: ${listed}`);
+    assert.ok(!listed.includes('alice'), `bob must not see alice's personal workspace: ${listed}`);
+    assert.equal(await page.getByRole('link', { name: 'Platform roles' }).count(), 0);
+    await visit(page, `${nmp.url}/studio/workspaces/team-a`);
+    await page.fill('#principal', 'carol@example.com');
+    const response = await submit(page, 'form[action="/studio/workspaces/team-a/members"]');
+    assert.equal(response.status(), 403);
+    await checkPage(page, response, { screenshot: 'forbidden' });
+    const explanation = await page.getByTestId('explanation').textContent();
+    assert.match(explanation, /cannot add members in workspace “team-a”/);
+    assert.match(explanation, /Your roles there: Viewer/);
+    // Nothing changed.
+    await visit(page, `${nmp.url}/studio/workspaces/team-a`);
+    assert.doesNotMatch(await page.getByTestId('members').textContent(), /carol/);
+  });
+
+  test('the last Admin cannot be demoted, and the page says so', async () => {
+    const { page } = people.alice;
+    await visit(page, `${nmp.url}/studio/workspaces/team-a`);
+    const row = page.getByTestId('members').locator('tr', { hasText: 'alice@example.com' });
+    await row.locator('select').selectOption('Viewer');
+    const [response] = await Promise.all([page.waitForNavigation(), row.getByRole('button', { name: 'Change' }).click()]);
+    assert.equal(response.status(), 409);
+    await checkPage(page, response);
+    assert.match(await page.getByTestId('error').textContent(), /last Admin/i);
+  });
+
+  test('WEB-09 change and remove roles: effective on the member\'s next page load', async () => {
+    const alice = people.alice.page; const bob = people.bob.page;
+    await visit(alice, `${nmp.url}/studio/workspaces/team-a`);
+    const row = alice.getByTestId('members').locator('tr', { hasText: 'bob@example.com' });
+    await row.locator('select').selectOption('Editor');
+    await Promise.all([alice.waitForNavigation(), row.getByRole('button', { name: 'Change' }).click()]);
+    await alice.getByTestId('notice').filter({ hasText: 'Role changed.' }).waitFor();
+    await visit(bob, `${nmp.url}/studio/me`, { screenshot: 'my-access' });
+    assert.match(await bob.getByTestId('my-roles').textContent(), /team-a\s*Editor/);
+
+    const bobRow = alice.getByTestId('members').locator('tr', { hasText: 'bob@example.com' });
+    await Promise.all([alice.waitForNavigation(), bobRow.getByRole('button', { name: /Remove/ }).click()]);
+    await alice.getByTestId('notice').filter({ hasText: 'Member removed.' }).waitFor();
+    const response = await bob.goto(`${nmp.url}/studio/workspaces/team-a`);
+    assert.ok([403, 404].includes(response.status()), `bob still reaches team-a: ${response.status()}`);
+    await checkPage(bob, response);
+    await visit(bob, `${nmp.url}/studio/`);
+    assert.ok(!(await bob.getByTestId('workspaces').locator('tbody a').allTextContents()).includes('team-a'));
+  });
+
+  test('platform role bindings are for PlatformAdmins', async () => {
+    const admin = await signIn('admin');
+    await admin.page.getByRole('link', { name: 'Platform roles' }).click();
+    await admin.page.waitForURL('**/studio/platform');
+    await checkPage(admin.page, await admin.page.reload(), { screenshot: 'platform' });
+    assert.match(await admin.page.getByTestId('platform-bindings').textContent(), /admin@example\.com\s*PlatformAdmin/);
+    const response = await people.bob.page.goto(`${nmp.url}/studio/platform`);
+    assert.equal(response.status(), 403);
+    assert.match(await people.bob.page.getByTestId('explanation').textContent(), /PlatformAdmin/);
+  });
+
+  test('WEB-08 XSS payloads in IdP claims stay inert', async () => {
+    const { page } = await signIn('trudy');
+    await visit(page, `${nmp.url}/studio/me`);
+    assert.match(await page.getByTestId('name').textContent(), /<img src=x onerror=/);
+    for (const path of ['/studio/', '/studio/workspaces/trudy', '/studio/workspaces/team-a']) {
+      await page.goto(`${nmp.url}${path}`);
+      assert.equal(await page.evaluate(() => window.__xss), undefined, path);
+    }
+  });
+
+  test('WEB-05 a cross-site form POST is refused and changes nothing', async () => {
+    const { context } = people.alice;
+    const page = await context.newPage();
+    const posted = page.waitForResponse((r) => r.url() === `${nmp.url}/studio/workspaces` && r.request().method() === 'POST');
+    await page.goto(attackerUrl);
+    assert.equal((await posted).status(), 403);
+    // Same origin, but without the session's anti-CSRF token: refused too.
+    const forged = await context.request.post(`${nmp.url}/studio/workspaces`, {
+      form: { name: 'csrf-victim', csrf: 'not-the-token' }, headers: { origin: nmp.url },
+    });
+    assert.equal(forged.status(), 403);
+    const list = await context.request.get(`${nmp.url}/studio/?q=csrf-victim`);
+    assert.doesNotMatch(await list.text(), /href="\/studio\/workspaces\/csrf-victim"/);
+    await page.close();
+  });
+
+  test('WEB-03 a tampered or replayed state or code is refused', async () => {
+    assert.ok(successUrl, 'no callback URL was recorded');
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    // Replayed: the whole callback URL in a browser that did not start that sign-in.
+    let response = await page.goto(successUrl);
+    assert.equal(response.status(), 400);
+    // Start a sign-in, then answer it with a tampered state.
+    let authorize;
+    page.on('request', (r) => { if (r.url().startsWith(`${idp.issuer}/auth?`)) authorize = new URL(r.url()); });
+    await page.goto(`${nmp.url}/studio/`);
+    await page.waitForSelector('meta[name="nmp-idp-page"]', { state: 'attached' });
+    const state = authorize.searchParams.get('state');
+    assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+    assert.ok(authorize.searchParams.get('nonce'), 'no nonce');
+    const code = new URL(successUrl).searchParams.get('code');
+    response = await page.goto(`${nmp.url}/studio/auth/success?code=${code}&state=${state}x`);
+    assert.equal(response.status(), 400);
+    // The right state with an already used code: the IdP refuses it, and so do we.
+    await page.goto(`${nmp.url}/studio/`);
+    await page.waitForSelector('meta[name="nmp-idp-page"]', { state: 'attached' });
+    response = await page.goto(`${nmp.url}/studio/auth/success?code=${code}&state=${authorize.searchParams.get('state')}`);
+    assert.equal(response.status(), 400);
+    // Still signed out.
+    await page.goto(`${nmp.url}/studio/me`);
+    assert.ok(page.url().startsWith(idp.issuer), `expected the IdP's login page, got ${page.url()}`);
+    await context.close();
+  });
+
+  test('WEB-04 open-redirect attempts at the return target end on the home page', async () => {
+    const { page } = people.alice;
+    const attempts = ['https://evil.example/', '//evil.example/', '/\\evil.example/', 'javascript:alert(1)',
+      '%2F%2Fevil.example', '/studio/..//evil.example', '/%5Cevil.example', 'http:evil.example'];
+    for (const attempt of attempts) {
+      await page.goto(`${nmp.url}/studio/auth/login?return_to=${encodeURIComponent(attempt)}`);
+      assert.equal(page.url(), `${nmp.url}/studio/`, `return_to=${attempt}`);
+    }
+    // Through a real sign-in too: the target survives the IdP round trip only if it is ours.
+    const context = await newContext(browser, nmp.url);
+    const fresh = await context.newPage();
+    await fresh.goto(`${nmp.url}/studio/auth/login?return_to=${encodeURIComponent('//evil.example/x')}`);
+    await idpLogin(fresh, 'carol@example.com');
+    await fresh.waitForURL(`${nmp.url}/studio/**`);
+    assert.equal(fresh.url(), `${nmp.url}/studio/`);
+    await fresh.goto(`${nmp.url}/studio/auth/login?return_to=${encodeURIComponent('/studio/me')}`);
+    assert.equal(fresh.url(), `${nmp.url}/studio/me`);
+    await context.close();
+  });
+
+  test('WEB-02 no token in storage, readable cookies or any response body', async () => {
+    for (const [name, { context, page }] of Object.entries(people)) {
+      await page.goto(`${nmp.url}/studio/me`);
+      const storage = await page.evaluate(() => ({
+        local: JSON.stringify(localStorage), session: JSON.stringify(sessionStorage), cookies: document.cookie,
+      }));
+      assert.equal(storage.local, '{}', `${name}: localStorage`);
+      assert.equal(storage.session, '{}', `${name}: sessionStorage`);
+      assert.equal(storage.cookies, '', `${name}: a cookie readable by scripts`);
+      assert.ok(context.bodies.length > 5, `${name}: responses were recorded`);
+      assertNoTokenInResponses(assert, context);
+    }
+  });
+
+  test('sign out: the IdP session ends and the old cookie replayed is signed out', async () => {
+    const { context, page } = people.bob;
+    const cookie = (await context.cookies()).find((c) => c.name === 'nmp-studio');
+    await page.goto(`${nmp.url}/studio/`);
+    await Promise.all([page.waitForURL(`${idp.issuer}/**`), page.getByRole('button', { name: 'Sign out' }).click()]);
+    // RP-initiated logout: the IdP asks, then sends the browser back to us.
+    await Promise.all([page.waitForURL(`${nmp.url}/studio/auth/signed-out`), page.click('button[name="logout"]')]);
+    await page.getByTestId('notice').filter({ hasText: 'You are signed out.' }).waitFor();
+    // The old cookie, replayed from a fresh browser, is worth nothing.
+    const replay = await newContext(browser, nmp.url);
+    await replay.addCookies([cookie]);
+    const again = await replay.newPage();
+    await again.goto(`${nmp.url}/studio/me`);
+    assert.ok(again.url().startsWith(idp.issuer), `the replayed cookie still signs in: ${again.url()}`);
+    // And the IdP session is gone: signing in again shows the login page.
+    await page.goto(`${nmp.url}/studio/auth/login`);
+    await page.waitForSelector('meta[name="nmp-idp-page"][content="login"]', { state: 'attached' });
+    await replay.close();
+  });
+
+  test('server-side refresh keeps the session past the access token lifetime', async () => {
+    // A 2-second access token: the next page load must refresh it on the server.
+    await fetch(`${idp.issuer}/__control/ttl`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ access_token: 2 }),
+    });
+    const carol = await signIn('carol');
+    const tokenCalls = async () => (await (await fetch(`${idp.issuer}/__control/counters`)).json()).token;
+    const before = await tokenCalls();
+    await new Promise((r) => setTimeout(r, 3000));
+    const response = await carol.page.goto(`${nmp.url}/studio/me`);
+    assert.equal(response.status(), 200);
+    assert.equal(new URL(carol.page.url()).pathname, '/studio/me');
+    assert.match(await carol.page.getByTestId('identity').textContent(), /carol@example\.com/);
+    assert.equal(await tokenCalls(), before + 1, 'the server did not refresh the token');
+    await fetch(`${idp.issuer}/__control/ttl`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ access_token: 900 }),
+    });
+  });
+});
+
+describe('quickstart sign-in', () => {
+  let nmp; let context;
+  before(async () => {
+    nmp = await startNmp({ config: 'auth:\n  enabled: true\n  allow_unsigned_jwt: true\n  admin_email: admin@example.com\n' });
+  });
+  after(async () => { await context?.close(); await nmp?.stop(); });
+
+  test('quickstart sign-in', async () => {
+    context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    await page.goto(`${nmp.url}/studio/me`);
+    assert.equal(new URL(page.url()).pathname, '/studio/auth/sign-in');
+    await checkPage(page, await page.reload(), { screenshot: 'sign-in-quickstart' });
+    assert.match(await page.textContent('main'), /Unsafe for production/);
+    await page.fill('#email', 'admin@example.com');
+    await Promise.all([page.waitForURL(`${nmp.url}/studio/me`), page.click('main button[type="submit"]')]);
+    assert.match(await page.getByTestId('identity').textContent(), /admin@example\.com/);
+    await page.getByRole('link', { name: 'admin', exact: true }).waitFor();
+    await page.getByTestId('quickstart-banner').waitFor();
+    assertNoTokenInResponses(assert, context);
+  });
+
+  test('session survives a server restart', async () => {
+    await nmp.restart();
+    const page = await context.newPage();
+    await page.goto(`${nmp.url}/studio/me`);
+    assert.equal(new URL(page.url()).pathname, '/studio/me');
+    assert.match(await page.getByTestId('identity').textContent(), /admin@example\.com/);
+  });
+
+  test('a session made on one replica works on another', async () => {
+    // A second replica on the same store (SQLite, one host); cookies are per host, not per port.
+    const replica = await startNmp({
+      config: 'auth:\n  enabled: true\n  allow_unsigned_jwt: true\n  admin_email: admin@example.com\n',
+      dataDir: nmp.dataDir,
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${replica.url}/studio/me`);
+      assert.equal(new URL(page.url()).pathname, '/studio/me');
+      assert.match(await page.getByTestId('identity').textContent(), /admin@example\.com/);
+      // Signing out on the replica ends the session on the first server too.
+      await page.goto(`${replica.url}/studio/`);
+      await Promise.all([page.waitForURL('**/studio/auth/signed-out'), page.getByRole('button', { name: 'Sign out' }).click()]);
+      await page.goto(`${nmp.url}/studio/me`);
+      assert.equal(new URL(page.url()).pathname, '/studio/auth/sign-in');
+    } finally {
+      await replica.stop();
+    }
+  });
+});
+
+describe('session timeouts', () => {
+  let nmp;
+  before(async () => {
+    nmp = await startNmp({
+      config: 'auth:\n  enabled: true\n  allow_unsigned_jwt: true\nstudio:\n  session_idle_timeout_seconds: 2\n  session_absolute_timeout_seconds: 3600\n',
+    });
+  });
+  after(async () => { await nmp?.stop(); });
+
+  test('an idle session is signed out', async () => {
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    await page.goto(`${nmp.url}/studio/auth/sign-in`);
+    await page.fill('#email', 'dana@example.com');
+    await Promise.all([page.waitForURL(`${nmp.url}/studio/`), page.click('main button[type="submit"]')]);
+    await page.goto(`${nmp.url}/studio/me`);
+    assert.equal(new URL(page.url()).pathname, '/studio/me');
+    await new Promise((r) => setTimeout(r, 2500));
+    await page.goto(`${nmp.url}/studio/me`);
+    assert.equal(new URL(page.url()).pathname, '/studio/auth/sign-in');
+    await context.close();
+  });
+});
+
+describe('auth off', () => {
+  let nmp;
+  before(async () => { nmp = await startNmp({ config: 'auth:\n  enabled: false\n' }); });
+  after(async () => { await nmp?.stop(); });
+
+  test('auth-off banner', async () => {
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    const response = await page.goto(`${nmp.url}/`);
+    assert.equal(new URL(page.url()).pathname, '/studio/');
+    await checkPage(page, response, { screenshot: 'auth-off' });
+    await page.getByTestId('auth-off-banner').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
+    await context.close();
+  });
+
+  test('workspaces list: search and paging', async () => {
+    for (let i = 1; i <= 25; i += 1) {
+      const response = await fetch(`${nmp.url}/apis/entities/v2/workspaces`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `ws-${i}` }),
+      });
+      assert.equal(response.status, 201);
+    }
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    await visit(page, `${nmp.url}/studio/`);
+    assert.match(await page.textContent('.pager'), /Page 1 of 2/);
+    assert.equal(await page.getByTestId('workspaces').locator('tbody tr').count(), 20);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Next' }).click()]);
+    assert.match(await page.textContent('.pager'), /Page 2 of 2/);
+    assert.equal(await page.getByTestId('workspaces').locator('tbody tr').count(), 7);
+    await page.fill('#q', 'ws-1');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Search' }).click()]);
+    const names = await page.getByTestId('workspaces').locator('tbody a').allTextContents();
+    assert.deepEqual(names.sort(), ['ws-1', ...Array.from({ length: 10 }, (_, i) => `ws-1${i}`)].sort());
+    await context.close();
+  });
+
+  test('delete a workspace with confirmation', async () => {
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    await visit(page, `${nmp.url}/studio/workspaces/ws-3`);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: /Delete this workspace/ }).click()]);
+    await checkPage(page, await page.reload(), { screenshot: 'delete-confirm' });
+    await page.fill('#confirm', 'ws-4');
+    let response = await submit(page, 'main form');
+    assert.equal(response.status(), 422);
+    assert.match(await page.getByTestId('error').textContent(), /Type “ws-3” exactly/);
+    assert.equal((await fetch(`${nmp.url}/apis/entities/v2/workspaces/ws-3`)).status, 200);
+    await page.fill('#confirm', 'ws-3');
+    response = await submit(page, 'main form');
+    assert.equal(new URL(page.url()).pathname, '/studio/');
+    await page.getByTestId('notice').filter({ hasText: 'Workspace deleted.' }).waitFor();
+    assert.equal((await fetch(`${nmp.url}/apis/entities/v2/workspaces/ws-3`)).status, 404);
+    await context.close();
+  });
+});

@@ -1,0 +1,179 @@
+// Starts what the Studio browser tests need, for real: the nmp binary (target/debug/nemo, or
+// $NMP_BIN), the test IdP (tests/idp, oidc-provider), headless Chromium (Debian's `chromium`, or
+// $CHROMIUM) through playwright-core. Everything listens on 127.0.0.1 and fails loudly when it
+// cannot start; nothing is skipped.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '../..');
+export const docsDir = path.join(repo, 'docs', 'studio');
+
+export const NMP_BIN = process.env.NMP_BIN ?? path.join(repo, 'target', 'debug', 'nemo');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Collects a child's output so a failure can show it. */
+function capture(child, name) {
+  const lines = [];
+  const keep = (chunk) => {
+    for (const line of chunk.toString().split('\n')) if (line) lines.push(line);
+    if (lines.length > 400) lines.splice(0, lines.length - 400);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => `--- ${name} output (last lines) ---\n${lines.slice(-60).join('\n')}`;
+}
+
+/** The test IdP, with Studio's redirect and post-logout URIs on `studioOrigins` registered. */
+export async function startIdp(studioOrigins) {
+  const env = {
+    ...process.env,
+    IDP_STUDIO_REDIRECT_URIS: studioOrigins.map((o) => `${o}/studio/auth/success`).join(','),
+    IDP_STUDIO_POST_LOGOUT_REDIRECT_URIS: studioOrigins.map((o) => `${o}/studio/auth/signed-out`).join(','),
+  };
+  const script = path.join(repo, 'tests', 'idp', 'idp.mjs');
+  if (!fs.existsSync(path.join(repo, 'tests', 'idp', 'node_modules', 'oidc-provider'))) {
+    throw new Error('tests/idp has no node_modules: run `npm ci` in tests/idp (scripts/test.sh does)');
+  }
+  const child = spawn(process.execPath, [script, '--port', '0', '--exit-with-stdin'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const output = capture(child, 'test IdP');
+  const ready = await new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`test IdP did not start in 20 s\n${output()}`)), 20_000);
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n').find((l) => l.trim().startsWith('{'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`test IdP exited with ${code}\n${output()}`));
+    });
+  });
+  return { issuer: ready.issuer, stop: () => { child.stdin.end(); child.kill('SIGTERM'); } };
+}
+
+async function waitReady(url, child, output) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`nmp exited with ${child.exitCode}\n${output()}`);
+    try {
+      const response = await fetch(`${url}/health/ready`);
+      if (response.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nmp did not become ready at ${url} in 30 s\n${output()}`);
+}
+
+/**
+ * The nmp binary with `config` (YAML text) on `port` with data in `dataDir`. `restart()` stops it
+ * and starts it again on the same port and data.
+ */
+export async function startNmp({ config, port, dataDir }) {
+  if (!fs.existsSync(NMP_BIN)) {
+    throw new Error(`${NMP_BIN} does not exist: build it first (cargo build -p nmp-cli --bin nemo)`);
+  }
+  port ??= await freePort();
+  dataDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'nmp-studio-'));
+  const configFile = path.join(dataDir, `config-${port}.yaml`);
+  fs.writeFileSync(configFile, config);
+  const url = `http://127.0.0.1:${port}`;
+  let child;
+  let output;
+  const start = async () => {
+    child = spawn(NMP_BIN, ['services', 'run', '--host', '127.0.0.1', '--port', String(port), '--config', configFile, '--data-dir', dataDir], {
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    output = capture(child, `nmp on ${port}`);
+    await waitReady(url, child, output);
+  };
+  const stop = async () => {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  await start();
+  return { url, port, dataDir, stop, restart: async () => { await stop(); await start(); }, output: () => output() };
+}
+
+export async function launchBrowser() {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: install the Debian package \`chromium\` (scripts/test-deps.sh does) or set CHROMIUM`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+}
+
+/** A fresh browser context that records every response body from `origin` (WEB-02). */
+export async function newContext(browser, origin) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  context.bodies = [];
+  context.on('response', async (response) => {
+    if (!response.url().startsWith(origin)) return;
+    try {
+      const body = await response.text();
+      context.bodies.push({ url: response.url(), body, headers: response.headers() });
+    } catch { /* redirects have no body */ }
+  });
+  return context;
+}
+
+/** Play the test IdP's real login and consent pages as `user`. */
+export async function idpLogin(page, user) {
+  await page.waitForSelector('meta[name="nmp-idp-page"][content="login"]', { state: 'attached' });
+  await page.fill('input[name="login"]', user);
+  await page.fill('input[name="password"]', 'correct horse battery staple');
+  await Promise.all([page.waitForLoadState(), page.click('button[type="submit"]')]);
+  if (await page.locator('meta[name="nmp-idp-page"][content="consent"]').count()) {
+    await Promise.all([page.waitForLoadState(), page.click('button[value="allow"]')]);
+  }
+}
+
+/** Run axe-core in the page; return the serious and critical violations. */
+const axeSource = fs.readFileSync(path.join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+export async function seriousViolations(page) {
+  // Injected through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/;
+/** Fails if any recorded response body, header or URL of the context holds a JWT-shaped token. */
+export function assertNoTokenInResponses(assert, context) {
+  for (const { url, body, headers } of context.bodies) {
+    assert.doesNotMatch(url, JWT, `a token in a URL: ${url}`);
+    assert.doesNotMatch(body, JWT, `a token in the body of ${url}`);
+    assert.doesNotMatch(JSON.stringify(headers), JWT, `a token in the headers of ${url}`);
+  }
+}
+
+export function screenshotPath(name) {
+  fs.mkdirSync(docsDir, { recursive: true });
+  return path.join(docsDir, `${name}.png`);
+}
