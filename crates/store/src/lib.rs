@@ -69,6 +69,14 @@ pub trait BindingStore: Send + Sync {
     fn revoke_binding(&self, name: &str, at: OffsetDateTime) -> StoreResult<RoleBinding>;
     /// Every active binding, for building the in-memory index at start.
     fn active_bindings(&self) -> StoreResult<Vec<RoleBinding>>;
+    /// Every active binding as `(principal, workspace, role)`, streamed into `visit` in one
+    /// snapshot, so the index is built at start without every row in memory at once.
+    fn for_each_active_binding(&self, visit: &mut dyn FnMut(&str, &str, &str)) -> StoreResult<()> {
+        for binding in self.active_bindings()? {
+            visit(&binding.principal, &binding.workspace, &binding.role);
+        }
+        Ok(())
+    }
     /// Active bindings of a workspace (404 when the workspace does not exist).
     fn list_members(&self, workspace: &str) -> StoreResult<Vec<RoleBinding>>;
     /// Grant each role not already held (idempotent per role).
