@@ -37,6 +37,7 @@ impl std::fmt::Debug for SqliteStore {
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0004_studio_sessions.sql"),
+    include_str!("../../migrations/sqlite/0005_workspace_count.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
