@@ -177,8 +177,11 @@ run_store() {
     measure -H "Authorization: Bearer $user_token" "$base/apis/entities/v2/workspaces" >"$work/r$round-$key-user-list"
     measure -H "Authorization: Bearer $user_token" "$base/apis/entities/v2/workspaces/scale-42" >"$work/r$round-$key-user-get"
     measure -H "Authorization: Bearer $admin_token" "$base/apis/entities/v2/workspaces" >"$work/r$round-$key-admin-list"
+    # One request at a time: the p50 is the server's time plus one loopback round trip.
+    concurrency=1 measure -H "Authorization: Bearer $admin_token" "$base/apis/entities/v2/workspaces" \
+        >"$work/r$round-$key-admin-list-c1"
     memory >"$work/r$round-$key-mem-load"
-    log "round $round $key: start-up ${startup_ms} ms, memory $(cat "$work/r$round-$key-mem-start") -> $(cat "$work/r$round-$key-mem-load"), live $(cat "$work/r$round-$key-live"), user list $(cat "$work/r$round-$key-user-list"), user get $(cat "$work/r$round-$key-user-get"), admin list $(cat "$work/r$round-$key-admin-list")"
+    log "round $round $key: start-up ${startup_ms} ms, memory $(cat "$work/r$round-$key-mem-start") -> $(cat "$work/r$round-$key-mem-load"), live $(cat "$work/r$round-$key-live"), user list $(cat "$work/r$round-$key-user-list"), user get $(cat "$work/r$round-$key-user-get"), admin list $(cat "$work/r$round-$key-admin-list"), one at a time $(cat "$work/r$round-$key-admin-list-c1")"
     stop_server
 }
 
@@ -218,12 +221,13 @@ report() {
         echo "| memory after start: resident / anonymous / file-mapped (MB) | $(mb "$(med "$s" mem-start 1)") / $(mb "$(med "$s" mem-start 2)") / $(mb "$(med "$s" mem-start 3)") | $(mb "$(med "$b" mem-start 1)") / $(mb "$(med "$b" mem-start 2)") / $(mb "$(med "$b" mem-start 3)") | |"
         echo "| memory after the load: resident / anonymous / file-mapped (MB) | $(mb "$(med "$s" mem-load 1)") / $(mb "$(med "$s" mem-load 2)") / $(mb "$(med "$s" mem-load 3)") | $(mb "$(med "$b" mem-load 1)") / $(mb "$(med "$b" mem-load 2)") / $(mb "$(med "$b" mem-load 3)") | |"
         local scenario label
-        for scenario in live user-list user-get admin-list; do
+        for scenario in live user-list user-get admin-list admin-list-c1; do
             case $scenario in
                 live) label='`GET /health/live` (req/s; p50)' ;;
                 user-list) label='user-42 lists its workspaces (3 + `system`, `default`; req/s; p50)' ;;
                 user-get) label='user-42 GETs `scale-42` (req/s; p50)' ;;
-                admin-list) label='platform admin lists the first page (req/s; p50)' ;;
+                admin-list) label='platform admin lists the first page (100 workspaces; req/s; p50)' ;;
+                admin-list-c1) label='the same, one request at a time (`-c 1`; req/s; p50)' ;;
             esac
             echo "| $label | $(med "$s" "$scenario" 1); $(med "$s" "$scenario" 2) ms | $(med "$b" "$scenario" 1); $(med "$b" "$scenario" 2) ms | $(round_ratio "$backend" "$big" "$small" "$scenario") |"
         done
@@ -243,7 +247,7 @@ report() {
             "$(per_binding "$(med "$b" mem-load 2)" "$(med "$s" mem-load 2)" "$((big - small))") anonymous."
         echo
     done
-    local bad; bad=$(cat "$work"/r*-*-{live,user-list,user-get,admin-list} 2>/dev/null | awk '{ s += $3 } END { print s + 0 }')
+    local bad; bad=$(cat "$work"/r*-*-{live,user-list,user-get,admin-list,admin-list-c1} 2>/dev/null | awk '{ s += $3 } END { print s + 0 }')
     echo "Non-2xx responses or transport errors in all measured runs: $bad."
     echo "Load average (1/5/15 min) before the run: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)." \
         "Machine: $(nproc) cores, hey and the server share them."

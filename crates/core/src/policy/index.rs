@@ -54,14 +54,38 @@ impl Visibility {
 #[derive(Default)]
 pub struct BindingIndexBuilder {
     index: BindingIndex,
+    /// The previous binding's principal and role, with their ids: stores give their rows grouped
+    /// by principal (and there are few roles), so most rows skip those two lookups.
+    last_principal: Option<(String, u32)>,
+    last_role: Option<(String, u32)>,
+}
+
+/// The id of `name`: `last`'s when the same as the previous call's, else interned (and remembered).
+fn intern_cached(interner: &mut Interner, last: &mut Option<(String, u32)>, name: &str) -> u32 {
+    match last {
+        Some((previous, id)) if previous == name => *id,
+        _ => {
+            let id = interner.intern(name);
+            match last {
+                Some((previous, last_id)) => {
+                    previous.clear();
+                    previous.push_str(name);
+                    *last_id = id;
+                }
+                None => *last = Some((name.to_string(), id)),
+            }
+            id
+        }
+    }
 }
 
 impl BindingIndexBuilder {
     /// Add one active binding (duplicates are dropped by `finish`).
     pub fn add(&mut self, principal: &str, workspace: &str, role: &str) {
         let index = &mut self.index;
-        let (identity, workspace, role) =
-            (index.identities.intern(principal), index.workspaces.intern(workspace), index.roles.intern(role));
+        let identity = intern_cached(&mut index.identities, &mut self.last_principal, principal);
+        let role = intern_cached(&mut index.roles, &mut self.last_role, role);
+        let workspace = index.workspaces.intern(workspace);
         grow(&mut index.by_identity, identity)[identity as usize].push((workspace, role));
         grow(&mut index.by_workspace, workspace)[workspace as usize].push(identity);
     }

@@ -232,7 +232,8 @@ impl BindingStore for PostgresStore {
         let mut connection = self.connection()?;
         let mut rows = connection
             .query_raw(
-                "SELECT principal, workspace, role FROM role_bindings WHERE revoked_at IS NULL",
+                "SELECT principal, workspace, role FROM role_bindings WHERE revoked_at IS NULL \
+                 ORDER BY principal, workspace, role",
                 std::iter::empty::<&str>(),
             )
             .map_err(unavailable)?;

@@ -239,7 +239,12 @@ impl BindingStore for SqliteStore {
     fn for_each_active_binding(&self, visit: &mut dyn FnMut(&str, &str, &str)) -> StoreResult<()> {
         self.read(|c| {
             let mut statement =
-                c.prepare("SELECT principal, workspace, role FROM role_bindings WHERE revoked_at IS NULL")?;
+                // Ordered as the partial index `role_bindings_active` (migration 0005) is, so SQLite
+                // scans that index alone and the index builder sees each principal's rows together.
+                c.prepare(
+                    "SELECT principal, workspace, role FROM role_bindings WHERE revoked_at IS NULL \
+                     ORDER BY principal, workspace, role",
+                )?;
             let mut rows = statement.query([])?;
             while let Some(row) = rows.next()? {
                 // Borrowed from SQLite's row buffer: no string is copied per row.
