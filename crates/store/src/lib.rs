@@ -127,6 +127,12 @@ pub trait Store: WorkspaceStore + BindingStore + ProjectStore + SessionStore {
     /// A value that changes whenever another process (another replica) commits to the store.
     /// Our own writes do not change it: they update the in-memory index directly.
     fn external_change_marker(&self) -> StoreResult<i64>;
+    /// Whether a read is answered from this process's own connections and the OS page cache
+    /// (SQLite), in microseconds and without a network round trip: the server then runs reads on
+    /// the request's own task instead of handing them to the blocking pool.
+    fn reads_are_local(&self) -> bool {
+        false
+    }
     /// The change feed between replicas, for backends several processes share (PostgreSQL).
     fn change_feed(&self) -> Option<&dyn ChangeFeed> {
         None

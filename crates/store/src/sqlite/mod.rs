@@ -165,6 +165,10 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn reads_are_local(&self) -> bool {
+        true
+    }
+
     fn location(&self) -> String {
         self.path.display().to_string()
     }
