@@ -123,7 +123,7 @@ ensure_ours() {
 
 # A throwaway PostgreSQL cluster for ours on PostgreSQL (testkit's, via nmp-scale); sets pg_url.
 ensure_postgres() {
-    local scale_bin=${BENCH_SCALE_BIN:-}
+    scale_bin=${BENCH_SCALE_BIN:-}
     if [ -z "$scale_bin" ]; then
         (cd "$repo" && cargo build --release -q -p nmp-testkit --bin nmp-scale)
         scale_bin="${CARGO_TARGET_DIR:-$repo/target}/release/nmp-scale"

@@ -25,7 +25,8 @@ pub fn cache_key(token: &str) -> CacheKey {
     static KEY: OnceLock<RandomState> = OnceLock::new();
     let key = KEY.get_or_init(RandomState::new);
     // Two outputs of one pseudo-random function on distinct inputs: 128 independent-looking bits.
-    (u128::from(key.hash_one((0u8, token.as_bytes()))) << 64) | u128::from(key.hash_one((1u8, token.as_bytes())))
+    (u128::from(key.hash_one((0u8, token.as_bytes()))) << 64)
+        | u128::from(key.hash_one((1u8, token.as_bytes())))
 }
 
 #[derive(Debug, Clone)]

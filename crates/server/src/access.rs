@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use nmp_authn::Authenticator;
-use nmp_core::policy::{self, Allow, BindingIndex, BindingIndexBuilder, Decision, Deny, PolicyData, Verdict, Visibility};
+use nmp_core::policy::{
+    self, Allow, BindingIndex, BindingIndexBuilder, Decision, Deny, PolicyData, Verdict, Visibility,
+};
 use nmp_core::{Principal, RoleBinding};
 
 use crate::config::PdpProvider;

@@ -362,7 +362,9 @@ pub fn workspace_total_stays_exact_under_concurrent_creates_and_deletes(store: i
     const WRITERS: usize = 4;
     const PER_WRITER: usize = 20;
     let store = Arc::new(store);
-    let counted = |store: &dyn Store| store.list_workspaces(&query(1, 1, "name", Some(r#"name~"w""#)), None).unwrap().total;
+    let counted = |store: &dyn Store| {
+        store.list_workspaces(&query(1, 1, "name", Some(r#"name~"w""#)), None).unwrap().total
+    };
     let writers: Vec<_> = (0..WRITERS)
         .map(|writer| {
             let store = Arc::clone(&store);
@@ -381,7 +383,11 @@ pub fn workspace_total_stays_exact_under_concurrent_creates_and_deletes(store: i
     let mut looks = 0;
     while writers.iter().any(|w| !w.is_finished()) || looks == 0 {
         let page = store.list_workspaces(&query(1, 1000, "name", None), None).unwrap();
-        assert_eq!(page.total, page.items.len() as u64, "the kept total names exactly the rows listed with it");
+        assert_eq!(
+            page.total,
+            page.items.len() as u64,
+            "the kept total names exactly the rows listed with it"
+        );
         looks += 1;
     }
     for writer in writers {
@@ -391,7 +397,11 @@ pub fn workspace_total_stays_exact_under_concurrent_creates_and_deletes(store: i
     let kept_over = (WRITERS * PER_WRITER / 2) as u64;
     assert_eq!(page.total, kept_over);
     assert_eq!(page.total, counted(store.as_ref()), "the kept total equals a count over the rows");
-    assert_eq!(store.list_workspaces(&query(99, 3, "name", None), None).unwrap().total, kept_over, "past the last page too");
+    assert_eq!(
+        store.list_workspaces(&query(99, 3, "name", None), None).unwrap().total,
+        kept_over,
+        "past the last page too"
+    );
 }
 
 pub fn members_of_missing_workspace_are_not_found(store: impl Store) {

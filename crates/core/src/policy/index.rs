@@ -165,7 +165,12 @@ impl BindingIndex {
     }
 
     /// Record an active binding. Returns false when it was already there.
-    pub fn grant(&mut self, principal: impl AsRef<str>, workspace: impl AsRef<str>, role: impl AsRef<str>) -> bool {
+    pub fn grant(
+        &mut self,
+        principal: impl AsRef<str>,
+        workspace: impl AsRef<str>,
+        role: impl AsRef<str>,
+    ) -> bool {
         let identity = self.identities.intern(principal.as_ref());
         let workspace = self.workspaces.intern(workspace.as_ref());
         let role = self.roles.intern(role.as_ref());
@@ -373,7 +378,11 @@ impl BindingIndex {
             .enumerate()
             .flat_map(|(identity, pairs)| {
                 pairs.iter().map(move |&(workspace, role)| {
-                    (self.identities.name(identity as u32), self.workspaces.name(workspace), self.roles.name(role))
+                    (
+                        self.identities.name(identity as u32),
+                        self.workspaces.name(workspace),
+                        self.roles.name(role),
+                    )
                 })
             })
             .collect()

@@ -237,7 +237,9 @@ impl BindingStore for PostgresStore {
                 std::iter::empty::<&str>(),
             )
             .map_err(unavailable)?;
-        while let Some(row) = postgres::fallible_iterator::FallibleIterator::next(&mut rows).map_err(unavailable)? {
+        while let Some(row) =
+            postgres::fallible_iterator::FallibleIterator::next(&mut rows).map_err(unavailable)?
+        {
             visit(row.get(0), row.get(1), row.get(2));
         }
         Ok(())

@@ -129,7 +129,8 @@ impl WorkspaceStore for PostgresStore {
         // the total is the count the triggers keep (migration 0006); otherwise a window count
         // over the filtered rows.
         let unfiltered = query.filter.is_none() && visible.is_none();
-        let total_column = if unfiltered { "(SELECT total FROM workspace_count)" } else { "count(*) OVER ()" };
+        let total_column =
+            if unfiltered { "(SELECT total FROM workspace_count)" } else { "count(*) OVER ()" };
         let sql = numbered(&format!(
             "SELECT {COLUMNS}, {total_column} FROM workspaces WHERE {condition} ORDER BY {} LIMIT ? OFFSET ?",
             order_by(query)

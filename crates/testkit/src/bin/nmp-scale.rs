@@ -195,7 +195,8 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Sql { postgres: url, statement } => {
-            let mut client = postgres::Client::connect(&url, postgres::NoTls).context("connecting to PostgreSQL")?;
+            let mut client =
+                postgres::Client::connect(&url, postgres::NoTls).context("connecting to PostgreSQL")?;
             client.batch_execute(&statement)?;
             Ok(())
         }
@@ -224,7 +225,8 @@ mod tests {
             assert_eq!(unique.len(), triples.len());
             assert!(triples.iter().all(|(_, w, _)| *w < workspaces));
         }
-        let user_42: Vec<_> = bindings(1000, 10_000).unwrap().into_iter().filter(|t| t.0 == "user-42@scale.test").collect();
+        let user_42: Vec<_> =
+            bindings(1000, 10_000).unwrap().into_iter().filter(|t| t.0 == "user-42@scale.test").collect();
         assert_eq!(user_42.len(), 3);
     }
 }
