@@ -93,7 +93,7 @@ start_server() {
     "$server_bin" --host 127.0.0.1 --port 0 --config "$dir/config.yaml" --data-dir "$dir/data" \
         >"$server_log" 2>&1 &
     server_pid=$!
-    until grep -q 'nmp listening on http://' "$server_log"; do
+    until grep -qs 'nmp listening on http://' "$server_log"; do
         kill -0 "$server_pid" 2>/dev/null || die "server died: $(tail -5 "$server_log")"
         sleep 0.01
     done
