@@ -379,7 +379,7 @@ combine_rounds() {
             } >"$work/result-$impl-$s"
         done
         files=("$work"/round*-"$impl"-member-create-wait)
-        [ -f "${files[0]}" ] && cat "${files[@]}" | median >"$work/result-$impl-member-create-wait"
+        if [ -f "${files[0]}" ]; then cat "${files[@]}" | median >"$work/result-$impl-member-create-wait"; fi
     done
 }
 
