@@ -15,6 +15,9 @@
 #   BENCH_SKIP_REFERENCE=1                    measure our server only
 #   NMP_BENCH_VENV=~/.cache/nmp/bench-venv    cached venv of the reference server
 #   BENCH_SERVER_BIN=...                      our binary (default: cargo build --release)
+#   BENCH_SKIP_POSTGRES=1                     skip ours on PostgreSQL (a throwaway cluster that
+#                                             nmp-scale starts; needs the PostgreSQL server binaries)
+#   BENCH_SCALE_BIN=...                       that nmp-scale binary (default: cargo build --release)
 #
 # Installs, when missing: hey (Debian package) and the reference into the cached venv.
 # Every process it starts is stopped on exit; all state lives in a temporary directory.
@@ -39,8 +42,9 @@ concurrency=${BENCH_CONCURRENCY:-16}
 max_load=${BENCH_MAX_LOAD:-1.5}
 venv=${NMP_BENCH_VENV:-$HOME/.cache/nmp/bench-venv}
 skip_reference=${BENCH_SKIP_REFERENCE:-0}
+skip_postgres=${BENCH_SKIP_POSTGRES:-0}
 invocation="$(printf "%q " "$0" "$@")"; invocation=${invocation% }
-for var in BENCH_QUICK BENCH_DURATION BENCH_CONCURRENCY BENCH_WARMUP BENCH_ROUNDS BENCH_SKIP_REFERENCE; do
+for var in BENCH_QUICK BENCH_DURATION BENCH_CONCURRENCY BENCH_WARMUP BENCH_ROUNDS BENCH_SKIP_REFERENCE BENCH_SKIP_POSTGRES; do
     if [ -n "${!var:-}" ]; then invocation="$var=${!var} $invocation"; fi
 done
 
@@ -48,7 +52,7 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nmp-bench.XXXXXX")
-server_pid=""
+server_pid="" pg_pid=""
 stop_server() {
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
@@ -60,6 +64,7 @@ stop_server() {
 }
 cleanup() {
     stop_server
+    if [ -n "$pg_pid" ]; then kill -TERM "$pg_pid" 2>/dev/null || true; wait "$pg_pid" 2>/dev/null || true; fi
     if [ "${BENCH_KEEP_WORK:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -114,6 +119,21 @@ ensure_ours() {
     (cd "$repo" && cargo build --release -q -p nmp-server)
     ours_bin="${CARGO_TARGET_DIR:-$repo/target}/release/nmp-server"
     [ -x "$ours_bin" ] || die "no binary at $ours_bin"
+}
+
+# A throwaway PostgreSQL cluster for ours on PostgreSQL (testkit's, via nmp-scale); sets pg_url.
+ensure_postgres() {
+    scale_bin=${BENCH_SCALE_BIN:-}
+    if [ -z "$scale_bin" ]; then
+        (cd "$repo" && cargo build --release -q -p nmp-testkit --bin nmp-scale)
+        scale_bin="${CARGO_TARGET_DIR:-$repo/target}/release/nmp-scale"
+    fi
+    "$scale_bin" postgres --url-file "$work/pg-url" >"$work/pg.log" 2>&1 &
+    pg_pid=$!
+    for _ in $(seq 600); do [ -s "$work/pg-url" ] && break; kill -0 "$pg_pid" 2>/dev/null || die "PostgreSQL did not start: $(tail -3 "$work/pg.log")"; sleep 0.1; done
+    [ -s "$work/pg-url" ] || die "PostgreSQL did not start in time"
+    pg_url=$(cat "$work/pg-url")
+    pg_make_db() { "$scale_bin" sql --postgres "$pg_url" "CREATE DATABASE $1"; }
 }
 
 # ---------------------------------------------------------------- helpers
@@ -216,7 +236,7 @@ EOF
     fi
 }
 
-start_ours() { # start_ours NAME AUTH(true|false)
+start_ours() { # start_ours NAME AUTH(true|false) [postgres]
     local name=$1 auth=$2 state
     state="$work/$name"
     mkdir -p "$state/data"
@@ -224,6 +244,11 @@ start_ours() { # start_ours NAME AUTH(true|false)
         printf 'auth: {enabled: true, allow_unsigned_jwt: true, admin_email: admin@example.com}\n' >"$state/config.yaml"
     else
         printf '{}\n' >"$state/config.yaml"
+    fi
+    if [ "${3:-}" = postgres ]; then # a fresh database of the cluster, per run
+        local database; database=$(echo "bench_$name" | tr -c 'a-z0-9_\n' '_')
+        pg_make_db "$database"
+        printf 'store: {backend: postgres, url: "%s/%s"}\n' "${pg_url%/*}" "$database" >>"$state/config.yaml"
     fi
     server_log="$state/server.log"
     "$ours_bin" --host 127.0.0.1 --port 0 --config "$state/config.yaml" --data-dir "$state/data" \
@@ -307,6 +332,8 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
     measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$base/apis/entities/v2/workspaces"
     measure "$impl" list-bob -- -H "Authorization: Bearer $bob_token" "$base/apis/entities/v2/workspaces"
     measure "$impl" authenticate -- -H "Authorization: Bearer $bob_token" "$base/apis/auth/authenticate"
+    # The server's own floor (routing, middleware, no auth, no store), same process, same run.
+    measure "$impl" live -- "$base/health/live"
     measure "$impl" member-create -- -m POST -T application/json -d "$carol" \
         -H "Authorization: Bearer $admin_token" "$(members_url '?wait_role_propagation=false')"
     # For context: member create with the default wait_role_propagation=true, one new principal
@@ -323,6 +350,15 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
     log "$impl member create with wait (mean of 3, new principals): $((total_ms / 3)) ms"
     echo "$load_during $(cut -d' ' -f1 /proc/loadavg)" >"$work/round$round-load-$impl"
     stop_server
+
+    if [ "$impl" = ours ] && [ "$skip_postgres" != 1 ]; then
+        log "$impl: auth on, PostgreSQL"
+        start_ours "$impl-auth-on-pg-round$round" true postgres
+        seed_data true
+        measure "$impl" list-admin-pg -- -H "Authorization: Bearer $admin_token" "$base/apis/entities/v2/workspaces"
+        measure "$impl" list-bob-pg -- -H "Authorization: Bearer $bob_token" "$base/apis/entities/v2/workspaces"
+        stop_server
+    fi
 }
 
 # ---------------------------------------------------------------- combining rounds
@@ -333,7 +369,7 @@ median() { grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0
 combine_rounds() {
     local impl s i files
     for impl in ours reference; do
-        for s in list-off list-admin list-bob authenticate member-create; do
+        for s in list-off list-admin list-bob authenticate member-create live list-admin-pg list-bob-pg; do
             files=("$work"/round*-"$impl-$s")
             [ -f "${files[0]}" ] || continue
             {
@@ -343,7 +379,7 @@ combine_rounds() {
             } >"$work/result-$impl-$s"
         done
         files=("$work"/round*-"$impl"-member-create-wait)
-        [ -f "${files[0]}" ] && cat "${files[@]}" | median >"$work/result-$impl-member-create-wait"
+        if [ -f "${files[0]}" ]; then cat "${files[@]}" | median >"$work/result-$impl-member-create-wait"; fi
     done
 }
 
@@ -380,13 +416,16 @@ verdict() { # verdict VALUE THRESHOLD
 }
 
 report() {
-    local scenarios=(list-off list-admin list-bob authenticate member-create)
+    local scenarios=(list-off list-admin list-bob authenticate member-create live list-admin-pg list-bob-pg)
     local -A label=(
         [list-off]='1. `GET /apis/entities/v2/workspaces`, auth off'
         [list-admin]='2. same, auth on, admin'
         [list-bob]='3. same, auth on, bob (filtered list)'
         [authenticate]='4. `GET /apis/auth/authenticate`, bob'
         [member-create]='5. `POST …/workspaces/ws1/members?wait_role_propagation=false`, admin'
+        [live]='6. `GET /health/live` (the auth-on server of 2–5)'
+        [list-admin-pg]='7. as 2, ours on PostgreSQL'
+        [list-bob-pg]='8. as 3, ours on PostgreSQL'
     )
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$invocation\`; nmp-server built from $built_from."
     echo
@@ -419,6 +458,15 @@ report() {
     echo "| req/s, auth on (bob) / auth off | $ours_bob_off | $(round_ratio 1 reference list-bob reference list-off) |"
     echo "| server CPU per request, auth on (admin) / auth off | $(round_ratio 6 ours list-admin ours list-off) | $(round_ratio 6 reference list-admin reference list-off) |"
     echo "| server CPU per request, auth on (bob) / auth off | $(round_ratio 6 ours list-bob ours list-off) | $(round_ratio 6 reference list-bob reference list-off) |"
+    local admin_live bob_live admin_pg bob_pg
+    admin_live=$(round_ratio 1 ours list-admin ours live)
+    bob_live=$(round_ratio 1 ours list-bob ours live)
+    admin_pg=$(round_ratio 1 ours list-admin-pg ours list-admin)
+    bob_pg=$(round_ratio 1 ours list-bob-pg ours list-bob)
+    echo "| req/s, auth on list (admin) / \`/health/live\` | $admin_live | |"
+    echo "| req/s, auth on list (bob) / \`/health/live\` | $bob_live | |"
+    echo "| req/s, PostgreSQL / SQLite, auth on list (admin) | $admin_pg | |"
+    echo "| req/s, PostgreSQL / SQLite, auth on list (bob) | $bob_pg | |"
     echo
     echo "CPU/req is the server process's user + system CPU time during the measured run divided by the" \
         "requests served (from \`/proc/PID/stat\`, clock ticks of 1/$(getconf CLK_TCK) s)."
@@ -429,7 +477,8 @@ report() {
     echo
     echo "Targets:"
     echo
-    echo "- ours auth on ≥ 0.9 × ours auth off: admin $ours_on_off: $(verdict "${ours_on_off%% *}" 0.9); bob $ours_bob_off: $(verdict "${ours_bob_off%% *}" 0.9)."
+    echo "- ours auth on ≥ 0.95 × ours auth off: admin $ours_on_off: $(verdict "${ours_on_off%% *}" 0.95); bob $ours_bob_off: $(verdict "${ours_bob_off%% *}" 0.95)."
+    echo "- ours auth on list ≥ 0.7 × ours \`/health/live\`: admin $admin_live: $(verdict "${admin_live%% *}" 0.7); bob $bob_live: $(verdict "${bob_live%% *}" 0.7)."
     echo "- ours auth on ≥ 100 × reference auth on: admin $ours_vs_ref: $(verdict "${ours_vs_ref%% *}" 100); bob $ours_bob_vs_ref: $(verdict "${ours_bob_vs_ref%% *}" 100)."
     local bad=0 impl
     for impl in ours reference; do
@@ -473,6 +522,7 @@ write_doc() { # write_doc FILE < generated section
 
 ensure_hey
 ensure_ours
+[ "$skip_postgres" = 1 ] || ensure_postgres
 [ "$skip_reference" = 1 ] || ensure_reference
 
 deadline=$((SECONDS + load_wait))

@@ -80,6 +80,14 @@ impl Principal {
         }
     }
 
+    /// Whether any identity (id, email or group) is non-empty: `!identities().is_empty()`
+    /// without allocating.
+    pub fn is_identified(&self) -> bool {
+        !self.id.is_empty()
+            || self.email.as_deref().is_some_and(|email| !email.is_empty())
+            || self.groups.iter().any(|group| !group.is_empty())
+    }
+
     /// Every string a role binding may name to match this principal: id, email and groups,
     /// without empty strings and without duplicates, in that order.
     pub fn identities(&self) -> Vec<&str> {

@@ -239,13 +239,46 @@ pub mod timestamps {
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]");
 
     /// `2026-11-28T22:38:57.047742` (UTC, no offset), as entity timestamps are written.
+    ///
+    /// Digits pushed straight into the string: the `time` crate's formatter interprets the format
+    /// description on every call, which cost about as much as the rest of a list page's JSON
+    /// (`docs/benchmarks.md`). The library still formats the years this fixed shape cannot hold.
     pub fn naive(at: OffsetDateTime) -> String {
-        at.to_offset(UtcOffset::UTC).format(NAIVE).unwrap_or_default()
+        let at = at.to_offset(UtcOffset::UTC);
+        let Ok(year) = u32::try_from(at.year()) else { return at.format(NAIVE).unwrap_or_default() };
+        if year > 9999 {
+            return at.format(NAIVE).unwrap_or_default();
+        }
+        let mut out = String::with_capacity(27);
+        push_digits(&mut out, year, 4);
+        out.push('-');
+        push_digits(&mut out, u32::from(u8::from(at.month())), 2);
+        out.push('-');
+        push_digits(&mut out, u32::from(at.day()), 2);
+        out.push('T');
+        push_digits(&mut out, u32::from(at.hour()), 2);
+        out.push(':');
+        push_digits(&mut out, u32::from(at.minute()), 2);
+        out.push(':');
+        push_digits(&mut out, u32::from(at.second()), 2);
+        out.push('.');
+        push_digits(&mut out, at.microsecond(), 6);
+        out
+    }
+
+    /// `value` in exactly `width` decimal digits (leading zeros; higher digits dropped).
+    fn push_digits(out: &mut String, value: u32, width: u32) {
+        for place in (0..width).rev() {
+            let digit = (value / 10u32.pow(place)) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
     }
 
     /// `2026-11-28T22:38:57.047742Z`, as role-binding timestamps are written.
     pub fn utc(at: OffsetDateTime) -> String {
-        format!("{}Z", naive(at))
+        let mut out = naive(at);
+        out.push('Z');
+        out
     }
 
     /// Parse either spelling (or any RFC 3339 timestamp) back, for filters.
@@ -273,6 +306,21 @@ pub mod timestamps {
             assert_eq!(parse(&naive(at)), Some(at));
             assert_eq!(parse(&utc(at)), Some(at));
             assert_eq!(parse("2026-11-28T22:38:57+00:00"), Some(datetime!(2026-11-28 22:38:57 UTC)));
+        }
+
+        #[test]
+        fn fixed_formatter_matches_the_library() {
+            let offset = time::UtcOffset::from_hms(5, 30, 0).unwrap();
+            for at in [
+                datetime!(2026-01-02 03:04:05.000006 UTC),
+                datetime!(0001-12-31 23:59:59.999999 UTC),
+                datetime!(9999-12-31 23:59:59 UTC),
+                datetime!(1970-01-01 00:00:00 UTC),
+                datetime!(2024-02-29 12:00:00.5 UTC).to_offset(offset),
+                datetime!(-0001-06-15 00:00:00 UTC),
+            ] {
+                assert_eq!(naive(at), at.to_offset(UtcOffset::UTC).format(NAIVE).unwrap(), "{at}");
+            }
         }
     }
 }

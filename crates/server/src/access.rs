@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use nmp_authn::Authenticator;
-use nmp_core::policy::{self, Allow, BindingIndex, Decision, Deny, PolicyData, Verdict, Visibility};
+use nmp_core::policy::{
+    self, Allow, BindingIndex, BindingIndexBuilder, Decision, Deny, PolicyData, Verdict, Visibility,
+};
 use nmp_core::{Principal, RoleBinding};
 
 use crate::config::PdpProvider;
@@ -95,10 +97,13 @@ impl Access {
     }
 
     /// Replace the index with the store's active bindings (start, and another replica's commit),
-    /// under the write lock so no local commit interleaves with the reload.
-    pub fn reload<E>(&self, active: impl FnOnce() -> Result<Vec<RoleBinding>, E>) -> Result<(), E> {
+    /// under the write lock so no local commit interleaves with the reload. `load` feeds every
+    /// active binding to the builder (`Store::for_each_active_binding`).
+    pub fn reload<E>(&self, load: impl FnOnce(&mut BindingIndexBuilder) -> Result<(), E>) -> Result<(), E> {
         let _write = self.write_lock();
-        let fresh = BindingIndex::from_role_bindings(active()?.iter());
+        let mut builder = BindingIndex::builder();
+        load(&mut builder)?;
+        let fresh = builder.finish();
         let mut index = self.index_mut();
         *index = fresh;
         // Under the index lock, so a reader sees the generation and the index agree.

@@ -67,9 +67,11 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     let (store, auth, at) = (Arc::clone(&state.store), state.settings.file.auth.clone(), state.now());
     tokio::task::spawn_blocking(move || seed::seed(store.as_ref(), &auth, at)).await?.context("seeding")?;
     let (store, access) = (Arc::clone(&state.store), Arc::clone(&state.access));
-    tokio::task::spawn_blocking(move || access.reload(|| store.active_bindings()))
-        .await?
-        .context("loading role bindings")?;
+    tokio::task::spawn_blocking(move || {
+        access.reload(|builder| store.for_each_active_binding(&mut |p, w, r| builder.add(p, w, r)))
+    })
+    .await?
+    .context("loading role bindings")?;
     replication::spawn(&state);
     if state.settings.studio.enabled {
         studio::spawn_session_purge(&state);

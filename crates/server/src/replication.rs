@@ -121,7 +121,9 @@ pub fn spawn(state: &AppState) {
                 let marker = store.external_change_marker()?;
                 if last != Some(marker) {
                     // Under the access write lock: no local commit interleaves with the reload.
-                    access.reload(|| store.active_bindings())?;
+                    access.reload(|builder| {
+                        store.for_each_active_binding(&mut |p, w, r| builder.add(p, w, r))
+                    })?;
                 }
                 if let (Some(feed), Some(revision)) = (feed, revision) {
                     feed.report_applied(revision)?;

@@ -51,16 +51,25 @@ impl AppState {
     {
         let store = Arc::clone(&self.store);
         let (metrics, clock) = (Arc::clone(&self.metrics), Arc::clone(&self.clock));
-        tokio::task::spawn_blocking(move || {
-            let started = clock.instant();
-            let outcome = work(store.as_ref());
-            let unavailable = matches!(outcome, Err(nmp_store::StoreError::Unavailable(_)));
-            metrics.store_call(clock.instant().saturating_duration_since(started).as_secs_f64(), unavailable);
-            outcome
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
-        .map_err(ApiError::from)
+        tokio::task::spawn_blocking(move || timed_store_call(store.as_ref(), &metrics, clock.as_ref(), work))
+            .await
+            .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+
+    /// Run a store read: on this task when the store's reads are local (SQLite: microseconds
+    /// from the page cache, where the blocking-pool hand-off, two thread wake-ups, cost more
+    /// than the read itself), else on the blocking pool like [`AppState::store`].
+    pub async fn read<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, nmp_store::StoreError> + Send + 'static,
+    {
+        if self.store.reads_are_local() {
+            return timed_store_call(self.store.as_ref(), &self.metrics, self.clock.as_ref(), work)
+                .map_err(ApiError::from);
+        }
+        self.store(work).await
     }
 }
 
@@ -95,4 +104,18 @@ impl Caller {
     pub fn granted_by(&self) -> String {
         self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_else(|| nmp_core::SYSTEM_ACTOR.to_string())
     }
+}
+
+/// One store call, recorded in the metrics (duration, and whether the store was unavailable).
+fn timed_store_call<T>(
+    store: &dyn Store,
+    metrics: &Metrics,
+    clock: &dyn Clock,
+    work: impl FnOnce(&dyn Store) -> Result<T, nmp_store::StoreError>,
+) -> Result<T, nmp_store::StoreError> {
+    let started = clock.instant();
+    let outcome = work(store);
+    let unavailable = matches!(outcome, Err(nmp_store::StoreError::Unavailable(_)));
+    metrics.store_call(clock.instant().saturating_duration_since(started).as_secs_f64(), unavailable);
+    outcome
 }

@@ -30,6 +30,7 @@ macro_rules! conformance_tests {
             members_set_roles_upserts_and_revokes,
             last_admin_cannot_be_demoted_or_removed,
             last_admin_rule_holds_under_concurrency,
+            workspace_total_stays_exact_under_concurrent_creates_and_deletes,
             members_of_missing_workspace_are_not_found,
             projects_crud_and_uniqueness,
             unknown_filter_field_is_invalid,
@@ -352,6 +353,55 @@ pub fn last_admin_rule_holds_under_concurrency(store: impl Store + 'static) {
     let remaining_admins =
         store.list_members("ws1").unwrap().into_iter().filter(|b| b.role == "Admin").count();
     assert_eq!(remaining_admins, 1);
+}
+
+/// The unfiltered list's total is a kept count, not a scan: it must follow every create and
+/// delete, also concurrent ones, and agree with a count over the rows (a filtered list counts
+/// them) and with the rows themselves, at every moment a reader looks.
+pub fn workspace_total_stays_exact_under_concurrent_creates_and_deletes(store: impl Store + 'static) {
+    const WRITERS: usize = 4;
+    const PER_WRITER: usize = 20;
+    let store = Arc::new(store);
+    let counted = |store: &dyn Store| {
+        store.list_workspaces(&query(1, 1, "name", Some(r#"name~"w""#)), None).unwrap().total
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for i in 0..PER_WRITER {
+                    let name = format!("w{writer}-{i}");
+                    store.create_workspace(&new_ws(&name, i as i64), None).unwrap();
+                    // Every odd one goes again, so creates and deletes interleave across writers.
+                    if i % 2 == 1 {
+                        store.delete_workspace(&name).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut looks = 0;
+    while writers.iter().any(|w| !w.is_finished()) || looks == 0 {
+        let page = store.list_workspaces(&query(1, 1000, "name", None), None).unwrap();
+        assert_eq!(
+            page.total,
+            page.items.len() as u64,
+            "the kept total names exactly the rows listed with it"
+        );
+        looks += 1;
+    }
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let page = store.list_workspaces(&query(1, 3, "name", None), None).unwrap();
+    let kept_over = (WRITERS * PER_WRITER / 2) as u64;
+    assert_eq!(page.total, kept_over);
+    assert_eq!(page.total, counted(store.as_ref()), "the kept total equals a count over the rows");
+    assert_eq!(
+        store.list_workspaces(&query(99, 3, "name", None), None).unwrap().total,
+        kept_over,
+        "past the last page too"
+    );
 }
 
 pub fn members_of_missing_workspace_are_not_found(store: impl Store) {

@@ -69,6 +69,14 @@ pub trait BindingStore: Send + Sync {
     fn revoke_binding(&self, name: &str, at: OffsetDateTime) -> StoreResult<RoleBinding>;
     /// Every active binding, for building the in-memory index at start.
     fn active_bindings(&self) -> StoreResult<Vec<RoleBinding>>;
+    /// Every active binding as `(principal, workspace, role)`, streamed into `visit` in one
+    /// snapshot, so the index is built at start without every row in memory at once.
+    fn for_each_active_binding(&self, visit: &mut dyn FnMut(&str, &str, &str)) -> StoreResult<()> {
+        for binding in self.active_bindings()? {
+            visit(&binding.principal, &binding.workspace, &binding.role);
+        }
+        Ok(())
+    }
     /// Active bindings of a workspace (404 when the workspace does not exist).
     fn list_members(&self, workspace: &str) -> StoreResult<Vec<RoleBinding>>;
     /// Grant each role not already held (idempotent per role).
@@ -119,6 +127,12 @@ pub trait Store: WorkspaceStore + BindingStore + ProjectStore + SessionStore {
     /// A value that changes whenever another process (another replica) commits to the store.
     /// Our own writes do not change it: they update the in-memory index directly.
     fn external_change_marker(&self) -> StoreResult<i64>;
+    /// Whether a read is answered from this process's own connections and the OS page cache
+    /// (SQLite), in microseconds and without a network round trip: the server then runs reads on
+    /// the request's own task instead of handing them to the blocking pool.
+    fn reads_are_local(&self) -> bool {
+        false
+    }
     /// The change feed between replicas, for backends several processes share (PostgreSQL).
     fn change_feed(&self) -> Option<&dyn ChangeFeed> {
         None

@@ -28,7 +28,7 @@ pub fn bundle_data(policy: &PolicyData, index: &BindingIndex) -> Value {
         .entries()
         .map(|(identity, workspaces)| {
             let workspaces: Map<String, Value> =
-                workspaces.iter().map(|(workspace, roles)| (workspace.clone(), json!(roles))).collect();
+                workspaces.iter().map(|(workspace, roles)| (workspace.to_string(), json!(roles))).collect();
             (identity, json!({ "workspaces": workspaces }))
         })
         .collect();

@@ -203,7 +203,7 @@ pub fn decide(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex) 
         return answer(Verdict::Allow(Allow::HealthPath));
     }
     let principal = match request.principal {
-        Some(principal) if !principal.identities().is_empty() => principal,
+        Some(principal) if principal.is_identified() => principal,
         _ => return answer(Verdict::Deny(Deny::Anonymous)),
     };
     if let Some(rule) = explicit_deny(principal, path, route, policy, index) {
@@ -323,8 +323,7 @@ fn holds_in_system(
     policy: &PolicyData,
     index: &BindingIndex,
 ) -> bool {
-    let roles = index.effective_roles(principal, SYSTEM_WORKSPACE);
-    roles.iter().any(|role| policy.role_grants(role, permission))
+    index.any_effective_role(principal, SYSTEM_WORKSPACE, |role| policy.role_grants(role, permission))
 }
 
 /// Entity-store paths open to ordinary principals: the workspace collection, one workspace,
@@ -354,7 +353,7 @@ pub fn has_permissions(
     policy: &PolicyData,
     index: &BindingIndex,
 ) -> bool {
-    if principal.identities().is_empty() {
+    if !principal.is_identified() {
         return false;
     }
     if index.is_platform_admin(principal) {
@@ -362,8 +361,7 @@ pub fn has_permissions(
     }
     permissions.iter().all(|qualified| {
         let (workspace, permission) = qualified.split_once('/').unwrap_or((workspace, qualified));
-        let roles = index.effective_roles(principal, workspace);
-        roles.iter().any(|role| policy.role_grants(role, permission))
+        index.any_effective_role(principal, workspace, |role| policy.role_grants(role, permission))
     })
 }
 
@@ -376,10 +374,10 @@ pub fn has_role(
     _policy: &PolicyData,
     index: &BindingIndex,
 ) -> bool {
-    index.effective_roles(principal, workspace).contains(role)
+    index.holds_role(principal, workspace, role)
 }
 
 /// Whether `principal` is a PlatformAdmin (bound in `system`, directly, by group or via `*`).
 pub fn is_platform_admin(principal: &Principal, index: &BindingIndex) -> bool {
-    index.effective_roles(principal, SYSTEM_WORKSPACE).contains(PLATFORM_ADMIN_ROLE)
+    index.holds_role(principal, SYSTEM_WORKSPACE, PLATFORM_ADMIN_ROLE)
 }

@@ -1,12 +1,18 @@
 //! `BindingIndex`: the active role bindings in memory, indexed both ways
-//! (`identity -> workspace -> roles` and `workspace -> identities`), so a decision or a
+//! (`identity -> (workspace, role)` and `workspace -> identities`), so a decision or a
 //! workspace listing never scans all bindings or all workspaces.
+//!
+//! Compact: identities, workspaces and roles are interned (`interner.rs`), so a binding costs
+//! 12 bytes (a `(workspace, role)` pair of ids in its identity's sorted list, an identity id in
+//! its workspace's sorted list) and a lookup hashes each name once and binary-searches, with no
+//! allocation. Start-up feeds it in bulk through [`BindingIndexBuilder`], which sorts once.
 //!
 //! The server holds one behind a lock and updates it in the same step as the store write, which
 //! is what makes a role change effective on the very next request (ADR 0017).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::interner::Interner;
 use crate::{Principal, SYSTEM_WORKSPACE, WILDCARD_PRINCIPAL};
 
 /// Role that bypasses workspace checks and scopes when bound in `system`.
@@ -15,10 +21,16 @@ pub const PLATFORM_ADMIN_ROLE: &str = "PlatformAdmin";
 pub const SERVICE_DEFAULT_ROLE: &str = "ServiceSystem";
 
 /// Active bindings only; revoked bindings are simply absent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct BindingIndex {
-    by_identity: HashMap<String, BTreeMap<String, BTreeSet<String>>>,
-    by_workspace: HashMap<String, BTreeSet<String>>,
+    identities: Interner,
+    workspaces: Interner,
+    roles: Interner,
+    /// Per identity id: its `(workspace id, role id)` pairs, sorted, no duplicates.
+    by_identity: Vec<Vec<(u32, u32)>>,
+    /// Per workspace id: the ids of identities with a binding there, sorted, no duplicates.
+    by_workspace: Vec<Vec<u32>>,
+    len: usize,
 }
 
 /// Which workspaces a principal may see in listings.
@@ -37,24 +49,109 @@ impl Visibility {
     }
 }
 
+/// Builds an index from many bindings at once (start-up, reload): appends, then sorts each
+/// list once, instead of keeping every list sorted on every insert.
+#[derive(Default)]
+pub struct BindingIndexBuilder {
+    index: BindingIndex,
+    /// The previous binding's principal and role, with their ids: stores give their rows grouped
+    /// by principal (and there are few roles), so most rows skip those two lookups.
+    last_principal: Option<(String, u32)>,
+    last_role: Option<(String, u32)>,
+}
+
+/// The id of `name`: `last`'s when the same as the previous call's, else interned (and remembered).
+fn intern_cached(interner: &mut Interner, last: &mut Option<(String, u32)>, name: &str) -> u32 {
+    match last {
+        Some((previous, id)) if previous == name => *id,
+        _ => {
+            let id = interner.intern(name);
+            match last {
+                Some((previous, last_id)) => {
+                    previous.clear();
+                    previous.push_str(name);
+                    *last_id = id;
+                }
+                None => *last = Some((name.to_string(), id)),
+            }
+            id
+        }
+    }
+}
+
+impl BindingIndexBuilder {
+    /// Add one active binding (duplicates are dropped by `finish`).
+    pub fn add(&mut self, principal: &str, workspace: &str, role: &str) {
+        let index = &mut self.index;
+        let identity = intern_cached(&mut index.identities, &mut self.last_principal, principal);
+        let role = intern_cached(&mut index.roles, &mut self.last_role, role);
+        let workspace = index.workspaces.intern(workspace);
+        grow(&mut index.by_identity, identity)[identity as usize].push((workspace, role));
+        grow(&mut index.by_workspace, workspace)[workspace as usize].push(identity);
+    }
+
+    pub fn finish(self) -> BindingIndex {
+        let mut index = self.index;
+        let mut len = 0;
+        for list in &mut index.by_identity {
+            list.sort_unstable();
+            list.dedup();
+            list.shrink_to_fit();
+            len += list.len();
+        }
+        for list in &mut index.by_workspace {
+            list.sort_unstable();
+            list.dedup();
+            list.shrink_to_fit();
+        }
+        index.by_identity.shrink_to_fit();
+        index.by_workspace.shrink_to_fit();
+        index.identities.shrink_to_fit();
+        index.workspaces.shrink_to_fit();
+        index.len = len;
+        index
+    }
+}
+
+/// `lists`, long enough to hold index `id`.
+fn grow<T>(lists: &mut Vec<Vec<T>>, id: u32) -> &mut Vec<Vec<T>> {
+    if lists.len() <= id as usize {
+        lists.resize_with(id as usize + 1, Vec::new);
+    }
+    lists
+}
+
+/// The names a principal's bindings may be recorded under (id, email, groups), without
+/// allocating; empty names skipped. Duplicates do no harm to the unions computed from it.
+fn names_of(principal: &Principal) -> impl Iterator<Item = &str> {
+    std::iter::once(principal.id.as_str())
+        .chain(principal.email.as_deref())
+        .chain(principal.groups.iter().map(String::as_str))
+        .filter(|name| !name.is_empty())
+}
+
 impl BindingIndex {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn builder() -> BindingIndexBuilder {
+        BindingIndexBuilder::default()
     }
 
     /// Index of `(principal, workspace, role)` triples (active bindings only).
     pub fn from_bindings<I, P, W, R>(bindings: I) -> Self
     where
         I: IntoIterator<Item = (P, W, R)>,
-        P: Into<String>,
-        W: Into<String>,
-        R: Into<String>,
+        P: AsRef<str>,
+        W: AsRef<str>,
+        R: AsRef<str>,
     {
-        let mut index = Self::new();
+        let mut builder = Self::builder();
         for (principal, workspace, role) in bindings {
-            index.grant(principal, workspace, role);
+            builder.add(principal.as_ref(), workspace.as_ref(), role.as_ref());
         }
-        index
+        builder.finish()
     }
 
     /// Index of the active bindings among stored ones.
@@ -70,102 +167,177 @@ impl BindingIndex {
     /// Record an active binding. Returns false when it was already there.
     pub fn grant(
         &mut self,
-        principal: impl Into<String>,
-        workspace: impl Into<String>,
-        role: impl Into<String>,
+        principal: impl AsRef<str>,
+        workspace: impl AsRef<str>,
+        role: impl AsRef<str>,
     ) -> bool {
-        let (principal, workspace) = (principal.into(), workspace.into());
-        self.by_workspace.entry(workspace.clone()).or_default().insert(principal.clone());
-        self.by_identity.entry(principal).or_default().entry(workspace).or_default().insert(role.into())
+        let identity = self.identities.intern(principal.as_ref());
+        let workspace = self.workspaces.intern(workspace.as_ref());
+        let role = self.roles.intern(role.as_ref());
+        let pairs = &mut grow(&mut self.by_identity, identity)[identity as usize];
+        let Err(at) = pairs.binary_search(&(workspace, role)) else { return false };
+        pairs.insert(at, (workspace, role));
+        let members = &mut grow(&mut self.by_workspace, workspace)[workspace as usize];
+        if let Err(at) = members.binary_search(&identity) {
+            members.insert(at, identity);
+        }
+        self.len += 1;
+        true
     }
 
     /// Forget a binding. Returns false when it was not there.
     pub fn revoke(&mut self, principal: &str, workspace: &str, role: &str) -> bool {
-        let Some(workspaces) = self.by_identity.get_mut(principal) else { return false };
-        let Some(roles) = workspaces.get_mut(workspace) else { return false };
-        let removed = roles.remove(role);
-        if roles.is_empty() {
-            workspaces.remove(workspace);
-            if let Some(identities) = self.by_workspace.get_mut(workspace) {
-                identities.remove(principal);
-                if identities.is_empty() {
-                    self.by_workspace.remove(workspace);
-                }
+        let (Some(identity), Some(workspace), Some(role)) =
+            (self.identities.get(principal), self.workspaces.get(workspace), self.roles.get(role))
+        else {
+            return false;
+        };
+        let pairs = &mut self.by_identity[identity as usize];
+        let Ok(at) = pairs.binary_search(&(workspace, role)) else { return false };
+        pairs.remove(at);
+        self.len -= 1;
+        if self.pairs_in(identity, workspace).is_empty() {
+            let members = &mut self.by_workspace[workspace as usize];
+            if let Ok(at) = members.binary_search(&identity) {
+                members.remove(at);
+            }
+            if members.is_empty() {
+                self.forget_workspace(workspace);
             }
         }
-        if workspaces.is_empty() {
-            self.by_identity.remove(principal);
+        if self.by_identity[identity as usize].is_empty() {
+            self.forget_identity(identity);
         }
-        removed
+        true
     }
 
     /// Forget every binding in `workspace` (workspace deleted). Returns how many were removed.
     pub fn remove_workspace(&mut self, workspace: &str) -> usize {
-        let Some(identities) = self.by_workspace.remove(workspace) else { return 0 };
+        let Some(workspace) = self.workspaces.get(workspace) else { return 0 };
+        let members = std::mem::take(&mut self.by_workspace[workspace as usize]);
         let mut removed = 0;
-        for identity in identities {
-            if let Some(workspaces) = self.by_identity.get_mut(&identity) {
-                removed += workspaces.remove(workspace).map_or(0, |roles| roles.len());
-                if workspaces.is_empty() {
-                    self.by_identity.remove(&identity);
-                }
+        for identity in members {
+            let pairs = &mut self.by_identity[identity as usize];
+            let before = pairs.len();
+            pairs.retain(|&(bound, _)| bound != workspace);
+            removed += before - pairs.len();
+            if pairs.is_empty() {
+                self.forget_identity(identity);
             }
         }
+        self.forget_workspace(workspace);
+        self.len -= removed;
         removed
     }
 
-    /// Roles bound to exactly this identity string in `workspace`.
-    pub fn roles_of(&self, identity: &str, workspace: &str) -> Option<&BTreeSet<String>> {
-        self.by_identity.get(identity)?.get(workspace)
+    fn forget_identity(&mut self, identity: u32) {
+        self.by_identity[identity as usize] = Vec::new();
+        self.identities.release(identity);
+    }
+
+    fn forget_workspace(&mut self, workspace: u32) {
+        self.by_workspace[workspace as usize] = Vec::new();
+        self.workspaces.release(workspace);
+    }
+
+    /// The `(workspace, role)` pairs of `identity` in `workspace` (ids).
+    fn pairs_in(&self, identity: u32, workspace: u32) -> &[(u32, u32)] {
+        let Some(pairs) = self.by_identity.get(identity as usize) else { return &[] };
+        let start = pairs.partition_point(|&(bound, _)| bound < workspace);
+        let end = start + pairs[start..].partition_point(|&(bound, _)| bound == workspace);
+        &pairs[start..end]
+    }
+
+    /// The roles bound to exactly the identity string `identity` in `workspace`. Allocation-free.
+    pub fn roles_of<'a>(&'a self, identity: &str, workspace: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let pairs = match (self.identities.get(identity), self.workspaces.get(workspace)) {
+            (Some(identity), Some(workspace)) => self.pairs_in(identity, workspace),
+            _ => &[],
+        };
+        pairs.iter().map(|&(_, role)| self.roles.name(role))
     }
 
     /// Whether this identity string has any active binding anywhere.
     pub fn has_any_binding(&self, identity: &str) -> bool {
-        self.by_identity.contains_key(identity)
+        self.identities.get(identity).is_some_and(|id| !self.by_identity[id as usize].is_empty())
     }
 
     /// Identities (ids, emails, groups, `*`) with an active binding in `workspace`.
-    pub fn identities_in(&self, workspace: &str) -> impl Iterator<Item = &str> {
-        self.by_workspace.get(workspace).into_iter().flatten().map(String::as_str)
+    pub fn identities_in<'a>(&'a self, workspace: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let members = match self.workspaces.get(workspace) {
+            Some(workspace) => self.by_workspace[workspace as usize].as_slice(),
+            None => &[],
+        };
+        members.iter().map(|&identity| self.identities.name(identity))
     }
 
-    /// Every `identity -> workspace -> roles` entry, for the policy bundle.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &BTreeMap<String, BTreeSet<String>>)> {
-        self.by_identity.iter().map(|(identity, workspaces)| (identity.as_str(), workspaces))
+    /// Every `identity -> workspace -> roles` entry, for the policy bundle (not a hot path: it
+    /// builds the maps).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, BTreeMap<&str, BTreeSet<&str>>)> {
+        self.by_identity.iter().enumerate().filter(|(_, pairs)| !pairs.is_empty()).map(|(identity, pairs)| {
+            let mut workspaces: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+            for &(workspace, role) in pairs {
+                workspaces.entry(self.workspaces.name(workspace)).or_default().insert(self.roles.name(role));
+            }
+            (self.identities.name(identity as u32), workspaces)
+        })
     }
 
     /// Number of active bindings.
     pub fn len(&self) -> usize {
-        self.by_identity.values().flat_map(BTreeMap::values).map(BTreeSet::len).sum()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_identity.is_empty()
+        self.len == 0
+    }
+
+    /// Calls `visit` with each of the principal's roles in `workspace` (the union over its
+    /// identities and `*`, plus `ServiceSystem` for a `service:` principal without bindings of its
+    /// own; a role may come more than once) until it returns true; returns whether it did.
+    /// Allocation-free. Anonymous principals (no identity) hold nothing, not even `*` roles.
+    pub fn any_effective_role(
+        &self,
+        principal: &Principal,
+        workspace: &str,
+        mut visit: impl FnMut(&str) -> bool,
+    ) -> bool {
+        if !principal.is_identified() {
+            return false;
+        }
+        if let Some(workspace) = self.workspaces.get(workspace) {
+            for name in names_of(principal).chain([WILDCARD_PRINCIPAL]) {
+                let Some(identity) = self.identities.get(name) else { continue };
+                if self.pairs_in(identity, workspace).iter().any(|&(_, role)| visit(self.roles.name(role))) {
+                    return true;
+                }
+            }
+        }
+        principal.is_service() && !self.has_any_binding(&principal.id) && visit(SERVICE_DEFAULT_ROLE)
+    }
+
+    /// Whether `role` is among the principal's effective roles in `workspace`. Allocation-free.
+    pub fn holds_role(&self, principal: &Principal, workspace: &str, role: &str) -> bool {
+        self.any_effective_role(principal, workspace, |held| held == role)
     }
 
     /// The roles `principal` holds in `workspace`: the union over its identities (id, email,
     /// groups) and `*`, plus `ServiceSystem` for a `service:` principal without bindings of its
     /// own. Anonymous principals (no identity) hold nothing, not even `*` roles.
     pub fn effective_roles(&self, principal: &Principal, workspace: &str) -> BTreeSet<String> {
-        let identities = principal.identities();
         let mut roles = BTreeSet::new();
-        if identities.is_empty() {
-            return roles;
-        }
-        for identity in identities.into_iter().chain([WILDCARD_PRINCIPAL]) {
-            if let Some(bound) = self.roles_of(identity, workspace) {
-                roles.extend(bound.iter().cloned());
+        self.any_effective_role(principal, workspace, |role| {
+            if !roles.contains(role) {
+                roles.insert(role.to_string());
             }
-        }
-        if principal.is_service() && !self.has_any_binding(&principal.id) {
-            roles.insert(SERVICE_DEFAULT_ROLE.to_string());
-        }
+            false
+        });
         roles
     }
 
-    /// `PlatformAdmin` among the principal's effective roles in `system`.
+    /// `PlatformAdmin` among the principal's effective roles in `system`. Allocation-free.
     pub fn is_platform_admin(&self, principal: &Principal) -> bool {
-        self.effective_roles(principal, SYSTEM_WORKSPACE).contains(PLATFORM_ADMIN_ROLE)
+        self.holds_role(principal, SYSTEM_WORKSPACE, PLATFORM_ADMIN_ROLE)
     }
 
     /// Workspaces `principal` may see in listings: all of them for a PlatformAdmin or for a
@@ -179,17 +351,60 @@ impl BindingIndex {
         if self.is_platform_admin(principal) {
             return Visibility::All;
         }
-        let identities = principal.identities();
-        if identities.is_empty() {
-            return Visibility::Only(BTreeSet::new());
+        let mut visible = BTreeSet::new();
+        if !principal.is_identified() {
+            return Visibility::Only(visible);
         }
-        let visible = identities
-            .into_iter()
-            .chain([WILDCARD_PRINCIPAL])
-            .filter_map(|identity| self.by_identity.get(identity))
-            .flat_map(BTreeMap::keys)
-            .cloned()
-            .collect();
+        for name in names_of(principal).chain([WILDCARD_PRINCIPAL]) {
+            let Some(identity) = self.identities.get(name) else { continue };
+            let mut last = None;
+            for &(workspace, _) in &self.by_identity[identity as usize] {
+                if last != Some(workspace) {
+                    last = Some(workspace);
+                    let name = self.workspaces.name(workspace);
+                    if !visible.contains(name) {
+                        visible.insert(name.to_string());
+                    }
+                }
+            }
+        }
         Visibility::Only(visible)
+    }
+
+    /// Every active binding as name triples, sorted (equality, tests).
+    fn triples(&self) -> BTreeSet<(&str, &str, &str)> {
+        self.by_identity
+            .iter()
+            .enumerate()
+            .flat_map(|(identity, pairs)| {
+                pairs.iter().map(move |&(workspace, role)| {
+                    (
+                        self.identities.name(identity as u32),
+                        self.workspaces.name(workspace),
+                        self.roles.name(role),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// Two indexes are equal when they hold the same bindings, whatever ids they gave the names.
+impl PartialEq for BindingIndex {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.triples() == other.triples()
+    }
+}
+
+impl Eq for BindingIndex {}
+
+impl std::fmt::Debug for BindingIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Small indexes (tests) in full; a production one would be megabytes of output.
+        if self.len <= 64 {
+            f.debug_struct("BindingIndex").field("bindings", &self.triples()).finish()
+        } else {
+            f.debug_struct("BindingIndex").field("len", &self.len).finish_non_exhaustive()
+        }
     }
 }

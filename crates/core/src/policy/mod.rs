@@ -15,6 +15,7 @@ mod extensions;
 pub mod grammar;
 mod grants;
 mod index;
+mod interner;
 mod load;
 mod pattern;
 pub mod surface;
@@ -28,7 +29,7 @@ pub use decide::{
 pub use error::PolicyError;
 pub use extensions::{Callers, EndpointSpec, PolicyExtensions, RoleSpec};
 pub use grants::{GrantError, IMPLICIT_ROLES, PLATFORM_ROLES};
-pub use index::{BindingIndex, Visibility, PLATFORM_ADMIN_ROLE, SERVICE_DEFAULT_ROLE};
+pub use index::{BindingIndex, BindingIndexBuilder, Visibility, PLATFORM_ADMIN_ROLE, SERVICE_DEFAULT_ROLE};
 pub use load::{PolicySources, MAX_INCLUDE_DEPTH, SHIPPED};
 pub use pattern::{PathPattern, Segment};
 pub use surface::{classify, is_pdp_path, PathClass};

@@ -119,7 +119,7 @@ async fn list_role_bindings(
     let query = query.finish()?;
     let sort = query.string("sort").unwrap_or("created_at").to_string();
     let (page, page_size) = (binding_query.page, binding_query.page_size);
-    let result = state.store(move |store| store.list_bindings(&binding_query)).await?;
+    let result = state.read(move |store| store.list_bindings(&binding_query)).await?;
     Ok(Json(Page {
         pagination: PaginationData::new(page, page_size, result.items.len() as u64, result.total),
         data: result.items.into_iter().map(convert::role_binding).collect(),
@@ -177,7 +177,7 @@ async fn get_role_binding(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<wire::RoleBinding>> {
-    let binding = state.store(move |store| store.get_binding(&name)).await?;
+    let binding = state.read(move |store| store.get_binding(&name)).await?;
     Ok(Json(convert::role_binding(binding)))
 }
 

@@ -65,7 +65,7 @@ async fn list_members(
     State(state): State<AppState>,
     Path(workspace): Path<String>,
 ) -> ApiResult<Json<wire::WorkspaceMemberListResponse>> {
-    let bindings = state.store(move |store| store.list_members(&workspace)).await?;
+    let bindings = state.read(move |store| store.list_members(&workspace)).await?;
     Ok(Json(wire::WorkspaceMemberListResponse { data: convert::members(&bindings) }))
 }
 

@@ -59,7 +59,7 @@ async fn list_projects(
         &[SortField::CreatedAt, SortField::UpdatedAt, SortField::Name],
     )?;
     let list_query = params.query.clone();
-    let page = state.store(move |store| store.list_projects(&workspace, &list_query)).await?;
+    let page = state.read(move |store| store.list_projects(&workspace, &list_query)).await?;
     let items = page.items.into_iter().map(convert::project).collect();
     Ok(Json(page_of(items, page.total, &params)))
 }
@@ -71,7 +71,7 @@ async fn get_project(
     State(state): State<AppState>,
     Path((workspace, name)): Path<(String, String)>,
 ) -> ApiResult<Json<wire::Project>> {
-    let project = state.store(move |store| store.get_project(&workspace, &name)).await?;
+    let project = state.read(move |store| store.get_project(&workspace, &name)).await?;
     Ok(Json(convert::project(project)))
 }
 

@@ -115,7 +115,7 @@ async fn list_workspaces(
     let params = list_params(query, 100, "-created_at", &[SortField::CreatedAt, SortField::Name])?;
     let visible = state.access.visible_workspaces(caller.principal.as_ref());
     let list_query = params.query.clone();
-    let page = state.store(move |store| store.list_workspaces(&list_query, visible.as_ref())).await?;
+    let page = state.read(move |store| store.list_workspaces(&list_query, visible.as_ref())).await?;
     let items = page.items.into_iter().map(convert::workspace).collect();
     Ok(Json(page_of(items, page.total, &params)))
 }
@@ -127,7 +127,7 @@ async fn get_workspace(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<wire::Workspace>> {
-    let workspace = state.store(move |store| store.get_workspace(&name)).await?;
+    let workspace = state.read(move |store| store.get_workspace(&name)).await?;
     Ok(Json(convert::workspace(workspace)))
 }
 

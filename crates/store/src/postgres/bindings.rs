@@ -226,6 +226,25 @@ impl BindingStore for PostgresStore {
         })
     }
 
+    fn for_each_active_binding(&self, visit: &mut dyn FnMut(&str, &str, &str)) -> StoreResult<()> {
+        // Rows are streamed as they arrive, not collected. No retry on a broken connection
+        // (unlike `read`): a second pass would mix two snapshots into one index.
+        let mut connection = self.connection()?;
+        let mut rows = connection
+            .query_raw(
+                "SELECT principal, workspace, role FROM role_bindings WHERE revoked_at IS NULL \
+                 ORDER BY principal, workspace, role",
+                std::iter::empty::<&str>(),
+            )
+            .map_err(unavailable)?;
+        while let Some(row) =
+            postgres::fallible_iterator::FallibleIterator::next(&mut rows).map_err(unavailable)?
+        {
+            visit(row.get(0), row.get(1), row.get(2));
+        }
+        Ok(())
+    }
+
     fn list_members(&self, workspace: &str) -> StoreResult<Vec<RoleBinding>> {
         let (found, rows) = self.read(|c| {
             // One snapshot for both answers: a repeatable-read transaction.

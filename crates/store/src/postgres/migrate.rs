@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "replicas", include_str!("../../migrations/postgres/0002_replicas.sql")),
     (5, "studio_sessions", include_str!("../../migrations/postgres/0005_studio_sessions.sql")),
+    (6, "workspace_count", include_str!("../../migrations/postgres/0006_workspace_count.sql")),
 ];
 
 /// Key of the advisory lock that serializes migrations ("nmp-mig" in ASCII).

@@ -125,12 +125,21 @@ impl WorkspaceStore for PostgresStore {
         let offset = query.page.saturating_sub(1).saturating_mul(query.page_size);
         let limit = i64::try_from(query.page_size).unwrap_or(i64::MAX);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
-        // One statement for the page and the total (a window count over the filtered rows).
+        // One statement for the page and the total, so both come from one snapshot. Unfiltered,
+        // the total is the count the triggers keep (migration 0006); otherwise a window count
+        // over the filtered rows.
+        let unfiltered = query.filter.is_none() && visible.is_none();
+        let total_column =
+            if unfiltered { "(SELECT total FROM workspace_count)" } else { "count(*) OVER ()" };
         let sql = numbered(&format!(
-            "SELECT {COLUMNS}, count(*) OVER () FROM workspaces WHERE {condition} ORDER BY {} LIMIT ? OFFSET ?",
+            "SELECT {COLUMNS}, {total_column} FROM workspaces WHERE {condition} ORDER BY {} LIMIT ? OFFSET ?",
             order_by(query)
         ));
-        let count_sql = numbered(&format!("SELECT count(*) FROM workspaces WHERE {condition}"));
+        let count_sql = if unfiltered {
+            "SELECT total FROM workspace_count".to_string()
+        } else {
+            numbered(&format!("SELECT count(*) FROM workspaces WHERE {condition}"))
+        };
         let mut all = refs(&params);
         all.push(&limit);
         all.push(&offset);

@@ -236,6 +236,25 @@ impl BindingStore for SqliteStore {
         })
     }
 
+    fn for_each_active_binding(&self, visit: &mut dyn FnMut(&str, &str, &str)) -> StoreResult<()> {
+        self.read(|c| {
+            let mut statement =
+                // Ordered as the partial index `role_bindings_active` (migration 0005) is, so SQLite
+                // scans that index alone and the index builder sees each principal's rows together.
+                c.prepare(
+                    "SELECT principal, workspace, role FROM role_bindings WHERE revoked_at IS NULL \
+                     ORDER BY principal, workspace, role",
+                )?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                // Borrowed from SQLite's row buffer: no string is copied per row.
+                let text = |i| row.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+                visit(text(0)?, text(1)?, text(2)?);
+            }
+            Ok(())
+        })
+    }
+
     fn list_members(&self, workspace: &str) -> StoreResult<Vec<RoleBinding>> {
         let found: Option<i64> = self.read(|c| {
             c.query_row("SELECT 1 FROM workspaces WHERE name = ?1", [workspace], |r| r.get(0)).optional()

@@ -37,6 +37,7 @@ impl std::fmt::Debug for SqliteStore {
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0004_studio_sessions.sql"),
+    include_str!("../../migrations/sqlite/0005_workspace_count.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -162,6 +163,10 @@ impl Store for SqliteStore {
 
     fn backend_name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn reads_are_local(&self) -> bool {
+        true
     }
 
     fn location(&self) -> String {

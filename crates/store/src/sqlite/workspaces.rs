@@ -168,20 +168,34 @@ impl WorkspaceStore for SqliteStore {
         }
         let offset = query.page.saturating_sub(1).saturating_mul(query.page_size);
         let order = order_by(query);
+        // Unfiltered, the total is the count the triggers keep (migration 0005), read in the
+        // same statement, so in the same snapshot as the page.
+        let unfiltered = query.filter.is_none() && visible.is_none();
+        let kept_total = if unfiltered { "(SELECT total FROM workspace_count)" } else { "NULL" };
         self.read(|c| {
             let mut statement = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM workspaces WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
+                "SELECT {COLUMNS}, {kept_total} FROM workspaces WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
             ))?;
             let mut all_params = params.clone();
             all_params.push(SqlValue::Integer(i64::try_from(query.page_size).unwrap_or(i64::MAX)));
             all_params.push(SqlValue::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+            let mut kept: Option<i64> = None;
             let items = statement
-                .query_map(params_from_iter(all_params.iter()), workspace_from_row)?
+                .query_map(params_from_iter(all_params.iter()), |row| {
+                    kept = row.get(7)?;
+                    workspace_from_row(row)
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             // A short first page already is the whole result; only otherwise count (the most
             // common list, a few workspaces, then costs one statement).
-            let total = if query.page == 1 && (items.len() as u64) < query.page_size {
+            let total = if let Some(kept) = kept {
+                u64::try_from(kept).unwrap_or(0)
+            } else if query.page == 1 && (items.len() as u64) < query.page_size {
                 items.len() as u64
+            } else if unfiltered {
+                // Past the last page: no row carried the kept total.
+                let kept: i64 = c.prepare_cached("SELECT total FROM workspace_count")?.query_row([], |r| r.get(0))?;
+                u64::try_from(kept).unwrap_or(0)
             } else {
                 let counted: i64 = c
                     .prepare_cached(&format!("SELECT count(*) FROM workspaces WHERE {condition}"))?
