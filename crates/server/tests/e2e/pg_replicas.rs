@@ -460,3 +460,35 @@ fn start_up_errors_through_the_binary_name_the_problem_and_never_the_password() 
         assert!(!stderr.contains("panicked"), "{case}: panic\n{stderr}");
     }
 }
+
+/// OPS-03 on PostgreSQL: SIGTERM ends a replica cleanly (exit 0, no panic). Closing the pool's
+/// connections of the synchronous driver on an async worker thread used to abort the process
+/// ("Cannot start a runtime from within a runtime").
+#[tokio::test]
+async fn a_replica_on_postgres_exits_cleanly_on_sigterm() {
+    let cluster = PgCluster::shared();
+    let database = cluster.create_database("replicas_sigterm").unwrap();
+    let mut replicas = start_replicas(cluster, &database, 1, "");
+    let server = replicas.servers.pop().expect("one replica");
+    // Use the pool, so it holds open connections when the server stops.
+    let admin = admin();
+    assert_eq!(
+        status(&server.base, &admin, Method::POST, WS, Some(json!({"name": "ws1"}))).await,
+        StatusCode::CREATED
+    );
+    let ProcessServer { mut child, stderr, .. } = server;
+    let term = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "the replica did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = stderr.lock().unwrap().join("\n");
+    assert!(exit.success(), "exit {exit:?}:\n{log}");
+    assert!(!log.contains("panicked") && !log.contains("runtime"), "{log}");
+}

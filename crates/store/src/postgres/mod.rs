@@ -38,7 +38,7 @@ type Manager = PostgresConnectionManager<MakeRustlsConnect>;
 type Connection = PooledConnection<Manager>;
 
 pub struct PostgresStore {
-    pool: Pool<Manager>,
+    pool: PoolHandle,
     options: PostgresOptions,
     /// Identifies this store's writes in `access_changes` (one per process and open).
     instance: String,
@@ -47,6 +47,32 @@ pub struct PostgresStore {
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStore").field("location", &self.options.redacted()).finish()
+    }
+}
+
+/// The pool, dropped on a thread of its own: closing a connection of the synchronous driver runs
+/// a small runtime of the driver's, which panics ("Cannot start a runtime from within a
+/// runtime") when the store's last handle is dropped on an async worker thread, as it is when
+/// the server shuts down.
+struct PoolHandle(Option<Pool<Manager>>);
+
+impl std::ops::Deref for PoolHandle {
+    type Target = Pool<Manager>;
+
+    fn deref(&self) -> &Pool<Manager> {
+        #[allow(clippy::expect_used)] // only `drop` takes it out
+        self.0.as_ref().expect("the pool is present until drop")
+    }
+}
+
+impl Drop for PoolHandle {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("nmp-pg-close".into())
+                .spawn(move || drop(pool))
+                .map(|t| t.join());
+        }
     }
 }
 
@@ -122,7 +148,11 @@ impl PostgresStore {
             // of paying a round trip on every checkout.
             .test_on_check_out(false)
             .build_unchecked(manager);
-        Ok(PostgresStore { pool, options: options.clone(), instance: crate::new_id("replica") })
+        Ok(PostgresStore {
+            pool: PoolHandle(Some(pool)),
+            options: options.clone(),
+            instance: crate::new_id("replica"),
+        })
     }
 
     /// This store's instance id, as recorded in `access_changes.writer`.
