@@ -32,6 +32,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::members::router())
         .merge(routes::projects::router())
         .merge(routes::iam::router())
+        .merge(routes::insight::router())
         .merge(routes::discovery::router())
         .merge(routes::authn::router())
         .merge(routes::authz::router())

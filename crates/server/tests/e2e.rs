@@ -16,6 +16,7 @@ mod e2e {
     mod gateway;
     mod health;
     mod iam;
+    mod insight;
     mod limits;
     mod logging;
     mod members;

@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod discovery;
 pub mod health;
 pub mod iam;
+pub mod insight;
 pub mod members;
 pub mod projects;
 pub mod workspaces;
