@@ -151,3 +151,47 @@ pub struct WhoCanHolder {
     /// `binding` (the principal's own or its group's), `wildcard` (`*`) or `platform_admin`.
     pub via: String,
 }
+
+/// One access change, as the audit trail recorded it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEvent {
+    /// Grows with every event.
+    pub id: i64,
+    /// When (UTC, RFC 3339).
+    pub at: String,
+    /// Who made the change (principal id; `system` for seeding).
+    pub actor: String,
+    /// `workspace.created`, `workspace.deleted`, `binding.granted`, `binding.revoked`,
+    /// `member.added`, `member.roles_changed`, `member.removed`.
+    pub action: String,
+    pub workspace: Option<String>,
+    /// The principal whose access changed.
+    pub principal: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub before: Option<serde_json::Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub after: Option<serde_json::Value>,
+    /// The `X-Request-Id` of the request that made the change.
+    pub request_id: Option<String>,
+}
+
+/// `GET /apis/auth/v2/access-state`: who holds which role where, for access reviews.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessState {
+    /// When the export was made (UTC, RFC 3339).
+    pub generated_at: String,
+    pub bindings: Vec<AccessStateRow>,
+}
+
+/// One active role binding (also one CSV row, in this field order).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessStateRow {
+    pub workspace: String,
+    pub principal: String,
+    pub role: String,
+    pub granted_by: String,
+    pub granted_at: String,
+}

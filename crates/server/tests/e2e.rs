@@ -9,6 +9,7 @@
 mod e2e {
     pub mod support;
 
+    mod audit;
     mod authz_matrix;
     mod bad_input;
     mod bearer_transport;
