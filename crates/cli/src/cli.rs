@@ -407,6 +407,54 @@ pub enum IamCommand {
         #[arg(long)]
         workspace: Option<String>,
     },
+    /// The audit trail of access changes, newest first (PlatformAdmins; a workspace's Admins
+    /// with `--workspace`).
+    #[command(after_help = "Examples:
+  nemo iam audit --workspace ml-team
+  nemo iam audit --principal bob@example.com --since 2026-01-01T00:00:00Z -f json
+  nemo iam audit --actor admin@example.com --action binding.granted --all-pages")]
+    Audit(AuditArgs),
+    /// Export who holds which role where, for access reviews (PlatformAdmins).
+    #[command(
+        after_help = "Examples:\n  nemo iam access-state -f json > access.json\n  nemo iam access-state --csv > access.csv"
+    )]
+    AccessState {
+        /// Print CSV (workspace,principal,role,granted_by,granted_at) instead.
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this workspace's events (its own endpoint, open to its Admins).
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Only changes to this principal's access.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Only changes made by this principal.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only this kind of event, e.g. `binding.granted` or `member.removed`.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Events at or after this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Events at or before this time (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(long)]
+    pub page: Option<u64>,
+    #[arg(long)]
+    pub page_size: Option<u64>,
+    /// Oldest first.
+    #[arg(long)]
+    pub oldest_first: bool,
+    /// Fetch every page.
+    #[arg(long)]
+    pub all_pages: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,10 +1,11 @@
-//! `nemo auth whoami|can-i|explain` and `nemo iam who-can`: the server's access-insight API.
+//! `nemo auth whoami|can-i|explain` and `nemo iam who-can|audit|access-state`: the server's
+//! access-insight API.
 //! `can-i` exits 0 for yes and 1 for no, printing the answer either way.
 
 use nmp_client::wire::insight::{ExplainInput, Explanation, SuggestedChange};
 use nmp_client::Error;
 
-use crate::cli::{CanIArgs, Cli, ExplainArgs, OutputFormat};
+use crate::cli::{AuditArgs, CanIArgs, Cli, ExplainArgs, OutputFormat};
 use crate::exit::{AnswerNo, UsageError};
 use crate::output;
 use crate::session::Session;
@@ -191,6 +192,68 @@ pub async fn who_can(cli: &Cli, permission: &str, workspace: Option<&str>) -> an
         session.format,
         &who.holders,
         &[("PRINCIPAL", "principal"), ("ROLE", "role"), ("WORKSPACE", "workspace"), ("VIA", "via")],
+    )
+}
+
+const AUDIT_COLUMNS: &[output::Column] = &[
+    ("AT", "at"),
+    ("ACTOR", "actor"),
+    ("ACTION", "action"),
+    ("WORKSPACE", "workspace"),
+    ("PRINCIPAL", "principal"),
+    ("BEFORE", "before"),
+    ("AFTER", "after"),
+    ("REQUEST ID", "request_id"),
+];
+
+pub async fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<()> {
+    let session = Session::open(cli).await?;
+    let insight = session.client.insight();
+    let mut query = nmp_client::AuditEventQuery {
+        workspace: args.workspace.clone(),
+        principal: args.principal.clone(),
+        actor: args.actor.clone(),
+        action: args.action.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        page: args.page,
+        page_size: args.page_size,
+        sort: args.oldest_first.then(|| "created_at".to_string()),
+    };
+    let mut events = Vec::new();
+    loop {
+        let page = insight.audit_events(&query).await?;
+        let last = page.pagination.page >= page.pagination.total_pages || page.data.is_empty();
+        events.extend(page.data);
+        if !args.all_pages || last {
+            break;
+        }
+        query.page = Some(page.pagination.page + 1);
+    }
+    output::print(session.format, &events, AUDIT_COLUMNS)
+}
+
+pub async fn access_state(cli: &Cli, csv: bool) -> anyhow::Result<()> {
+    let session = Session::open(cli).await?;
+    let insight = session.client.insight();
+    if csv {
+        print!("{}", insight.access_state_csv().await?);
+        return Ok(());
+    }
+    let state = insight.access_state().await?;
+    if session.format != OutputFormat::Table {
+        return output::print(session.format, &state, &[]);
+    }
+    output::print(
+        session.format,
+        &state.bindings,
+        &[
+            ("WORKSPACE", "workspace"),
+            ("PRINCIPAL", "principal"),
+            ("ROLE", "role"),
+            ("GRANTED BY", "granted_by"),
+            ("GRANTED AT", "granted_at"),
+        ],
     )
 }
 

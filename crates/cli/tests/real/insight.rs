@@ -1,4 +1,4 @@
-//! `nemo auth whoami|can-i|explain` and `nemo iam who-can` against the real server: with
+//! `nemo auth whoami|can-i|explain` and `nemo iam who-can|audit|access-state` against the real server: with
 //! quickstart tokens (`nemo auth login --unsigned-token`) and with a token from the real test
 //! IdP (`nemo config set --access-token`); exit codes 0 yes, 1 no, 2 usage, 3 API error.
 
@@ -131,6 +131,29 @@ fn can_i_explain_whoami_and_who_can_with_quickstart_tokens() {
         expect(&admin, &["iam", "who-can", "workspaces.delete", "--workspace", "ml-team", "-f", "table"], 0);
     assert!(table.contains("platform_admin") && !table.contains("bob@example.com"), "{table}");
     expect(&bob, &["iam", "who-can", "workspaces.read", "--workspace", "ml-team"], 3);
+
+    // The audit trail and the access-state export.
+    let events =
+        json(&expect(&admin, &["iam", "audit", "--workspace", "ml-team", "--oldest-first", "-f", "json"], 0));
+    let actions: Vec<&str> =
+        events.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["workspace.created", "binding.granted", "member.added"], "{events}");
+    assert_eq!(events[2]["principal"], "bob@example.com");
+    assert_eq!(events[2]["actor"], "admin@example.com");
+    let table = expect(&admin, &["iam", "audit", "--principal", "bob@example.com", "-f", "table"], 0);
+    assert!(table.contains("member.added") && table.contains("REQUEST ID"), "{table}");
+    let all = json(&expect(&admin, &["iam", "audit", "--page-size", "1", "--all-pages", "-f", "json"], 0));
+    assert!(all.as_array().unwrap().len() >= 3, "{all}");
+    expect(&bob, &["iam", "audit", "--workspace", "ml-team"], 3);
+    let csv = expect(&admin, &["iam", "access-state", "--csv"], 0);
+    assert!(csv.starts_with("workspace,principal,role,granted_by,granted_at\n"), "{csv}");
+    assert!(csv.contains("ml-team,bob@example.com,Viewer,admin@example.com,"), "{csv}");
+    let state = json(&expect(&admin, &["iam", "access-state", "-f", "json"], 0));
+    assert!(
+        state["bindings"].as_array().unwrap().iter().any(|b| b["principal"] == "bob@example.com"),
+        "{state}"
+    );
+    expect(&bob, &["iam", "access-state", "--csv"], 3);
     platform.stop(&runtime);
 }
 

@@ -9,7 +9,7 @@ mod workspaces;
 
 pub use auth::{discover, AuthApi};
 pub use iam::{RoleBindingQuery, RoleBindingsApi};
-pub use insight::InsightApi;
+pub use insight::{AuditEventQuery, InsightApi};
 pub use members::MembersApi;
 pub use projects::ProjectsApi;
 pub use workspaces::WorkspacesApi;
