@@ -9,8 +9,9 @@
 
 use std::collections::BTreeSet;
 
-use super::data::PolicyData;
+use super::data::{Grants, PolicyData};
 use super::decide::{decide_observed, Decision, Deny, DenyRule, Layer, Observer, Request, ALL_WORKSPACES};
+use super::grants::{IMPLICIT_ROLES, PLATFORM_ROLES};
 use super::index::{BindingIndex, PLATFORM_ADMIN_ROLE, SERVICE_DEFAULT_ROLE};
 use super::pattern::strip_query;
 use crate::{Principal, SYSTEM_WORKSPACE, WILDCARD_PRINCIPAL};
@@ -102,7 +103,11 @@ pub enum Change {
 #[derive(Default)]
 struct Recorder {
     layers: Vec<(Layer, bool)>,
-    roles_read: Option<(String, BTreeSet<String>)>,
+    /// The workspace whose roles the role layer read (the roles themselves are the index's
+    /// `effective_roles` there, which `role_sources` attributes).
+    roles_read: Option<String>,
+    /// The role layer found no role at all there (nothing to attribute).
+    no_roles: bool,
 }
 
 impl Observer for Recorder {
@@ -111,17 +116,20 @@ impl Observer for Recorder {
     }
 
     fn roles(&mut self, workspace: &str, roles: &BTreeSet<String>) {
-        self.roles_read = Some((workspace.to_string(), roles.clone()));
+        self.roles_read = Some(workspace.to_string());
+        self.no_roles = roles.is_empty();
     }
 }
 
 /// Explain one request. `explain(r, p, i).decision == decide(r, p, i)` always.
 pub fn explain(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex) -> Explanation {
-    let mut recorder = Recorder::default();
+    let mut recorder = Recorder { layers: Vec::with_capacity(9), roles_read: None, no_roles: false };
     let decision = decide_observed(request, policy, index, &mut recorder);
-    let principal = request.principal.filter(|p| !p.identities().is_empty());
-    let role_workspace = match (&recorder.roles_read, decision.endpoint.is_some()) {
-        (Some((workspace, _)), _) => Some(workspace.clone()),
+    // Identified exactly when the decision found an identity (its `Identified` layer passed).
+    let identified = recorder.layers.contains(&(Layer::Identified, true));
+    let principal = request.principal.filter(|_| identified);
+    let role_workspace = match (recorder.roles_read, decision.endpoint.is_some()) {
+        (Some(workspace), _) => Some(workspace),
         (None, true) => match decision.workspace.as_deref() {
             Some(ALL_WORKSPACES) => None,
             Some(workspace) => Some(workspace.to_string()),
@@ -129,18 +137,27 @@ pub fn explain(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex)
         },
         (None, false) => None,
     };
+    let identities = principal.map(identities_of).unwrap_or_default();
     let mut role_sources = Vec::new();
     if let Some(principal) = principal {
-        if let Some(workspace) = &role_workspace {
-            role_sources =
-                role_sources_in(principal, workspace, &decision.required_permissions, policy, index);
+        if let Some(workspace) = role_workspace.as_ref().filter(|_| !recorder.no_roles) {
+            let required = &decision.required_permissions;
+            sources_into(&mut role_sources, principal, &identities, workspace, required, policy, index);
         }
-        if role_workspace.as_deref() != Some(SYSTEM_WORKSPACE) {
-            role_sources.extend(
-                role_sources_in(principal, SYSTEM_WORKSPACE, &[], policy, index)
-                    .into_iter()
-                    .filter(|source| source.role == PLATFORM_ADMIN_ROLE),
-            );
+        // Past the PlatformAdmin layer means there is no PlatformAdmin binding to show.
+        let not_platform_admin = recorder.layers.contains(&(Layer::PlatformAdmin, true));
+        if role_workspace.as_deref() != Some(SYSTEM_WORKSPACE) && !not_platform_admin {
+            let platform_admin = identities.iter().filter(|identity| {
+                index
+                    .roles_of(&identity.value, SYSTEM_WORKSPACE)
+                    .is_some_and(|roles| roles.contains(PLATFORM_ADMIN_ROLE))
+            });
+            role_sources.extend(platform_admin.map(|identity| RoleSource {
+                workspace: SYSTEM_WORKSPACE.to_string(),
+                role: PLATFORM_ADMIN_ROLE.to_string(),
+                through: Some(identity.clone()),
+                grants: Vec::new(),
+            }));
         }
     }
     let granting_roles = match &role_workspace {
@@ -149,11 +166,12 @@ pub fn explain(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex)
         }
         _ => Vec::new(),
     };
-    let remedy = remedy(request, principal, &decision, policy, index);
+    let grantee = identities.first().map(|identity| identity.value.as_str());
+    let remedy = remedy(request, principal.zip(grantee), &decision, &granting_roles, policy, index);
     Explanation {
         method: request.method.to_ascii_uppercase(),
         path: strip_query(request.path).to_string(),
-        identities: principal.map(identities_of).unwrap_or_default(),
+        identities,
         token_scopes: principal.and_then(|p| p.scopes.clone()),
         layers: recorder.layers,
         role_workspace,
@@ -193,11 +211,24 @@ pub fn role_sources_in(
     policy: &PolicyData,
     index: &BindingIndex,
 ) -> Vec<RoleSource> {
+    let mut sources = Vec::new();
+    sources_into(&mut sources, principal, &identities_of(principal), workspace, required, policy, index);
+    sources
+}
+
+fn sources_into(
+    sources: &mut Vec<RoleSource>,
+    principal: &Principal,
+    identities: &[Identity],
+    workspace: &str,
+    required: &[String],
+    policy: &PolicyData,
+    index: &BindingIndex,
+) {
     let grants = |role: &str| -> Vec<String> {
         required.iter().filter(|permission| policy.role_grants(role, permission)).cloned().collect()
     };
-    let mut sources = Vec::new();
-    for identity in identities_of(principal) {
+    for identity in identities {
         if let Some(roles) = index.roles_of(&identity.value, workspace) {
             for role in roles {
                 sources.push(RoleSource {
@@ -217,44 +248,50 @@ pub fn role_sources_in(
             grants: grants(SERVICE_DEFAULT_ROLE),
         });
     }
-    sources
 }
 
 /// Grantable roles in `workspace` that grant every one of `permissions`, fewest permissions
 /// first (then declaration order).
 pub fn roles_granting(policy: &PolicyData, workspace: &str, permissions: &[String]) -> Vec<String> {
-    let mut candidates: Vec<(usize, usize, &str)> = policy
-        .roles()
-        .iter()
-        .enumerate()
-        .filter(|(_, role)| policy.check_grantable(workspace, &role.name).is_ok())
-        .filter(|(_, role)| permissions.iter().all(|permission| role.grants(permission)))
-        .map(|(position, role)| {
-            let size = if role.grants_everything() {
-                usize::MAX
-            } else {
-                role.effective_permissions(policy.permissions()).len()
+    let Some((first, others)) = permissions.split_first() else { return Vec::new() };
+    let mut candidates: Vec<(usize, &str)> = policy
+        .roles_granting_permission(first)
+        .filter(|role| is_grantable(workspace, &role.name))
+        .filter(|role| others.iter().all(|permission| role.grants(permission)))
+        .map(|role| {
+            let size = match &role.grants {
+                Grants::All => usize::MAX,
+                Grants::Some(set) => set.len(),
             };
-            (size, position, role.name.as_str())
+            (size, role.name.as_str())
         })
         .collect();
-    candidates.sort();
-    candidates.into_iter().map(|(_, _, name)| name.to_string()).collect()
+    // Ties in size keep declaration order (the sort is stable).
+    candidates.sort_by_key(|(size, _)| *size);
+    candidates.into_iter().map(|(_, name)| name.to_string()).collect()
 }
 
+/// `PolicyData::check_grantable` for a role known to exist, without building its error (a
+/// property test checks every suggested role with `check_grantable` itself).
+fn is_grantable(workspace: &str, role: &str) -> bool {
+    !IMPLICIT_ROLES.contains(&role) && (workspace == SYSTEM_WORKSPACE || !PLATFORM_ROLES.contains(&role))
+}
+
+/// `granting` is `roles_granting` for every required permission in the role workspace.
 fn remedy(
     request: &Request<'_>,
-    principal: Option<&Principal>,
+    principal: Option<(&Principal, &str)>,
     decision: &Decision,
+    granting: &[String],
     policy: &PolicyData,
     index: &BindingIndex,
 ) -> Remedy {
     let Some(deny) = decision.denial() else { return Remedy::NotNeeded };
-    let Some(principal) = principal else {
+    // `grantee`: the principal's first identity, the one a direct binding names.
+    let Some((principal, grantee)) = principal else {
         return Remedy::Impossible("no identity: authenticate first (the server answers 401)");
     };
-    // `identities` is not empty here: anonymous requests were handled above.
-    let grantee = principal.identities()[0].to_string();
+    let grantee = grantee.to_string();
     let grant = |workspace: &str, missing: &[String]| -> Change {
         let role = roles_granting(policy, workspace, missing).into_iter().next();
         match role {
@@ -286,7 +323,8 @@ fn remedy(
             let mut scoped = principal.clone();
             scoped.scopes.get_or_insert_with(Vec::new).push(scope);
             let again = Request { principal: Some(&scoped), ..*request };
-            match remedy(&again, Some(&scoped), &super::decide(&again, policy, index), policy, index) {
+            let decision = super::decide(&again, policy, index);
+            match remedy(&again, Some((&scoped, &grantee)), &decision, granting, policy, index) {
                 Remedy::NotNeeded => Remedy::Changes(changes),
                 Remedy::Changes(more) => {
                     changes.extend(more);
