@@ -309,9 +309,13 @@ fn remedy(
             Remedy::Impossible("writes across all workspaces are for service principals only")
         }
         Deny::ExternalPdp => Remedy::Impossible("the external policy decision point denied it"),
-        Deny::NoBinding { workspace } => {
-            Remedy::Changes(vec![grant(workspace, &decision.required_permissions)])
-        }
+        // `granting` already lists the roles granting every required permission there.
+        Deny::NoBinding { workspace } => Remedy::Changes(vec![match granting.first() {
+            Some(role) => {
+                Change::Grant { principal: grantee.clone(), workspace: workspace.clone(), role: role.clone() }
+            }
+            None => grant(workspace, &decision.required_permissions),
+        }]),
         Deny::MissingPermissions { workspace, missing } => Remedy::Changes(vec![grant(workspace, missing)]),
         Deny::MissingScope => {
             let Some(scope) = decision.accepted_scopes.first().cloned() else {

@@ -131,12 +131,7 @@ async fn access_changes_are_audited_with_actor_before_after_and_request_id() {
 
     // A workspace's Admin reads its events only; others get the middleware's 403.
     let (status, mine) = server
-        .as_token(
-            &dave,
-            Method::GET,
-            &format!("/apis/auth/v2/workspaces/ws1/audit-events?page_size=100"),
-            None,
-        )
+        .as_token(&dave, Method::GET, "/apis/auth/v2/workspaces/ws1/audit-events?page_size=100", None)
         .await;
     assert_eq!(status, StatusCode::OK, "{mine}");
     assert!(mine["data"].as_array().unwrap().iter().all(|e| e["workspace"] == "ws1"), "{mine}");
@@ -202,7 +197,7 @@ async fn refused_changes_leave_no_event_and_no_route_alters_events() {
         {
             let (status, _) =
                 server.as_token(&admin, method.clone(), &path, Some(json!({"actor": "mallory"}))).await;
-            assert!(matches!(status.as_u16(), 403 | 404 | 405), "{method} {path}: {status}");
+            assert!((403..=405).contains(&status.as_u16()), "{method} {path}: {status}");
         }
     }
     let (_, after) = server.as_token(&admin, Method::GET, EVENTS, None).await;
