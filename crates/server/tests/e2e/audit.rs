@@ -327,3 +327,55 @@ async fn a_change_and_its_event_survive_kill_9_together() {
     assert_eq!(bound, audited, "each committed grant has exactly its event, and no event lacks its grant");
     server.kill9();
 }
+
+/// `server.audit_retention_days`: on start (and hourly) events older than the retention are
+/// deleted, the rest kept; `0` keeps everything. Time comes from a manual clock.
+#[tokio::test]
+async fn retention_prunes_only_events_older_than_the_setting() {
+    use std::sync::Arc;
+
+    use nmp_core::clock::{Clock, ManualClock};
+    use nmp_store::AuditQuery;
+
+    const DAY: i64 = 86_400;
+    let dir = tempfile::tempdir().unwrap();
+    let count = |state: &nmp_server::state::AppState| {
+        state.store.list_audit_events(&AuditQuery::default()).unwrap().total
+    };
+    let start = |yaml: &str, clock: &Arc<ManualClock>| {
+        let settings = super::support::settings_from_yaml(yaml, dir.path());
+        nmp_server::prepare(settings, Arc::clone(clock) as Arc<dyn Clock>)
+    };
+    let t0 = 1_800_000_000;
+    let clock = Arc::new(ManualClock::new(t0));
+    // Day 0: seeding records its events.
+    let seeded = count(&start(QUICKSTART, &clock).await.unwrap());
+    assert!(seeded >= 4, "the seed events: {seeded}");
+    // Day 10 with retention 0: everything stays.
+    clock.set(t0 + 10 * DAY);
+    let keep = format!("{QUICKSTART}server:\n  audit_retention_days: 0\n");
+    assert_eq!(count(&start(&keep, &clock).await.unwrap()), seeded);
+    // Day 10 with retention 30: still within it.
+    let month = format!("{QUICKSTART}server:\n  audit_retention_days: 30\n");
+    let state = start(&month, &clock).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(count(&state), seeded);
+    // Day 10 with retention 5: the day-0 events go; a new one stays.
+    let week = format!("{QUICKSTART}server:\n  audit_retention_days: 5\n");
+    let state = start(&week, &clock).await.unwrap();
+    let audit = nmp_store::AuditContext::new("admin@example.com", state.now());
+    let new = nmp_store::NewWorkspace {
+        name: "fresh".into(),
+        description: None,
+        actor: "a".into(),
+        at: state.now(),
+    };
+    state.store.create_workspace(&new, None, &audit).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count(&state) != 1 {
+        assert!(std::time::Instant::now() < deadline, "old events not pruned: {} left", count(&state));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let left = state.store.list_audit_events(&AuditQuery::default()).unwrap().items;
+    assert_eq!(left[0].workspace.as_deref(), Some("fresh"));
+}
