@@ -86,7 +86,7 @@ impl NewAuditEvent {
 }
 
 /// A recorded event; `id` grows with every event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
     pub id: i64,
     pub at: OffsetDateTime,

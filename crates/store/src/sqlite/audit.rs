@@ -8,7 +8,7 @@ use super::{from_micros, to_micros, unavailable, SqliteStore};
 use crate::audit::{audit_condition, AuditParam};
 use crate::{AuditEvent, AuditQuery, AuditStore, NewAuditEvent, PageOf, StoreResult};
 
-const COLUMNS: &str = "id, at, actor, action, workspace, principal, before, after, request_id";
+pub(crate) const COLUMNS: &str = "id, at, actor, action, workspace, principal, before, after, request_id";
 
 /// Append `event` in `tx`, the transaction of the change it describes.
 pub fn record(tx: &Transaction<'_>, event: &NewAuditEvent) -> StoreResult<()> {
@@ -31,7 +31,7 @@ pub fn record(tx: &Transaction<'_>, event: &NewAuditEvent) -> StoreResult<()> {
     Ok(())
 }
 
-fn event_from_row(row: &Row<'_>) -> rusqlite::Result<AuditEvent> {
+pub(crate) fn event_from_row(row: &Row<'_>) -> rusqlite::Result<AuditEvent> {
     let json = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
     Ok(AuditEvent {
         id: row.get(0)?,

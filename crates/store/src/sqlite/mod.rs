@@ -234,7 +234,11 @@ impl SqliteStore {
                 )?
                 .query_map([], bindings::binding_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(crate::transfer::Snapshot { workspaces, projects, bindings })
+            let audit_events = c
+                .prepare(&format!("SELECT {} FROM audit_events ORDER BY id", audit::COLUMNS))?
+                .query_map([], audit::event_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(crate::transfer::Snapshot { workspaces, projects, bindings, audit_events })
         })
     }
 }
