@@ -223,7 +223,7 @@ pub async fn authenticate_and_authorize(
     let session = request.extensions().get::<crate::studio::SessionIdentity>().cloned();
     let identity = match session {
         Some(crate::studio::SessionIdentity(principal)) => {
-            Identity { principal, token_kind: Some("studio_session"), jti: None }
+            Identity { principal, token_kind: Some("studio_session"), ..Identity::default() }
         }
         None => match identify(&state, request.headers(), peer).await {
             Ok(identity) => identity,
