@@ -392,10 +392,10 @@ pub fn workspace_total_stays_exact_under_concurrent_creates_and_deletes(store: i
             std::thread::spawn(move || {
                 for i in 0..PER_WRITER {
                     let name = format!("w{writer}-{i}");
-                    store.create_workspace(&new_ws(&name, i as i64), None).unwrap();
+                    store.create_workspace(&new_ws(&name, i as i64), None, &audit()).unwrap();
                     // Every odd one goes again, so creates and deletes interleave across writers.
                     if i % 2 == 1 {
-                        store.delete_workspace(&name).unwrap();
+                        store.delete_workspace(&name, &audit()).unwrap();
                     }
                 }
             })

@@ -148,9 +148,7 @@ pub fn explain(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex)
         let not_platform_admin = recorder.layers.contains(&(Layer::PlatformAdmin, true));
         if role_workspace.as_deref() != Some(SYSTEM_WORKSPACE) && !not_platform_admin {
             let platform_admin = identities.iter().filter(|identity| {
-                index
-                    .roles_of(&identity.value, SYSTEM_WORKSPACE)
-                    .is_some_and(|roles| roles.contains(PLATFORM_ADMIN_ROLE))
+                index.roles_of(&identity.value, SYSTEM_WORKSPACE).any(|role| role == PLATFORM_ADMIN_ROLE)
             });
             role_sources.extend(platform_admin.map(|identity| RoleSource {
                 workspace: SYSTEM_WORKSPACE.to_string(),
@@ -229,15 +227,16 @@ fn sources_into(
         required.iter().filter(|permission| policy.role_grants(role, permission)).cloned().collect()
     };
     for identity in identities {
-        if let Some(roles) = index.roles_of(&identity.value, workspace) {
-            for role in roles {
-                sources.push(RoleSource {
-                    workspace: workspace.to_string(),
-                    role: role.clone(),
-                    through: Some(identity.clone()),
-                    grants: grants(role),
-                });
-            }
+        // Sorted, as `effective_roles` gives them.
+        let mut roles: Vec<&str> = index.roles_of(&identity.value, workspace).collect();
+        roles.sort_unstable();
+        for role in roles {
+            sources.push(RoleSource {
+                workspace: workspace.to_string(),
+                role: role.to_string(),
+                through: Some(identity.clone()),
+                grants: grants(role),
+            });
         }
     }
     if principal.is_service() && !index.has_any_binding(&principal.id) {
@@ -505,12 +504,14 @@ pub fn who_can(permission: &str, workspace: &str, policy: &PolicyData, index: &B
     let mut identities: Vec<&str> = index.identities_in(workspace).collect();
     identities.sort_unstable();
     for identity in identities {
-        for role in index.roles_of(identity, workspace).into_iter().flatten() {
+        let mut roles: Vec<&str> = index.roles_of(identity, workspace).collect();
+        roles.sort_unstable();
+        for role in roles {
             if policy.role_grants(role, permission) {
                 holders.push(Holder {
                     principal: identity.to_string(),
                     workspace: workspace.to_string(),
-                    role: role.clone(),
+                    role: role.to_string(),
                     platform_admin: false,
                 });
             }
@@ -518,11 +519,7 @@ pub fn who_can(permission: &str, workspace: &str, policy: &PolicyData, index: &B
     }
     let mut admins: Vec<&str> = index
         .identities_in(SYSTEM_WORKSPACE)
-        .filter(|identity| {
-            index
-                .roles_of(identity, SYSTEM_WORKSPACE)
-                .is_some_and(|roles| roles.contains(PLATFORM_ADMIN_ROLE))
-        })
+        .filter(|identity| index.roles_of(identity, SYSTEM_WORKSPACE).any(|role| role == PLATFORM_ADMIN_ROLE))
         .collect();
     admins.sort_unstable();
     for identity in admins {
