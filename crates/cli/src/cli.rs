@@ -96,6 +96,60 @@ pub enum AuthCommand {
     /// Show current authentication status.
     #[command(after_help = "Examples:\n  nemo auth status\n  nemo auth status -f json")]
     Status,
+    /// Who the server says you are: identity, groups, scopes, token kind and expiry, platform roles.
+    #[command(after_help = "Examples:\n  nemo auth whoami\n  nemo auth whoami -f json")]
+    Whoami,
+    /// Whether you may do something: prints yes or no (exit 0 yes, 1 no).
+    ///
+    /// Either an HTTP request (`METHOD PATH`), or the kubectl-style `VERB RESOURCE --workspace W`
+    /// (the permission `RESOURCE.VERB`: `get` means `read`, `members` means `workspaces.members`),
+    /// or `--list --workspace W` for every permission you hold there.
+    #[command(after_help = "Examples:
+  nemo auth can-i DELETE /apis/entities/v2/workspaces/ml-team
+  nemo auth can-i create members --workspace ml-team
+  nemo auth can-i --list --workspace ml-team
+
+Exit codes: 0 yes (or the list was printed), 1 no, 2 usage error, 3 remote/API error.")]
+    CanI(CanIArgs),
+    /// Why a request is allowed or denied, and the smallest change that would allow it.
+    #[command(after_help = "Examples:
+  nemo auth explain POST /apis/entities/v2/workspaces/ml-team/members
+  nemo auth explain DELETE /apis/entities/v2/workspaces/ml-team --as bob@example.com --as-group ml-readers")]
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CanIArgs {
+    /// `METHOD PATH` or `VERB RESOURCE`.
+    #[arg(num_args = 0..=2, value_names = ["METHOD|VERB", "PATH|RESOURCE"])]
+    pub request: Vec<String>,
+    /// The workspace (for `VERB RESOURCE` and `--list`; default: the context's workspace).
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// List every permission you hold in the workspace.
+    #[arg(long, conflicts_with = "request")]
+    pub list: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// HTTP method, e.g. GET or POST.
+    pub method: String,
+    /// Request path, e.g. /apis/entities/v2/workspaces/ml-team.
+    pub path: String,
+    /// Explain for this principal (an id or email) instead of yourself (PlatformAdmins, and the
+    /// Admins of the workspace the request concerns).
+    #[arg(long = "as", value_name = "PRINCIPAL")]
+    pub as_principal: Option<String>,
+    /// The other principal's email.
+    #[arg(long = "as-email", requires = "as_principal")]
+    pub as_email: Option<String>,
+    /// A group of the other principal (repeatable).
+    #[arg(long = "as-group", requires = "as_principal")]
+    pub as_groups: Vec<String>,
+    /// A scope of the other principal's token (repeatable; none: no scope claim).
+    #[arg(long = "as-scope", requires = "as_principal")]
+    pub as_scopes: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -341,6 +395,66 @@ pub enum IamCommand {
     /// Platform-level role bindings.
     #[command(subcommand)]
     RoleBindings(RoleBindingsCommand),
+    /// Every principal holding a permission in a workspace, and through which binding
+    /// (PlatformAdmins and the workspace's Admins).
+    #[command(
+        after_help = "Examples:\n  nemo iam who-can workspaces.delete --workspace ml-team\n  nemo iam who-can projects.create --workspace ml-team -f json"
+    )]
+    WhoCan {
+        /// A permission, e.g. `workspaces.members.create`.
+        permission: String,
+        /// Default: the context's workspace.
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// The audit trail of access changes, newest first (PlatformAdmins; a workspace's Admins
+    /// with `--workspace`).
+    #[command(after_help = "Examples:
+  nemo iam audit --workspace ml-team
+  nemo iam audit --principal bob@example.com --since 2026-01-01T00:00:00Z -f json
+  nemo iam audit --actor admin@example.com --action binding.granted --all-pages")]
+    Audit(AuditArgs),
+    /// Export who holds which role where, for access reviews (PlatformAdmins).
+    #[command(
+        after_help = "Examples:\n  nemo iam access-state -f json > access.json\n  nemo iam access-state --csv > access.csv"
+    )]
+    AccessState {
+        /// Print CSV (workspace,principal,role,granted_by,granted_at) instead.
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this workspace's events (its own endpoint, open to its Admins).
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// Only changes to this principal's access.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Only changes made by this principal.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only this kind of event, e.g. `binding.granted` or `member.removed`.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Events at or after this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Events at or before this time (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(long)]
+    pub page: Option<u64>,
+    #[arg(long)]
+    pub page_size: Option<u64>,
+    /// Oldest first.
+    #[arg(long)]
+    pub oldest_first: bool,
+    /// Fetch every page.
+    #[arg(long)]
+    pub all_pages: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,8 +16,16 @@ const HINT_EXPIRED: &str = "Hint: Run 'nemo auth login' to re-authenticate.";
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// `can-i` answered no: exit 1, the answer is already printed.
+#[derive(Debug, thiserror::Error)]
+#[error("no")]
+pub struct AnswerNo;
+
 /// The exit code and the stderr lines for an error.
 pub fn report(error: &anyhow::Error) -> (i32, Vec<String>) {
+    if error.downcast_ref::<AnswerNo>().is_some() {
+        return (LOCAL, Vec::new());
+    }
     if let Some(usage) = error.downcast_ref::<UsageError>() {
         return (USAGE, vec![format!("Error: {usage}")]);
     }

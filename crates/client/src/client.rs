@@ -180,6 +180,26 @@ impl Client {
         decode(url, response).await
     }
 
+    /// Like [`Client::send`], for an answer that is text (e.g. CSV) rather than JSON; error
+    /// answers are decoded as usual.
+    pub(crate) async fn send_text(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(String, String)],
+    ) -> Result<String> {
+        let url = self.url(segments);
+        let token = match &self.inner.tokens {
+            Some(tokens) => tokens.token().await?,
+            None => None,
+        };
+        let response = self.execute(&method, &url, query, None, token.as_ref()).await?;
+        if !response.status().is_success() {
+            return decode::<serde_json::Value>(url, response).await.map(|_| String::new());
+        }
+        response.text().await.map_err(|source| Error::Transport { url: url.to_string(), source })
+    }
+
     async fn execute(
         &self,
         method: &Method,

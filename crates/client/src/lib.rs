@@ -36,7 +36,7 @@ pub mod token;
 #[cfg(test)]
 mod test_support;
 
-pub use api::RoleBindingQuery;
+pub use api::{AuditEventQuery, RoleBindingQuery};
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiDetail, AuthError, Error, Result};
 pub use nmp_proto as wire;

@@ -1,6 +1,6 @@
 //! The policy decision point at 10 000, 100 000 and 1 000 000 active bindings: the native
-//! `decide`, the shipped Rego evaluated by `regorus` on the same bundle data, and the visible-
-//! workspace listing. Results and the command are in `docs/benchmarks.md` ("PDP").
+//! `decide`, `explain` (the same decision with its explanation), the shipped Rego evaluated by
+//! `regorus` on the same bundle data, and the visible-workspace listing. Results and the command are in `docs/benchmarks.md` ("PDP").
 //!
 //! World of size N: N/10 workspaces, each with one Admin and nine Viewers (users and groups);
 //! the caller, bob, holds Viewer in three of them and is in one group bound elsewhere.
@@ -12,7 +12,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use nmp_core::policy::{allow_input, bundle_data, decide, rego_sources, BindingIndex, PolicyData, Request};
+use nmp_core::policy::{
+    allow_input, bundle_data, decide, explain, rego_sources, BindingIndex, PolicyData, Request,
+};
 use nmp_core::Principal;
 
 fn world(bindings: usize) -> BindingIndex {
@@ -68,6 +70,16 @@ fn pdp(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("native_deny", size), &size, |b, _| {
             b.iter(|| decide(black_box(&ask(&principal, denied_path)), &policy, &index))
+        });
+        // Explain runs the same decision with an observer and adds the role sources and the
+        // remedy; the target is at most twice the plain decision.
+        let explained = explain(&ask(&principal, denied_path), &policy, &index);
+        assert_eq!(explained.decision, decide(&ask(&principal, denied_path), &policy, &index));
+        group.bench_with_input(BenchmarkId::new("explain_allow", size), &size, |b, _| {
+            b.iter(|| explain(black_box(&ask(&principal, allowed_path)), &policy, &index))
+        });
+        group.bench_with_input(BenchmarkId::new("explain_deny", size), &size, |b, _| {
+            b.iter(|| explain(black_box(&ask(&principal, denied_path)), &policy, &index))
         });
         group.bench_with_input(BenchmarkId::new("visible_workspaces", size), &size, |b, _| {
             b.iter(|| index.visible_workspaces(black_box(&principal)))

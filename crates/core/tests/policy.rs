@@ -15,6 +15,8 @@ mod corpus;
 mod differential;
 #[path = "policy/docs.rs"]
 mod docs;
+#[path = "policy/explain.rs"]
+mod explain;
 #[path = "policy/index.rs"]
 mod index;
 #[path = "policy/loading.rs"]

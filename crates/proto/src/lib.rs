@@ -6,6 +6,7 @@
 //! with the `openapi` feature, which the server turns on and clients leave off.
 
 pub mod clock;
+pub mod insight;
 pub mod names;
 mod wire;
 

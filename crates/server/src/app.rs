@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -32,6 +33,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::members::router())
         .merge(routes::projects::router())
         .merge(routes::iam::router())
+        .merge(routes::insight::router())
+        .merge(routes::audit::router())
         .merge(routes::discovery::router())
         .merge(routes::authn::router())
         .merge(routes::authz::router())
@@ -98,6 +101,9 @@ pub fn build(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(axum::middleware::from_fn_with_state(state.shutdown.clone(), shutdown::track_requests))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(crate::audit::MakeId))
+        .layer(axum::middleware::from_fn(crate::audit::sanitize_request_id))
 }
 
 /// `/metrics` alone, for `server.metrics_address`.

@@ -219,6 +219,8 @@ pub struct ServerConfig {
     pub metrics_address: Option<String>,
     /// After SIGTERM, how long requests in flight may take to finish, in seconds.
     pub shutdown_grace_seconds: u64,
+    /// Audit events older than this many days are deleted (hourly); 0 keeps them forever.
+    pub audit_retention_days: u64,
 }
 
 impl Default for ServerConfig {
@@ -231,6 +233,7 @@ impl Default for ServerConfig {
             tls: TlsConfig::default(),
             metrics_address: None,
             shutdown_grace_seconds: 30,
+            audit_retention_days: 365,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod app;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -73,6 +74,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     .await?
     .context("loading role bindings")?;
     replication::spawn(&state);
+    audit::spawn_retention(&state);
     if state.settings.studio.enabled {
         studio::spawn_session_purge(&state);
     }

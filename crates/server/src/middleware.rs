@@ -50,6 +50,15 @@ pub struct Identity {
     /// `oidc_access_token`, `unsigned_token` or `gateway_headers`.
     pub token_kind: Option<&'static str>,
     pub jti: Option<String>,
+    /// The token's `exp` (seconds since the epoch), for `whoami`.
+    pub expires_at: Option<i64>,
+}
+
+/// How the caller proved who they are, for `whoami` (a request extension beside [`Caller`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credential {
+    pub token_kind: Option<&'static str>,
+    pub expires_at: Option<i64>,
 }
 
 /// Establish the caller's identity from trusted headers or a bearer token.
@@ -61,7 +70,7 @@ pub async fn identify(
     let values = principal_headers(headers)?;
     if !state.auth_enabled() {
         let principal = values.parse().map_err(|e| ApiError::BadRequest(e.0))?;
-        return Ok(Identity { principal, token_kind: None, jti: None });
+        return Ok(Identity { principal, ..Identity::default() });
     }
     let metrics = &state.metrics;
     if values.any_present() {
@@ -80,7 +89,7 @@ pub async fn identify(
             }
         }
         metrics.authentication("accepted", "gateway_headers");
-        return Ok(Identity { principal, token_kind: Some("gateway_headers"), jti: None });
+        return Ok(Identity { principal, token_kind: Some("gateway_headers"), ..Identity::default() });
     }
     let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = authorizations.next() else {
@@ -127,7 +136,12 @@ pub async fn identify(
             }
             let kind = if verified.unsigned { "unsigned_token" } else { "oidc_access_token" };
             metrics.authentication("accepted", kind);
-            Ok(Identity { principal: Some(verified.principal), token_kind: Some(kind), jti: verified.jti })
+            Ok(Identity {
+                principal: Some(verified.principal),
+                token_kind: Some(kind),
+                jti: verified.jti,
+                expires_at: Some(verified.expires_at),
+            })
         }
         Err(error) if error.is_unavailable() => {
             metrics.authentication("unavailable", "KeysUnavailable");
@@ -209,7 +223,7 @@ pub async fn authenticate_and_authorize(
     let session = request.extensions().get::<crate::studio::SessionIdentity>().cloned();
     let identity = match session {
         Some(crate::studio::SessionIdentity(principal)) => {
-            Identity { principal, token_kind: Some("studio_session"), jti: None }
+            Identity { principal, token_kind: Some("studio_session"), ..Identity::default() }
         }
         None => match identify(&state, request.headers(), peer).await {
             Ok(identity) => identity,
@@ -229,6 +243,9 @@ pub async fn authenticate_and_authorize(
             return error.into_response();
         }
     }
+    request
+        .extensions_mut()
+        .insert(Credential { token_kind: identity.token_kind, expires_at: identity.expires_at });
     request.extensions_mut().insert(Caller { principal: identity.principal });
     next.run(request).await
 }

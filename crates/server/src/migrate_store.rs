@@ -1,7 +1,7 @@
 //! `nemo services migrate-store`: copy a SQLite store (a quickstart's) into PostgreSQL, so a
 //! one-machine deployment becomes a replicated one without losing a grant. Workspaces, projects
-//! and role bindings (revoked ones too) keep their ids, names and times; the copy is one
-//! transaction; a target that already holds workspaces is refused unless `--force`.
+//! and role bindings (revoked ones too) keep their ids, names and times, audit events their ids;
+//! the copy is one transaction; a target that already holds workspaces is refused unless `--force`.
 
 use std::path::PathBuf;
 
@@ -43,8 +43,8 @@ pub fn migrate_store(args: &MigrateStoreArgs) -> anyhow::Result<Counts> {
 pub async fn run(args: MigrateStoreArgs) -> anyhow::Result<()> {
     let counts = tokio::task::spawn_blocking(move || migrate_store(&args)).await??;
     println!(
-        "Copied {} workspaces, {} projects and {} role bindings.",
-        counts.workspaces, counts.projects, counts.bindings
+        "Copied {} workspaces, {} projects, {} role bindings and {} audit events.",
+        counts.workspaces, counts.projects, counts.bindings, counts.audit_events
     );
     Ok(())
 }

@@ -9,6 +9,7 @@
 mod e2e {
     pub mod support;
 
+    mod audit;
     mod authz_matrix;
     mod bad_input;
     mod bearer_transport;
@@ -16,6 +17,7 @@ mod e2e {
     mod gateway;
     mod health;
     mod iam;
+    mod insight;
     mod limits;
     mod logging;
     mod members;

@@ -2,15 +2,20 @@
 //! report the active binding), revoking, the seed bindings, member changes and the last-Admin
 //! rule. A backend supplies the few statements they need through [`AccessTx`], implemented over
 //! its own transaction type; the rules run inside that one transaction, so a refusal (the last
-//! Admin, a missing workspace) leaves nothing written.
+//! Admin, a missing workspace) leaves nothing written. Each rule that changes access records its
+//! audit event through the same transaction, so the change and its event commit together.
 //!
 //! The last-Admin count is exact because each backend serializes access writes: SQLite with one
 //! `BEGIN IMMEDIATE` writer, PostgreSQL with the revision row every access write locks first.
 
 use time::OffsetDateTime;
 
+use crate::audit::{grant_event, member_event, revoke_event};
 use crate::error::workspace_not_found;
-use crate::{Grant, MemberChange, MemberRoles, RoleBinding, SeedOutcome, StoreError, StoreResult};
+use crate::{
+    AuditContext, Grant, MemberChange, MemberRoles, NewAuditEvent, RoleBinding, SeedOutcome, StoreError,
+    StoreResult,
+};
 
 /// The role whose last holder in a workspace may not be removed.
 const ADMIN: &str = "Admin";
@@ -39,6 +44,8 @@ pub(crate) trait AccessTx {
     fn active_of(&mut self, workspace: &str, principal: &str) -> StoreResult<Vec<RoleBinding>>;
     /// How many principals other than `principal` hold an active Admin binding in `workspace`.
     fn other_active_admins(&mut self, workspace: &str, principal: &str) -> StoreResult<i64>;
+    /// Append an audit event (the backend's `audit::record`) to this same transaction.
+    fn record_audit(&mut self, event: &NewAuditEvent) -> StoreResult<()>;
 }
 
 /// What [`grant`] did.
@@ -54,15 +61,6 @@ impl Granted {
         match self {
             Granted::Created(binding) | Granted::Reactivated(binding) => Some(binding),
             Granted::AlreadyActive(_) => None,
-        }
-    }
-
-    /// The active binding, whatever this grant did.
-    pub(crate) fn binding(self) -> RoleBinding {
-        match self {
-            Granted::Created(binding) | Granted::Reactivated(binding) | Granted::AlreadyActive(binding) => {
-                binding
-            }
         }
     }
 }
@@ -103,6 +101,36 @@ pub(crate) fn grant(tx: &mut impl AccessTx, grant: &Grant) -> StoreResult<Grante
     }
 }
 
+/// [`grant`], recording `binding.granted` when it changed something; the active binding.
+pub(crate) fn grant_audited(
+    tx: &mut impl AccessTx,
+    new: &Grant,
+    audit: &AuditContext,
+) -> StoreResult<RoleBinding> {
+    match grant(tx, new)? {
+        Granted::Created(binding) | Granted::Reactivated(binding) => {
+            tx.record_audit(&grant_event(audit, &binding))?;
+            Ok(binding)
+        }
+        Granted::AlreadyActive(binding) => Ok(binding),
+    }
+}
+
+/// Record the member change from `before` to `after`, if it changed anything.
+fn record_member(
+    tx: &mut impl AccessTx,
+    audit: &AuditContext,
+    workspace: &str,
+    principal: &str,
+    before: &[RoleBinding],
+    after: &[RoleBinding],
+) -> StoreResult<()> {
+    match member_event(audit, workspace, principal, before, after) {
+        Some(event) => tx.record_audit(&event),
+        None => Ok(()),
+    }
+}
+
 fn revoke(tx: &mut impl AccessTx, binding: &RoleBinding, at: OffsetDateTime) -> StoreResult<RoleBinding> {
     tx.mark_revoked(&binding.id, at)?;
     Ok(RoleBinding { revoked_at: Some(at), ..binding.clone() })
@@ -120,14 +148,20 @@ fn ensure_not_last_admin(tx: &mut impl AccessTx, workspace: &str, principal: &st
 }
 
 /// `BindingStore::create_binding`: a new grant, refused when it is already active.
-pub(crate) fn create_binding(tx: &mut impl AccessTx, new: &Grant) -> StoreResult<RoleBinding> {
+pub(crate) fn create_binding(
+    tx: &mut impl AccessTx,
+    new: &Grant,
+    audit: &AuditContext,
+) -> StoreResult<RoleBinding> {
     require_workspace(tx, &new.workspace)?;
-    grant(tx, new)?.changed().ok_or_else(|| {
+    let binding = grant(tx, new)?.changed().ok_or_else(|| {
         StoreError::Conflict(format!(
             "Role binding for '{}' with role '{}' in workspace '{}' already exists",
             new.principal, new.role, new.workspace
         ))
-    })
+    })?;
+    tx.record_audit(&grant_event(audit, &binding))?;
+    Ok(binding)
 }
 
 /// `BindingStore::ensure_seed_binding`: create the seed once; never bring back one an operator
@@ -136,7 +170,15 @@ pub(crate) fn ensure_seed_binding(tx: &mut impl AccessTx, seed: &Grant) -> Store
     match tx.find_binding(&seed.principal, &seed.workspace, &seed.role)? {
         Some(binding) if binding.is_active() => Ok(SeedOutcome::AlreadyActive),
         Some(_) => Ok(SeedOutcome::RevokedByOperator),
-        None => Ok(grant(tx, seed)?.changed().map_or(SeedOutcome::AlreadyActive, SeedOutcome::Created)),
+        None => match grant(tx, seed)?.changed() {
+            Some(binding) => {
+                // Seeding is the platform's own change: actor `granted_by` (`system`), no request.
+                let audit = AuditContext::new(seed.granted_by.clone(), seed.at);
+                tx.record_audit(&grant_event(&audit, &binding))?;
+                Ok(SeedOutcome::Created(binding))
+            }
+            None => Ok(SeedOutcome::AlreadyActive),
+        },
     }
 }
 
@@ -144,7 +186,7 @@ pub(crate) fn ensure_seed_binding(tx: &mut impl AccessTx, seed: &Grant) -> Store
 pub(crate) fn revoke_binding(
     tx: &mut impl AccessTx,
     name: &str,
-    at: OffsetDateTime,
+    audit: &AuditContext,
 ) -> StoreResult<RoleBinding> {
     let binding =
         tx.find_binding_named(name)?.ok_or_else(|| StoreError::NotFound("Role binding not found".into()))?;
@@ -154,22 +196,34 @@ pub(crate) fn revoke_binding(
     if binding.role == ADMIN {
         ensure_not_last_admin(tx, &binding.workspace, &binding.principal)?;
     }
-    revoke(tx, &binding, at)
+    let revoked = revoke(tx, &binding, audit.at)?;
+    tx.record_audit(&revoke_event(audit, &binding))?;
+    Ok(revoked)
 }
 
 /// `BindingStore::add_member`: grant every role not yet held.
-pub(crate) fn add_member(tx: &mut impl AccessTx, change: &MemberRoles) -> StoreResult<MemberChange> {
+pub(crate) fn add_member(
+    tx: &mut impl AccessTx,
+    change: &MemberRoles,
+    audit: &AuditContext,
+) -> StoreResult<MemberChange> {
     require_workspace(tx, &change.workspace)?;
+    let before = tx.active_of(&change.workspace, &change.principal)?;
     let mut granted = Vec::new();
     for role in change.unique_roles() {
         granted.extend(grant(tx, &change.grant(role))?.changed());
     }
     let current = tx.active_of(&change.workspace, &change.principal)?;
+    record_member(tx, audit, &change.workspace, &change.principal, &before, &current)?;
     Ok(MemberChange { granted, revoked: Vec::new(), current })
 }
 
 /// `BindingStore::set_member_roles`: exactly these roles, keeping the last Admin.
-pub(crate) fn set_member_roles(tx: &mut impl AccessTx, change: &MemberRoles) -> StoreResult<MemberChange> {
+pub(crate) fn set_member_roles(
+    tx: &mut impl AccessTx,
+    change: &MemberRoles,
+    audit: &AuditContext,
+) -> StoreResult<MemberChange> {
     require_workspace(tx, &change.workspace)?;
     let wanted = change.unique_roles();
     let before = tx.active_of(&change.workspace, &change.principal)?;
@@ -185,6 +239,7 @@ pub(crate) fn set_member_roles(tx: &mut impl AccessTx, change: &MemberRoles) -> 
         granted.extend(grant(tx, &change.grant(role))?.changed());
     }
     let current = tx.active_of(&change.workspace, &change.principal)?;
+    record_member(tx, audit, &change.workspace, &change.principal, &before, &current)?;
     Ok(MemberChange { granted, revoked, current })
 }
 
@@ -193,7 +248,7 @@ pub(crate) fn remove_member(
     tx: &mut impl AccessTx,
     workspace: &str,
     principal: &str,
-    at: OffsetDateTime,
+    audit: &AuditContext,
 ) -> StoreResult<MemberChange> {
     require_workspace(tx, workspace)?;
     let before = tx.active_of(workspace, principal)?;
@@ -205,6 +260,7 @@ pub(crate) fn remove_member(
     if before.iter().any(|b| b.role == ADMIN) {
         ensure_not_last_admin(tx, workspace, principal)?;
     }
-    let revoked = before.iter().map(|b| revoke(tx, b, at)).collect::<StoreResult<Vec<_>>>()?;
+    let revoked = before.iter().map(|b| revoke(tx, b, audit.at)).collect::<StoreResult<Vec<_>>>()?;
+    record_member(tx, audit, workspace, principal, &before, &[])?;
     Ok(MemberChange { granted: Vec::new(), revoked, current: Vec::new() })
 }

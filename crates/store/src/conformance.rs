@@ -36,6 +36,10 @@ macro_rules! conformance_tests {
             unknown_filter_field_is_invalid,
             own_writes_do_not_move_the_external_change_marker,
             sessions_create_get_update_delete_and_expire,
+            audit_records_every_access_change_with_before_and_after,
+            audit_failed_or_idle_changes_leave_no_event,
+            audit_query_filters_and_pages,
+            audit_prune_removes_only_older_events,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -55,6 +59,15 @@ fn t(offset_seconds: i64) -> OffsetDateTime {
 
 fn new_ws(name: &str, at: i64) -> NewWorkspace {
     NewWorkspace { name: name.into(), description: None, actor: "alice".into(), at: t(at) }
+}
+
+/// The context of the tests' access changes: actor `tester`, request `req-1`.
+fn audit() -> AuditContext {
+    AuditContext { actor: "tester".into(), request_id: Some("req-1".into()), at: t(0) }
+}
+
+fn audit_at(at: OffsetDateTime) -> AuditContext {
+    AuditContext { at, ..audit() }
 }
 
 fn grant(principal: &str, workspace: &str, role: &str, at: i64) -> Grant {
@@ -93,7 +106,7 @@ fn names(page: &PageOf<Workspace>) -> Vec<&str> {
 }
 
 pub fn workspace_create_get_list_update_delete(store: impl Store) {
-    let (created, binding) = store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    let (created, binding) = store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
     assert!(binding.is_none());
     assert!(created.id.starts_with("workspace-"));
     assert_eq!(created.created_by, "alice");
@@ -105,34 +118,34 @@ pub fn workspace_create_get_list_update_delete(store: impl Store) {
     assert_eq!(updated.updated_at, t(5));
     assert_eq!(updated.created_at, t(0));
     assert_eq!(store.list_workspaces(&query(1, 10, "name", None), None).unwrap().total, 1);
-    store.delete_workspace("ws1").unwrap();
+    store.delete_workspace("ws1", &audit()).unwrap();
     assert!(
         matches!(store.get_workspace("ws1"), Err(StoreError::NotFound(m)) if m == "Workspace 'ws1' not found")
     );
     assert!(matches!(store.update_workspace("ws1", &update), Err(StoreError::NotFound(_))));
-    assert!(matches!(store.delete_workspace("ws1"), Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_workspace("ws1", &audit()), Err(StoreError::NotFound(_))));
 }
 
 pub fn workspace_duplicate_name_conflicts(store: impl Store) {
-    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
-    let err = store.create_workspace(&new_ws("ws1", 1), None).unwrap_err();
+    store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
+    let err = store.create_workspace(&new_ws("ws1", 1), None, &audit()).unwrap_err();
     assert_eq!(err, StoreError::Conflict("Workspace 'ws1' already exists".into()));
 }
 
 pub fn workspace_create_with_creator_admin_is_atomic(store: impl Store) {
     let admin = grant("alice", "ws1", "Admin", 0);
-    let (_, binding) = store.create_workspace(&new_ws("ws1", 0), Some(&admin)).unwrap();
+    let (_, binding) = store.create_workspace(&new_ws("ws1", 0), Some(&admin), &audit()).unwrap();
     assert_eq!(binding.unwrap().role, "Admin");
     // A failed create (duplicate) must not leave a binding for the second attempt's grant.
     let other = grant("mallory", "ws1", "Admin", 1);
-    assert!(store.create_workspace(&new_ws("ws1", 1), Some(&other)).is_err());
+    assert!(store.create_workspace(&new_ws("ws1", 1), Some(&other), &audit()).is_err());
     let members = store.list_members("ws1").unwrap();
     assert_eq!(members.iter().map(|b| b.principal.as_str()).collect::<Vec<_>>(), vec!["alice"]);
 }
 
 pub fn workspace_list_pagination_sort_filter_and_visibility(store: impl Store) {
     for (i, name) in ["delta", "alpha", "charlie", "bravo"].iter().enumerate() {
-        store.create_workspace(&new_ws(name, i as i64), None).unwrap();
+        store.create_workspace(&new_ws(name, i as i64), None, &audit()).unwrap();
     }
     let newest_first = store.list_workspaces(&query(1, 10, "-created_at", None), None).unwrap();
     assert_eq!(names(&newest_first), vec!["bravo", "charlie", "alpha", "delta"]);
@@ -175,7 +188,7 @@ pub fn workspace_list_pagination_sort_filter_and_visibility(store: impl Store) {
 }
 
 pub fn workspace_delete_refuses_when_projects_remain(store: impl Store) {
-    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
     for (i, name) in ["p1", "p2", "p3"].iter().enumerate() {
         let new = NewProject {
             workspace: "ws1".into(),
@@ -186,7 +199,7 @@ pub fn workspace_delete_refuses_when_projects_remain(store: impl Store) {
         };
         store.create_project(&new).unwrap();
     }
-    let err = store.delete_workspace("ws1").unwrap_err();
+    let err = store.delete_workspace("ws1", &audit()).unwrap_err();
     assert_eq!(
         err,
         StoreError::Conflict(
@@ -197,13 +210,13 @@ pub fn workspace_delete_refuses_when_projects_remain(store: impl Store) {
 }
 
 pub fn workspace_delete_removes_bindings(store: impl Store) {
-    store.create_workspace(&new_ws("ws1", 0), Some(&grant("alice", "ws1", "Admin", 0))).unwrap();
-    store.add_member(&member("ws1", "bob", &["Viewer"], 1)).unwrap();
-    let deleted = store.delete_workspace("ws1").unwrap();
+    store.create_workspace(&new_ws("ws1", 0), Some(&grant("alice", "ws1", "Admin", 0)), &audit()).unwrap();
+    store.add_member(&member("ws1", "bob", &["Viewer"], 1), &audit()).unwrap();
+    let deleted = store.delete_workspace("ws1", &audit()).unwrap();
     assert_eq!(deleted.removed_bindings.len(), 2);
     assert!(store.active_bindings().unwrap().iter().all(|b| b.workspace != "ws1"));
     // Re-creating the name starts clean.
-    store.create_workspace(&new_ws("ws1", 2), None).unwrap();
+    store.create_workspace(&new_ws("ws1", 2), None, &audit()).unwrap();
     assert!(store.list_members("ws1").unwrap().is_empty());
 }
 
@@ -214,39 +227,41 @@ pub fn ensure_workspace_is_idempotent(store: impl Store) {
 }
 
 pub fn binding_create_conflict_revoke_and_reactivate(store: impl Store) {
-    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
     let g = grant("bob", "ws1", "Viewer", 1);
-    let created = store.create_binding(&g).unwrap();
+    let created = store.create_binding(&g, &audit()).unwrap();
     assert!(created.id.starts_with("role-binding-"));
     assert_eq!(created.name, g.name);
-    assert!(matches!(store.create_binding(&g), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_binding(&g, &audit()), Err(StoreError::Conflict(_))));
     assert_eq!(store.get_binding(&g.name).unwrap(), created);
-    let revoked = store.revoke_binding(&g.name, t(2)).unwrap();
+    let revoked = store.revoke_binding(&g.name, &audit_at(t(2))).unwrap();
     assert_eq!(revoked.revoked_at, Some(t(2)));
     assert_eq!(
-        store.revoke_binding(&g.name, t(3)).unwrap_err(),
+        store.revoke_binding(&g.name, &audit_at(t(3))).unwrap_err(),
         StoreError::Conflict("Role binding is already revoked".into())
     );
-    let again = store.create_binding(&grant("bob", "ws1", "Viewer", 4)).unwrap();
+    let again = store.create_binding(&grant("bob", "ws1", "Viewer", 4), &audit()).unwrap();
     assert_eq!((again.id.as_str(), again.revoked_at, again.granted_at), (created.id.as_str(), None, t(4)));
     assert_eq!(store.get_binding("nope").unwrap_err(), StoreError::NotFound("Role binding not found".into()));
     assert!(matches!(
-        store.create_binding(&grant("bob", "missing", "Viewer", 5)),
+        store.create_binding(&grant("bob", "missing", "Viewer", 5), &audit()),
         Err(StoreError::NotFound(_))
     ));
 }
 
 pub fn binding_list_filters(store: impl Store) {
-    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
-    store.create_workspace(&new_ws("ws2", 0), None).unwrap();
+    store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
+    store.create_workspace(&new_ws("ws2", 0), None, &audit()).unwrap();
     for (i, (p, w, r)) in
         [("a@x.com", "ws1", "Viewer"), ("b@x.com", "ws1", "Editor"), ("a@x.com", "ws2", "Admin")]
             .iter()
             .enumerate()
     {
-        store.create_binding(&grant(p, w, r, i as i64 + 1)).unwrap();
+        store.create_binding(&grant(p, w, r, i as i64 + 1), &audit()).unwrap();
     }
-    store.revoke_binding(&nmp_core::binding_name_for_api("b@x.com", "ws1", "Editor"), t(10)).unwrap();
+    store
+        .revoke_binding(&nmp_core::binding_name_for_api("b@x.com", "ws1", "Editor"), &audit_at(t(10)))
+        .unwrap();
     let by = |q: BindingQuery| store.list_bindings(&q).unwrap();
     assert_eq!(
         by(BindingQuery { principal: Some(StringMatch::Eq("a@x.com".into())), ..Default::default() }).total,
@@ -284,58 +299,64 @@ pub fn seed_binding_not_recreated_after_revoke(store: impl Store) {
     };
     assert!(matches!(store.ensure_seed_binding(&seed).unwrap(), SeedOutcome::Created(_)));
     assert_eq!(store.ensure_seed_binding(&seed).unwrap(), SeedOutcome::AlreadyActive);
-    store.revoke_binding("wildcard-default-editor", t(1)).unwrap();
+    store.revoke_binding("wildcard-default-editor", &audit_at(t(1))).unwrap();
     assert_eq!(store.ensure_seed_binding(&seed).unwrap(), SeedOutcome::RevokedByOperator);
     assert!(store.active_bindings().unwrap().is_empty());
 }
 
 pub fn members_add_is_idempotent_per_role(store: impl Store) {
-    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
-    let first = store.add_member(&member("ws1", "bob", &["Viewer", "Editor"], 1)).unwrap();
+    store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
+    let first = store.add_member(&member("ws1", "bob", &["Viewer", "Editor"], 1), &audit()).unwrap();
     assert_eq!(first.granted.len(), 2);
-    let second = store.add_member(&member("ws1", "bob", &["Viewer"], 2)).unwrap();
+    let second = store.add_member(&member("ws1", "bob", &["Viewer"], 2), &audit()).unwrap();
     assert!(second.granted.is_empty());
     assert_eq!(second.current.len(), 2);
     assert_eq!(store.list_members("ws1").unwrap().len(), 2);
 }
 
 pub fn members_set_roles_upserts_and_revokes(store: impl Store) {
-    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
-    let created = store.set_member_roles(&member("ws1", "zed", &["Viewer"], 1)).unwrap();
+    store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
+    let created = store.set_member_roles(&member("ws1", "zed", &["Viewer"], 1), &audit()).unwrap();
     assert_eq!(created.granted.len(), 1);
-    let changed = store.set_member_roles(&member("ws1", "zed", &["Editor"], 2)).unwrap();
+    let changed = store.set_member_roles(&member("ws1", "zed", &["Editor"], 2), &audit()).unwrap();
     assert_eq!(changed.revoked.iter().map(|b| b.role.as_str()).collect::<Vec<_>>(), vec!["Viewer"]);
     assert_eq!(changed.current.iter().map(|b| b.role.as_str()).collect::<Vec<_>>(), vec!["Editor"]);
-    let removed = store.remove_member("ws1", "zed", t(3)).unwrap();
+    let removed = store.remove_member("ws1", "zed", &audit_at(t(3))).unwrap();
     assert_eq!(removed.revoked.len(), 1);
     assert_eq!(
-        store.remove_member("ws1", "zed", t(4)).unwrap_err(),
+        store.remove_member("ws1", "zed", &audit_at(t(4))).unwrap_err(),
         StoreError::NotFound("Member 'zed' not found in workspace 'ws1'".into())
     );
 }
 
 pub fn last_admin_cannot_be_demoted_or_removed(store: impl Store) {
-    store.create_workspace(&new_ws("ws1", 0), Some(&grant("alice", "ws1", "Admin", 0))).unwrap();
+    store.create_workspace(&new_ws("ws1", 0), Some(&grant("alice", "ws1", "Admin", 0)), &audit()).unwrap();
     let message = "Cannot remove Admin role from 'alice'. This is the last Admin for workspace 'ws1'. Add another Admin before removing this one.";
     assert_eq!(
-        store.set_member_roles(&member("ws1", "alice", &["Viewer"], 1)).unwrap_err(),
+        store.set_member_roles(&member("ws1", "alice", &["Viewer"], 1), &audit()).unwrap_err(),
         StoreError::Conflict(message.into())
     );
-    assert_eq!(store.remove_member("ws1", "alice", t(1)).unwrap_err(), StoreError::Conflict(message.into()));
+    assert_eq!(
+        store.remove_member("ws1", "alice", &audit_at(t(1))).unwrap_err(),
+        StoreError::Conflict(message.into())
+    );
     let name = nmp_core::binding_name_for_api("alice", "ws1", "Admin");
-    assert_eq!(store.revoke_binding(&name, t(1)).unwrap_err(), StoreError::Conflict(message.into()));
+    assert_eq!(
+        store.revoke_binding(&name, &audit_at(t(1))).unwrap_err(),
+        StoreError::Conflict(message.into())
+    );
     // Nothing was half-applied: alice is still Admin and gained no Viewer.
     let roles: Vec<String> = store.list_members("ws1").unwrap().into_iter().map(|b| b.role).collect();
     assert_eq!(roles, vec!["Admin"]);
-    store.add_member(&member("ws1", "bob", &["Admin"], 2)).unwrap();
-    store.set_member_roles(&member("ws1", "alice", &["Viewer"], 3)).unwrap();
+    store.add_member(&member("ws1", "bob", &["Admin"], 2), &audit()).unwrap();
+    store.set_member_roles(&member("ws1", "alice", &["Viewer"], 3), &audit()).unwrap();
 }
 
 pub fn last_admin_rule_holds_under_concurrency(store: impl Store + 'static) {
-    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
     let admins: Vec<String> = (0..8).map(|i| format!("admin{i}")).collect();
     for (i, admin) in admins.iter().enumerate() {
-        store.add_member(&member("ws1", admin, &["Admin"], i as i64)).unwrap();
+        store.add_member(&member("ws1", admin, &["Admin"], i as i64), &audit()).unwrap();
     }
     let store = Arc::new(store);
     let handles: Vec<_> = admins
@@ -344,7 +365,7 @@ pub fn last_admin_rule_holds_under_concurrency(store: impl Store + 'static) {
         .map(|admin| {
             let store = Arc::clone(&store);
             std::thread::spawn(move || {
-                store.set_member_roles(&member("ws1", &admin, &["Viewer"], 100)).is_ok()
+                store.set_member_roles(&member("ws1", &admin, &["Viewer"], 100), &audit()).is_ok()
             })
         })
         .collect();
@@ -371,10 +392,10 @@ pub fn workspace_total_stays_exact_under_concurrent_creates_and_deletes(store: i
             std::thread::spawn(move || {
                 for i in 0..PER_WRITER {
                     let name = format!("w{writer}-{i}");
-                    store.create_workspace(&new_ws(&name, i as i64), None).unwrap();
+                    store.create_workspace(&new_ws(&name, i as i64), None, &audit()).unwrap();
                     // Every odd one goes again, so creates and deletes interleave across writers.
                     if i % 2 == 1 {
-                        store.delete_workspace(&name).unwrap();
+                        store.delete_workspace(&name, &audit()).unwrap();
                     }
                 }
             })
@@ -407,13 +428,16 @@ pub fn workspace_total_stays_exact_under_concurrent_creates_and_deletes(store: i
 pub fn members_of_missing_workspace_are_not_found(store: impl Store) {
     let missing = StoreError::NotFound("Workspace 'nope' not found".into());
     assert_eq!(store.list_members("nope").unwrap_err(), missing);
-    assert_eq!(store.add_member(&member("nope", "bob", &["Viewer"], 0)).unwrap_err(), missing);
-    assert_eq!(store.set_member_roles(&member("nope", "bob", &["Viewer"], 0)).unwrap_err(), missing);
-    assert_eq!(store.remove_member("nope", "bob", t(0)).unwrap_err(), missing);
+    assert_eq!(store.add_member(&member("nope", "bob", &["Viewer"], 0), &audit()).unwrap_err(), missing);
+    assert_eq!(
+        store.set_member_roles(&member("nope", "bob", &["Viewer"], 0), &audit()).unwrap_err(),
+        missing
+    );
+    assert_eq!(store.remove_member("nope", "bob", &audit_at(t(0))).unwrap_err(), missing);
 }
 
 pub fn projects_crud_and_uniqueness(store: impl Store) {
-    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
+    store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
     let new = NewProject {
         workspace: "ws1".into(),
         name: "p1".into(),
@@ -451,8 +475,8 @@ pub fn unknown_filter_field_is_invalid(store: impl Store) {
 
 pub fn own_writes_do_not_move_the_external_change_marker(store: impl Store) {
     let before = store.external_change_marker().unwrap();
-    store.create_workspace(&new_ws("ws1", 0), None).unwrap();
-    store.add_member(&member("ws1", "bob", &["Viewer"], 1)).unwrap();
+    store.create_workspace(&new_ws("ws1", 0), None, &audit()).unwrap();
+    store.add_member(&member("ws1", "bob", &["Viewer"], 1), &audit()).unwrap();
     assert_eq!(store.external_change_marker().unwrap(), before);
 }
 
@@ -486,4 +510,131 @@ pub fn sessions_create_get_update_delete_and_expire(store: impl Store) {
     assert!(store.delete_session("a").unwrap());
     assert!(!store.delete_session("a").unwrap());
     assert!(matches!(store.get_session("a", t0), Err(StoreError::NotFound(_))));
+}
+
+fn all_events(store: &impl Store) -> Vec<AuditEvent> {
+    let query = AuditQuery { page_size: 1000, oldest_first: true, ..AuditQuery::default() };
+    store.list_audit_events(&query).unwrap().items
+}
+
+fn actions_of(events: &[AuditEvent]) -> Vec<(String, Option<String>, Option<String>)> {
+    events.iter().map(|e| (e.action.clone(), e.workspace.clone(), e.principal.clone())).collect()
+}
+
+pub fn audit_records_every_access_change_with_before_and_after(store: impl Store) {
+    let admin = grant("alice", "ws1", "Admin", 0);
+    store.create_workspace(&new_ws("ws1", 0), Some(&admin), &audit()).unwrap();
+    store.add_member(&member("ws1", "bob", &["Viewer"], 1), &audit()).unwrap();
+    store.add_member(&member("ws1", "bob", &["Editor"], 2), &audit()).unwrap();
+    store.set_member_roles(&member("ws1", "bob", &["Admin"], 3), &audit()).unwrap();
+    store.remove_member("ws1", "bob", &audit_at(t(4))).unwrap();
+    let binding = store.create_binding(&grant("team-a", "ws1", "Viewer", 5), &audit()).unwrap();
+    store.revoke_binding(&binding.name, &audit_at(t(6))).unwrap();
+    store
+        .ensure_seed_binding(&Grant { granted_by: "system".into(), ..grant("*", "ws1", "Viewer", 7) })
+        .unwrap();
+    let seeded = AuditContext::new("system", t(8));
+    assert!(store.ensure_workspace(&NewWorkspace { actor: "system".into(), ..new_ws("seeded", 8) }).unwrap());
+    store.delete_workspace("ws1", &audit_at(t(9))).unwrap();
+    let events = all_events(&store);
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        actions_of(&events),
+        vec![
+            ("workspace.created".into(), some("ws1"), None),
+            ("binding.granted".into(), some("ws1"), some("alice")),
+            ("member.added".into(), some("ws1"), some("bob")),
+            ("member.roles_changed".into(), some("ws1"), some("bob")),
+            ("member.roles_changed".into(), some("ws1"), some("bob")),
+            ("member.removed".into(), some("ws1"), some("bob")),
+            ("binding.granted".into(), some("ws1"), some("team-a")),
+            ("binding.revoked".into(), some("ws1"), some("team-a")),
+            ("binding.granted".into(), some("ws1"), some("*")),
+            ("workspace.created".into(), some("seeded"), None),
+            ("workspace.deleted".into(), some("ws1"), None),
+        ]
+    );
+    assert!(events.windows(2).all(|pair| pair[0].id < pair[1].id), "ids grow");
+    assert_eq!(events[0].actor, "tester");
+    assert_eq!(events[0].request_id.as_deref(), Some("req-1"));
+    assert_eq!(events[0].after, Some(serde_json::json!({"name": "ws1", "description": null})));
+    assert_eq!(events[3].before, Some(serde_json::json!({"roles": ["Viewer"]})));
+    assert_eq!(events[3].after, Some(serde_json::json!({"roles": ["Editor", "Viewer"]})));
+    assert_eq!(events[4].after, Some(serde_json::json!({"roles": ["Admin"]})));
+    assert_eq!(events[5].before, Some(serde_json::json!({"roles": ["Admin"]})));
+    assert_eq!(events[5].at, t(4));
+    assert_eq!(events[7].before.as_ref().unwrap()["role"], "Viewer");
+    assert_eq!((events[8].actor.as_str(), events[8].request_id.as_deref()), ("system", None));
+    assert_eq!((events[9].actor.as_str(), events[9].at), (seeded.actor.as_str(), seeded.at));
+    let deleted = events[10].before.as_ref().unwrap();
+    assert_eq!(
+        deleted["bindings"],
+        serde_json::json!([{"principal": "*", "role": "Viewer"}, {"principal": "alice", "role": "Admin"}])
+    );
+}
+
+pub fn audit_failed_or_idle_changes_leave_no_event(store: impl Store) {
+    store.create_workspace(&new_ws("ws1", 0), Some(&grant("alice", "ws1", "Admin", 0)), &audit()).unwrap();
+    store.add_member(&member("ws1", "bob", &["Viewer"], 1), &audit()).unwrap();
+    let before = all_events(&store);
+    // Refused changes: each rolls back, and its event with it.
+    assert!(store
+        .create_workspace(&new_ws("ws1", 2), Some(&grant("mallory", "ws1", "Admin", 2)), &audit())
+        .is_err());
+    assert!(store.remove_member("ws1", "alice", &audit()).is_err(), "last Admin");
+    assert!(store.set_member_roles(&member("ws1", "alice", &["Viewer"], 3), &audit()).is_err(), "last Admin");
+    assert!(store.add_member(&member("nope", "bob", &["Viewer"], 3), &audit()).is_err());
+    assert!(store.create_binding(&grant("bob", "ws1", "Viewer", 3), &audit()).is_err(), "already active");
+    assert!(store.remove_member("ws1", "nobody", &audit()).is_err());
+    store
+        .create_project(&NewProject {
+            workspace: "ws1".into(),
+            name: "p".into(),
+            description: None,
+            actor: "a".into(),
+            at: t(3),
+        })
+        .unwrap();
+    assert!(store.delete_workspace("ws1", &audit()).is_err(), "a project remains");
+    // Changes that change nothing: no event either.
+    store.add_member(&member("ws1", "bob", &["Viewer"], 4), &audit()).unwrap();
+    store.set_member_roles(&member("ws1", "bob", &["Viewer"], 4), &audit()).unwrap();
+    assert!(!store.ensure_workspace(&new_ws("ws1", 4)).unwrap());
+    assert_eq!(all_events(&store), before);
+}
+
+pub fn audit_query_filters_and_pages(store: impl Store) {
+    for (i, name) in ["ws1", "ws2"].into_iter().enumerate() {
+        let ctx = AuditContext { actor: format!("actor-{i}"), request_id: None, at: t(i as i64 * 10) };
+        store.create_workspace(&new_ws(name, 0), Some(&grant("alice", name, "Admin", 0)), &ctx).unwrap();
+    }
+    store.add_member(&member("ws2", "bob", &["Viewer"], 20), &audit_at(t(20))).unwrap();
+    let page = |query: AuditQuery| store.list_audit_events(&AuditQuery { page_size: 100, ..query }).unwrap();
+    assert_eq!(page(AuditQuery::default()).total, 5);
+    let ws2 = page(AuditQuery { workspace: Some("ws2".into()), ..AuditQuery::default() });
+    assert_eq!(ws2.total, 3);
+    assert_eq!(ws2.items[0].action, "member.added", "newest first");
+    assert_eq!(page(AuditQuery { principal: Some("alice".into()), ..AuditQuery::default() }).total, 2);
+    assert_eq!(page(AuditQuery { actor: Some("actor-1".into()), ..AuditQuery::default() }).total, 2);
+    assert_eq!(page(AuditQuery { action: Some("binding.granted".into()), ..AuditQuery::default() }).total, 2);
+    assert_eq!(page(AuditQuery { since: Some(t(10)), ..AuditQuery::default() }).total, 3);
+    assert_eq!(page(AuditQuery { since: Some(t(5)), until: Some(t(10)), ..AuditQuery::default() }).total, 2);
+    let first = store
+        .list_audit_events(&AuditQuery { page: 1, page_size: 2, oldest_first: true, ..AuditQuery::default() })
+        .unwrap();
+    let second = store
+        .list_audit_events(&AuditQuery { page: 2, page_size: 2, oldest_first: true, ..AuditQuery::default() })
+        .unwrap();
+    assert_eq!((first.total, first.items.len(), second.items.len()), (5, 2, 2));
+    assert!(first.items[1].id < second.items[0].id);
+}
+
+pub fn audit_prune_removes_only_older_events(store: impl Store) {
+    store.create_workspace(&new_ws("old", 0), None, &audit_at(t(0))).unwrap();
+    store.create_workspace(&new_ws("new", 0), None, &audit_at(t(100))).unwrap();
+    assert_eq!(store.prune_audit_events(t(50)).unwrap(), 1);
+    let left = all_events(&store);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].workspace.as_deref(), Some("new"));
+    assert_eq!(store.prune_audit_events(t(50)).unwrap(), 0);
 }

@@ -9,9 +9,11 @@
 //!   and granting the same triple again re-activates the row.
 //! - A write is acknowledged only after it is durable (SQLite: WAL + `synchronous=FULL`;
 //!   PostgreSQL: the commit returned).
+//! - Every access change records its audit events in its own transaction (see [`audit`]).
 //! - Stores know nothing about HTTP or authorization; the server maps [`StoreError`] to statuses.
 
 mod access_rules;
+pub mod audit;
 mod error;
 mod ids;
 mod model;
@@ -23,6 +25,7 @@ pub mod transfer;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use audit::{actions, AuditContext, AuditEvent, AuditQuery, AuditStore, NewAuditEvent};
 pub use error::{StoreError, StoreResult};
 pub use ids::new_id;
 pub use model::*;
@@ -40,6 +43,7 @@ pub trait WorkspaceStore: Send + Sync {
         &self,
         new: &NewWorkspace,
         creator_admin: Option<&Grant>,
+        audit: &AuditContext,
     ) -> StoreResult<(Workspace, Option<RoleBinding>)>;
     /// Create the workspace if it does not exist yet (seeding). Returns true when it was created.
     fn ensure_workspace(&self, new: &NewWorkspace) -> StoreResult<bool>;
@@ -53,20 +57,20 @@ pub trait WorkspaceStore: Send + Sync {
     fn update_workspace(&self, name: &str, update: &EntityUpdate) -> StoreResult<Workspace>;
     /// Delete an empty workspace and hard-delete its bindings, in one transaction.
     /// `Conflict` listing what still lives in it (`project (3)`) otherwise.
-    fn delete_workspace(&self, name: &str) -> StoreResult<DeletedWorkspace>;
+    fn delete_workspace(&self, name: &str, audit: &AuditContext) -> StoreResult<DeletedWorkspace>;
 }
 
 /// Role bindings, and the workspace-members view of them.
 pub trait BindingStore: Send + Sync {
     /// Grant a role. `Conflict` when an identical active binding exists; a revoked one is re-activated.
-    fn create_binding(&self, grant: &Grant) -> StoreResult<RoleBinding>;
+    fn create_binding(&self, grant: &Grant, audit: &AuditContext) -> StoreResult<RoleBinding>;
     /// Seeding: create the binding unless any binding of that triple exists, active or revoked
     /// (a revoked seed binding is an operator's decision and is not re-created).
     fn ensure_seed_binding(&self, grant: &Grant) -> StoreResult<SeedOutcome>;
     fn get_binding(&self, name: &str) -> StoreResult<RoleBinding>;
     fn list_bindings(&self, query: &BindingQuery) -> StoreResult<PageOf<RoleBinding>>;
     /// Soft-revoke. `Conflict("Role binding is already revoked")` when it is.
-    fn revoke_binding(&self, name: &str, at: OffsetDateTime) -> StoreResult<RoleBinding>;
+    fn revoke_binding(&self, name: &str, audit: &AuditContext) -> StoreResult<RoleBinding>;
     /// Every active binding, for building the in-memory index at start.
     fn active_bindings(&self) -> StoreResult<Vec<RoleBinding>>;
     /// Every active binding as `(principal, workspace, role)`, streamed into `visit` in one
@@ -80,15 +84,15 @@ pub trait BindingStore: Send + Sync {
     /// Active bindings of a workspace (404 when the workspace does not exist).
     fn list_members(&self, workspace: &str) -> StoreResult<Vec<RoleBinding>>;
     /// Grant each role not already held (idempotent per role).
-    fn add_member(&self, change: &MemberRoles) -> StoreResult<MemberChange>;
+    fn add_member(&self, change: &MemberRoles, audit: &AuditContext) -> StoreResult<MemberChange>;
     /// Make the principal's roles exactly `roles` (an upsert); refuses to demote the last Admin.
-    fn set_member_roles(&self, change: &MemberRoles) -> StoreResult<MemberChange>;
+    fn set_member_roles(&self, change: &MemberRoles, audit: &AuditContext) -> StoreResult<MemberChange>;
     /// Revoke all the principal's roles in the workspace; refuses to remove the last Admin.
     fn remove_member(
         &self,
         workspace: &str,
         principal: &str,
-        at: OffsetDateTime,
+        audit: &AuditContext,
     ) -> StoreResult<MemberChange>;
 }
 
@@ -117,7 +121,7 @@ pub trait SessionStore: Send + Sync {
 }
 
 /// A complete backend.
-pub trait Store: WorkspaceStore + BindingStore + ProjectStore + SessionStore {
+pub trait Store: WorkspaceStore + BindingStore + ProjectStore + SessionStore + AuditStore {
     /// Cheap check that the backend answers (readiness).
     fn ping(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`, for the start-up line and `/status`.

@@ -1,8 +1,9 @@
 //! Moving a whole store to another backend (a quickstart's SQLite file into PostgreSQL): every
 //! workspace, project and role binding, revoked bindings included, with their ids, names and
-//! times unchanged, so listings and decisions are the same afterwards.
+//! times unchanged, so listings and decisions are the same afterwards; and the audit trail, with
+//! its event ids, so its history continues where it was.
 
-use crate::{Project, RoleBinding, Workspace};
+use crate::{AuditEvent, Project, RoleBinding, Workspace};
 
 /// Everything a store holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -10,6 +11,8 @@ pub struct Snapshot {
     pub workspaces: Vec<Workspace>,
     pub projects: Vec<Project>,
     pub bindings: Vec<RoleBinding>,
+    /// Oldest first.
+    pub audit_events: Vec<AuditEvent>,
 }
 
 /// What an import did (or would have refused to overwrite).
@@ -18,6 +21,7 @@ pub struct Counts {
     pub workspaces: usize,
     pub projects: usize,
     pub bindings: usize,
+    pub audit_events: usize,
 }
 
 impl Snapshot {
@@ -26,6 +30,7 @@ impl Snapshot {
             workspaces: self.workspaces.len(),
             projects: self.projects.len(),
             bindings: self.bindings.len(),
+            audit_events: self.audit_events.len(),
         }
     }
 }

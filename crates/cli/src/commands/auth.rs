@@ -16,6 +16,9 @@ pub async fn run(cli: &Cli, command: &AuthCommand) -> anyhow::Result<()> {
         AuthCommand::Refresh => refresh().await,
         AuthCommand::Token { decode } => token(*decode),
         AuthCommand::Status => status(cli).await,
+        AuthCommand::Whoami => super::insight::whoami(cli).await,
+        AuthCommand::CanI(args) => super::insight::can_i(cli, args).await,
+        AuthCommand::Explain(args) => super::insight::explain(cli, args).await,
     }
 }
 

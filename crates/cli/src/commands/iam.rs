@@ -19,7 +19,14 @@ const COLUMNS: &[Column] = &[
 ];
 
 pub async fn run(cli: &Cli, command: &IamCommand) -> anyhow::Result<()> {
-    let IamCommand::RoleBindings(command) = command;
+    let command = match command {
+        IamCommand::RoleBindings(command) => command,
+        IamCommand::WhoCan { permission, workspace } => {
+            return crate::commands::insight::who_can(cli, permission, workspace.as_deref()).await
+        }
+        IamCommand::Audit(args) => return crate::commands::insight::audit(cli, args).await,
+        IamCommand::AccessState { csv } => return crate::commands::insight::access_state(cli, *csv).await,
+    };
     let session = Session::open(cli).await?;
     let bindings = session.client.role_bindings();
     let format = session.format;

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod iam;
+pub mod insight;
 pub mod login;
 pub mod quickstart;
 pub mod workspaces;

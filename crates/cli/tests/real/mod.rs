@@ -8,6 +8,7 @@ mod api_errors;
 mod device_edges;
 mod device_login;
 mod guide;
+mod insight;
 mod prompts;
 mod quickstart_story;
 

@@ -2,12 +2,14 @@
 
 mod auth;
 mod iam;
+mod insight;
 mod members;
 mod projects;
 mod workspaces;
 
 pub use auth::{discover, AuthApi};
 pub use iam::{RoleBindingQuery, RoleBindingsApi};
+pub use insight::{AuditEventQuery, InsightApi};
 pub use members::MembersApi;
 pub use projects::ProjectsApi;
 pub use workspaces::WorkspacesApi;
@@ -31,6 +33,11 @@ impl Client {
 
     pub fn role_bindings(&self) -> RoleBindingsApi<'_> {
         RoleBindingsApi { client: self }
+    }
+
+    /// Access insight: whoami, explain, can-i, who-can.
+    pub fn insight(&self) -> InsightApi<'_> {
+        InsightApi { client: self }
     }
 
     /// Discovery, whoami and health.

@@ -81,6 +81,21 @@ pub struct PolicyData {
     pub(crate) routes_by_service: RoutesByService,
     /// Endpoints whose first three segments are not all literal: always considered.
     pub(crate) routes_unindexed: Vec<usize>,
+    /// Positions of the roles granting each registered permission (`*` roles included), so
+    /// "which roles grant this?" (explanations) is one lookup.
+    pub(crate) grantors: HashMap<String, Vec<usize>>,
+}
+
+/// The roles granting each registered permission (see [`PolicyData::roles_granting_permission`]).
+pub(crate) fn grantors(roles: &[Role], permissions: &BTreeSet<String>) -> HashMap<String, Vec<usize>> {
+    permissions
+        .iter()
+        .map(|permission| {
+            let granting =
+                roles.iter().enumerate().filter(|(_, role)| role.grants(permission)).map(|(i, _)| i);
+            (permission.clone(), granting.collect())
+        })
+        .collect()
 }
 
 /// The routing index of `endpoints` (see [`PolicyData::routes_by_service`]).
@@ -124,6 +139,18 @@ impl PolicyData {
     /// Whether `role` grants `permission`; false for unknown roles.
     pub fn role_grants(&self, role: &str, permission: &str) -> bool {
         self.role(role).is_some_and(|role| role.grants(permission))
+    }
+
+    /// Roles granting `permission`, in declaration order (only `*` roles for an unregistered one).
+    pub fn roles_granting_permission<'a>(&'a self, permission: &str) -> impl Iterator<Item = &'a Role> + 'a {
+        let registered = self.grantors.get(permission);
+        let everything =
+            registered.is_none().then(|| self.roles.iter().filter(|role| role.grants_everything()));
+        registered
+            .into_iter()
+            .flatten()
+            .map(move |&position| &self.roles[position])
+            .chain(everything.into_iter().flatten())
     }
 
     /// The permission registry, sorted.

@@ -188,6 +188,54 @@ impl Decision {
 
 /// Decide one request.
 pub fn decide(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex) -> Decision {
+    decide_observed(request, policy, index, &mut NoObserver)
+}
+
+/// One layer of the decision, in the order [`decide`] evaluates them. An [`Observer`] hears of
+/// each layer reached and whether the request got past it, so an explanation can show the path
+/// the decision took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Health paths are open to everyone (passed = not a health path).
+    HealthPath,
+    /// A principal with at least one identity (id, email or group).
+    Identified,
+    /// No explicit deny applies.
+    ExplicitDenies,
+    /// PlatformAdmin bypass (passed = not a PlatformAdmin, so the other layers decide).
+    PlatformAdmin,
+    /// An endpoint of the map matches the method and path.
+    Route,
+    /// The token carries one of the accepted scopes (or needs none).
+    Scopes,
+    /// The endpoint needs no permission (passed = it needs some, so roles decide).
+    PermissionFree,
+    /// Cross-workspace (`-`) rules.
+    AllWorkspaces,
+    /// The principal's roles in the workspace grant every required permission.
+    Roles,
+}
+
+/// Hears the layers [`decide`] goes through. Every method defaults to doing nothing, and
+/// `decide` itself passes an observer that does nothing, so the plain decision pays nothing.
+pub(crate) trait Observer {
+    /// `layer` was evaluated; `passed` says whether the request went on to the next layer.
+    fn layer(&mut self, _layer: Layer, _passed: bool) {}
+    /// The role layer read exactly these effective roles of the principal in `workspace`.
+    fn roles(&mut self, _workspace: &str, _roles: &BTreeSet<String>) {}
+}
+
+struct NoObserver;
+impl Observer for NoObserver {}
+
+/// [`decide`], telling `observer` about each layer. The one implementation of the decision:
+/// `decide` and `explain` both run it.
+pub(crate) fn decide_observed(
+    request: &Request<'_>,
+    policy: &PolicyData,
+    index: &BindingIndex,
+    observer: &mut impl Observer,
+) -> Decision {
     let method = request.method.to_ascii_uppercase();
     let path = strip_query(request.path);
     let route = policy.route(&method, path);
@@ -199,39 +247,61 @@ pub fn decide(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex) 
         accepted_scopes: route.map(|r| r.endpoint.scopes.clone()).unwrap_or_default(),
     };
 
-    if HEALTH_PATHS.contains(&path) {
+    let health = HEALTH_PATHS.contains(&path);
+    observer.layer(Layer::HealthPath, !health);
+    if health {
         return answer(Verdict::Allow(Allow::HealthPath));
     }
     let principal = match request.principal {
         Some(principal) if principal.is_identified() => principal,
-        _ => return answer(Verdict::Deny(Deny::Anonymous)),
+        _ => {
+            observer.layer(Layer::Identified, false);
+            return answer(Verdict::Deny(Deny::Anonymous));
+        }
     };
+    observer.layer(Layer::Identified, true);
     if let Some(rule) = explicit_deny(principal, path, route, policy, index) {
+        observer.layer(Layer::ExplicitDenies, false);
         return answer(Verdict::Deny(Deny::ExplicitDeny(rule)));
     }
+    observer.layer(Layer::ExplicitDenies, true);
     if index.is_platform_admin(principal) {
+        observer.layer(Layer::PlatformAdmin, false);
         return answer(Verdict::Allow(Allow::PlatformAdmin));
     }
+    observer.layer(Layer::PlatformAdmin, true);
     let Some(route) = route else {
+        observer.layer(Layer::Route, false);
         return if principal.is_service() {
             answer(Verdict::Allow(Allow::ServiceUnmatchedPath))
         } else {
             answer(Verdict::Deny(Deny::NoMatchingEndpoint))
         };
     };
+    observer.layer(Layer::Route, true);
     if !scopes_allow(principal.scopes.as_deref(), &route.endpoint.scopes) {
+        observer.layer(Layer::Scopes, false);
         return answer(Verdict::Deny(Deny::MissingScope));
     }
+    observer.layer(Layer::Scopes, true);
     if route.endpoint.permissions.is_empty() {
+        observer.layer(Layer::PermissionFree, false);
         return answer(Verdict::Allow(Allow::Authenticated));
     }
+    observer.layer(Layer::PermissionFree, true);
     let verdict = match route.workspace {
-        Some(ALL_WORKSPACES) if is_read_method(&method) => Verdict::Allow(Allow::AllWorkspacesRead),
+        Some(ALL_WORKSPACES) if is_read_method(&method) => {
+            observer.layer(Layer::AllWorkspaces, false);
+            Verdict::Allow(Allow::AllWorkspacesRead)
+        }
         Some(ALL_WORKSPACES) if !(is_write_method(&method) && principal.is_service()) => {
+            observer.layer(Layer::AllWorkspaces, false);
             Verdict::Deny(Deny::AllWorkspacesWrite)
         }
-        Some(workspace) => role_check(principal, workspace, &route.endpoint.permissions, policy, index),
-        None => role_check(principal, SYSTEM_WORKSPACE, &route.endpoint.permissions, policy, index),
+        Some(workspace) => {
+            role_check(principal, workspace, &route.endpoint.permissions, policy, index, observer)
+        }
+        None => role_check(principal, SYSTEM_WORKSPACE, &route.endpoint.permissions, policy, index, observer),
     };
     answer(verdict)
 }
@@ -252,12 +322,16 @@ fn role_check(
     permissions: &[String],
     policy: &PolicyData,
     index: &BindingIndex,
+    observer: &mut impl Observer,
 ) -> Verdict {
     let roles = index.effective_roles(principal, workspace);
+    observer.roles(workspace, &roles);
     if roles.is_empty() {
+        observer.layer(Layer::Roles, false);
         return Verdict::Deny(Deny::NoBinding { workspace: workspace.to_string() });
     }
     let missing = missing_permissions(&roles, permissions, policy);
+    observer.layer(Layer::Roles, missing.is_empty());
     if missing.is_empty() {
         // Name only the roles that contributed, so a log line says why.
         let roles = roles

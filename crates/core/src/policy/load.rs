@@ -82,7 +82,16 @@ impl PolicyData {
         let role_positions =
             roles.iter().enumerate().map(|(index, role)| (role.name.clone(), index)).collect();
         let (routes_by_service, routes_unindexed) = super::data::route_index(&endpoints);
-        Ok(PolicyData { roles, role_positions, permissions, endpoints, routes_by_service, routes_unindexed })
+        let grantors = super::data::grantors(&roles, &permissions);
+        Ok(PolicyData {
+            roles,
+            role_positions,
+            permissions,
+            endpoints,
+            routes_by_service,
+            routes_unindexed,
+            grantors,
+        })
     }
 }
 

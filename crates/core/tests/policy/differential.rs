@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use nmp_core::policy::{decide, has_permissions, has_role, BindingIndex, PolicyData, Request};
+use nmp_core::policy::{decide, explain, has_permissions, has_role, BindingIndex, PolicyData, Request};
 use nmp_core::Principal;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -210,6 +210,9 @@ fn compare_world(
             bindings,
             native.verdict
         );
+        // The explanation carries the same decision, so it agrees with the Rego too.
+        let explained = explain(&Request { principal, method, path }, policy, &index);
+        prop_assert_eq!(explained.decision.allowed(), in_rego, "explain {} {}", method, path);
         counts.allow.fetch_add(1, Ordering::Relaxed);
         if in_rego {
             counts.allowed.fetch_add(1, Ordering::Relaxed);

@@ -23,7 +23,7 @@ fn shipped_policy_is_complete() {
         policy.role_names(),
         ["Viewer", "Editor", "Admin", "WorkspaceCreator", "PlatformAdmin", "JobRunner", "ServiceSystem"]
     );
-    assert_eq!(policy.endpoints().len(), 175);
+    assert_eq!(policy.endpoints().len(), 182);
     assert!(policy.is_known_role("JobRunner"));
     assert!(!policy.is_known_role("viewer"), "role names are case-sensitive");
     assert!(policy.role_grants("Admin", "models.read"), "Admin includes Editor includes Viewer");

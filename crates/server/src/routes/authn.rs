@@ -83,7 +83,7 @@ async fn inspect(state: &AppState, headers: &HeaderMap, peer: Option<std::net::I
         return no_store(ApiError::unauthorized("Missing bearer token").into_response());
     }
     let identity = match identify(state, headers, peer).await {
-        Ok(Identity { principal: Some(principal), token_kind, jti }) => (principal, token_kind, jti),
+        Ok(Identity { principal: Some(principal), token_kind, jti, .. }) => (principal, token_kind, jti),
         Ok(_) => return no_store(ApiError::unauthorized("Missing bearer token").into_response()),
         Err(ApiError::Unauthorized { .. }) => {
             return no_store(

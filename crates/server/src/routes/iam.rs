@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use super::members::{check_principal, check_roles};
 use crate::access::BindingChanges;
+use crate::audit::Audit;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Caller};
@@ -134,6 +135,7 @@ async fn list_role_bindings(
 async fn create_role_binding(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Audit(audit): Audit,
     query: Query,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<wire::RoleBinding>)> {
@@ -159,11 +161,11 @@ async fn create_role_binding(
         workspace,
         role,
         granted_by: caller.granted_by(),
-        at: state.now(),
+        at: audit.at,
     };
     let binding = state
         .commit(move |store| {
-            let binding = store.create_binding(&grant)?;
+            let binding = store.create_binding(&grant, &audit)?;
             Ok((binding.clone(), BindingChanges { granted: vec![binding], ..Default::default() }))
         })
         .await?;
@@ -186,16 +188,17 @@ async fn get_role_binding(
     responses((status = 200, body = DeleteResponse), (status = 404, body = ErrorDetail), (status = 409, body = ErrorDetail)))]
 async fn revoke_role_binding(
     State(state): State<AppState>,
+    Audit(audit): Audit,
     Path(name): Path<String>,
     query: Query,
 ) -> ApiResult<Json<DeleteResponse>> {
     let mut query = query;
     query.boolean("wait_role_propagation");
     query.finish()?;
-    let at = state.now();
+    let at = audit.at;
     let binding = state
         .commit(move |store| {
-            let binding = store.revoke_binding(&name, at)?;
+            let binding = store.revoke_binding(&name, &audit)?;
             Ok((binding.clone(), BindingChanges { revoked: vec![binding], ..Default::default() }))
         })
         .await?;

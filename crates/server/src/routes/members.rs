@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::BindingChanges;
+use crate::audit::Audit;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Caller};
@@ -76,6 +77,7 @@ async fn list_members(
 async fn add_member(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Audit(audit): Audit,
     Path(workspace): Path<String>,
     query: Query,
     JsonBody(body): JsonBody,
@@ -105,9 +107,9 @@ async fn add_member(
         principal: principal.clone(),
         roles,
         granted_by: caller.granted_by(),
-        at: state.now(),
+        at: audit.at,
     };
-    let result = state.commit(move |store| Ok(member_change(store.add_member(&change)?))).await?;
+    let result = state.commit(move |store| Ok(member_change(store.add_member(&change, &audit)?))).await?;
     Ok((StatusCode::CREATED, Json(convert::member(&principal, &result.current))))
 }
 
@@ -119,6 +121,7 @@ async fn add_member(
 async fn update_member(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Audit(audit): Audit,
     Path((workspace, principal)): Path<(String, String)>,
     query: Query,
     JsonBody(body): JsonBody,
@@ -137,9 +140,10 @@ async fn update_member(
         principal: principal.clone(),
         roles,
         granted_by: caller.granted_by(),
-        at: state.now(),
+        at: audit.at,
     };
-    let result = state.commit(move |store| Ok(member_change(store.set_member_roles(&change)?))).await?;
+    let result =
+        state.commit(move |store| Ok(member_change(store.set_member_roles(&change, &audit)?))).await?;
     Ok(Json(convert::member(&principal, &result.current)))
 }
 
@@ -149,13 +153,15 @@ async fn update_member(
         (status = 409, body = ErrorDetail, description = "Would remove the last Admin")))]
 async fn remove_member(
     State(state): State<AppState>,
+    Audit(audit): Audit,
     Path((workspace, principal)): Path<(String, String)>,
     query: Query,
 ) -> ApiResult<Json<DeleteResponse>> {
     query_flags(query)?;
-    let at = state.now();
+    let at = audit.at;
     let (ws, who) = (workspace.clone(), principal.clone());
-    let result = state.commit(move |store| Ok(member_change(store.remove_member(&ws, &who, at)?))).await?;
+    let result =
+        state.commit(move |store| Ok(member_change(store.remove_member(&ws, &who, &audit)?))).await?;
     Ok(Json(DeleteResponse {
         id: principal,
         message: format!("Member removed from workspace '{workspace}'"),

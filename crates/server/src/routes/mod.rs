@@ -1,12 +1,14 @@
 //! HTTP routes, one file per resource. Each handler validates its input, calls the store, keeps the
 //! access index in step with the write, and converts to wire types.
 
+pub mod audit;
 pub mod authn;
 pub mod authz;
 pub mod bundle;
 pub mod discovery;
 pub mod health;
 pub mod iam;
+pub mod insight;
 pub mod members;
 pub mod projects;
 pub mod workspaces;

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use super::{list_params, page_of};
 use crate::access::BindingChanges;
+use crate::audit::Audit;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Caller};
@@ -63,6 +64,7 @@ pub(crate) fn description_update(
 async fn create_workspace(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Audit(audit): Audit,
     query: Query,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<wire::Workspace>)> {
@@ -75,7 +77,7 @@ async fn create_workspace(
     check_name(&mut fields, &name);
     let description = fields.optional_string("description", MAX_DESCRIPTION);
     let name = fields.finish(name)?;
-    let at = state.now();
+    let at = audit.at;
     // With auth on, the creator becomes the workspace's Admin, keyed by email when there is one.
     let creator_admin = match (&caller.principal, state.auth_enabled()) {
         (Some(principal), true) => {
@@ -94,7 +96,7 @@ async fn create_workspace(
     let new = NewWorkspace { name, description, actor: caller.actor(), at };
     let workspace = state
         .commit(move |store| {
-            let (workspace, binding) = store.create_workspace(&new, creator_admin.as_ref())?;
+            let (workspace, binding) = store.create_workspace(&new, creator_admin.as_ref(), &audit)?;
             Ok((workspace, BindingChanges { granted: binding.into_iter().collect(), ..Default::default() }))
         })
         .await?;
@@ -151,15 +153,16 @@ async fn update_workspace(
         (status = 409, body = ErrorDetail, description = "The workspace still contains entities, or is reserved")))]
 async fn delete_workspace(
     State(state): State<AppState>,
+    Audit(audit): Audit,
     Path(name): Path<String>,
 ) -> ApiResult<Json<DeleteResponse>> {
     if is_reserved_workspace(&name) || name == state.settings.file.auth.default_workspace {
         return Err(ApiError::Conflict(format!("Workspace '{name}' is reserved and cannot be deleted")));
     }
-    let at = state.now();
+    let at = audit.at;
     let deleted = state
         .commit(move |store| {
-            let deleted = store.delete_workspace(&name)?;
+            let deleted = store.delete_workspace(&name, &audit)?;
             let removed = BindingChanges { removed_workspace: Some(name), ..Default::default() };
             Ok((deleted, removed))
         })

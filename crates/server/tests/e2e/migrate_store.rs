@@ -1,5 +1,5 @@
 //! `nemo services migrate-store`: a populated SQLite store moved into PostgreSQL serves the same
-//! listings and decisions (the same corpus of requests gets the same answers), and a non-empty
+//! listings, decisions and audit trail (the same corpus of requests gets the same answers), and a non-empty
 //! target is refused unless forced.
 
 use nmp_server::migrate_store::{migrate_store, MigrateStoreArgs};
@@ -23,6 +23,7 @@ async fn corpus(base: &str) -> Vec<(String, StatusCode, Value)> {
         format!("{WS}/team-a/projects?sort=name"),
         "/apis/auth/v2/iam/role-bindings?page_size=100".to_string(),
         "/apis/auth/v2/iam/role-bindings?filter%5Bis_active%5D=false&page_size=100".to_string(),
+        "/apis/auth/v2/audit-events?page_size=1000&sort=created_at".to_string(),
     ];
     let mut answers = Vec::new();
     for user in users {
@@ -95,6 +96,20 @@ async fn a_sqlite_store_moved_to_postgres_gives_the_same_listings_and_decisions(
         assert_eq!((status_before, body_before), (status_after, body_after), "{request}");
     }
     assert!(before.iter().any(|(_, status, _)| *status == StatusCode::FORBIDDEN), "the corpus has denials");
+    assert_eq!(
+        counts.audit_events as u64,
+        after[7].2["pagination"]["total_results"].as_u64().unwrap(),
+        "{}",
+        after[7].0
+    );
+    // The audit trail continues after the imported events.
+    let admin = user_token("admin@example.com", &[], None);
+    let imported_last = after[7].2["data"].as_array().unwrap().last().unwrap()["id"].as_i64().unwrap();
+    let (status, _) = call(&server.base, &admin, Method::POST, WS, Some(json!({"name": "after-move"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, newest) =
+        call(&server.base, &admin, Method::GET, "/apis/auth/v2/audit-events?page_size=1", None).await;
+    assert!(newest["data"][0]["id"].as_i64().unwrap() > imported_last, "{newest}");
 
     // The target now holds workspaces: a second copy is refused, and allowed with --force.
     let refused = tokio::task::spawn_blocking({

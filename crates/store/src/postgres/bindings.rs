@@ -10,8 +10,8 @@ use crate::access_rules::{self, AccessTx};
 use crate::error::workspace_not_found;
 use crate::sql_filter::like_pattern;
 use crate::{
-    BindingQuery, BindingStore, Grant, MemberChange, MemberRoles, PageOf, RoleBinding, SeedOutcome,
-    StoreError, StoreResult, StringMatch, TimeRange,
+    AuditContext, BindingQuery, BindingStore, Grant, MemberChange, MemberRoles, NewAuditEvent, PageOf,
+    RoleBinding, SeedOutcome, StoreError, StoreResult, StringMatch, TimeRange,
 };
 
 pub(crate) const COLUMNS: &str = "id, name, principal, workspace, role, granted_by, granted_at, revoked_at";
@@ -123,6 +123,10 @@ impl AccessTx for postgres::Transaction<'_> {
             .map_err(unavailable)?
             .get(0))
     }
+
+    fn record_audit(&mut self, event: &NewAuditEvent) -> StoreResult<()> {
+        super::audit::record(self, event)
+    }
 }
 
 fn push_match(column: &str, matcher: &StringMatch, sql: &mut String, params: &mut Params) {
@@ -159,8 +163,8 @@ fn push_range(column: &str, range: &TimeRange, sql: &mut String, params: &mut Pa
 }
 
 impl BindingStore for PostgresStore {
-    fn create_binding(&self, grant: &Grant) -> StoreResult<RoleBinding> {
-        self.write_access(|tx| access_rules::create_binding(tx, grant))
+    fn create_binding(&self, grant: &Grant, audit: &AuditContext) -> StoreResult<RoleBinding> {
+        self.write_access(|tx| access_rules::create_binding(tx, grant, audit))
     }
 
     fn ensure_seed_binding(&self, grant: &Grant) -> StoreResult<SeedOutcome> {
@@ -210,8 +214,8 @@ impl BindingStore for PostgresStore {
         })
     }
 
-    fn revoke_binding(&self, name: &str, at: OffsetDateTime) -> StoreResult<RoleBinding> {
-        self.write_access(|tx| access_rules::revoke_binding(tx, name, at))
+    fn revoke_binding(&self, name: &str, audit: &AuditContext) -> StoreResult<RoleBinding> {
+        self.write_access(|tx| access_rules::revoke_binding(tx, name, audit))
     }
 
     fn active_bindings(&self) -> StoreResult<Vec<RoleBinding>> {
@@ -270,20 +274,20 @@ impl BindingStore for PostgresStore {
         Ok(rows.iter().map(binding_from_row).collect())
     }
 
-    fn add_member(&self, change: &MemberRoles) -> StoreResult<MemberChange> {
-        self.write_access(|tx| access_rules::add_member(tx, change))
+    fn add_member(&self, change: &MemberRoles, audit: &AuditContext) -> StoreResult<MemberChange> {
+        self.write_access(|tx| access_rules::add_member(tx, change, audit))
     }
 
-    fn set_member_roles(&self, change: &MemberRoles) -> StoreResult<MemberChange> {
-        self.write_access(|tx| access_rules::set_member_roles(tx, change))
+    fn set_member_roles(&self, change: &MemberRoles, audit: &AuditContext) -> StoreResult<MemberChange> {
+        self.write_access(|tx| access_rules::set_member_roles(tx, change, audit))
     }
 
     fn remove_member(
         &self,
         workspace: &str,
         principal: &str,
-        at: OffsetDateTime,
+        audit: &AuditContext,
     ) -> StoreResult<MemberChange> {
-        self.write_access(|tx| access_rules::remove_member(tx, workspace, principal, at))
+        self.write_access(|tx| access_rules::remove_member(tx, workspace, principal, audit))
     }
 }

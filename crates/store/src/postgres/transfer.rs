@@ -1,5 +1,7 @@
 //! Importing a [`Snapshot`] into PostgreSQL in one transaction (one access revision, so running
 //! replicas reload), refusing a database that already holds workspaces unless told to replace it.
+//! The audit trail comes along with its ids; the import itself is not an access change anyone
+//! made through the API, so it records no event.
 
 use super::bindings::COLUMNS as BINDING_COLUMNS;
 use super::projects::COLUMNS as PROJECT_COLUMNS;
@@ -19,8 +21,10 @@ impl PostgresStore {
                     "the target database already holds {existing} workspace(s); use --force to replace its contents"
                 )));
             }
-            tx.batch_execute("DELETE FROM projects; DELETE FROM role_bindings; DELETE FROM workspaces;")
-                .map_err(unavailable)?;
+            tx.batch_execute(
+                "DELETE FROM projects; DELETE FROM role_bindings; DELETE FROM workspaces; DELETE FROM audit_events;",
+            )
+            .map_err(unavailable)?;
             for w in &snapshot.workspaces {
                 tx.execute(
                     &format!("INSERT INTO workspaces ({WORKSPACE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
@@ -51,6 +55,32 @@ impl PostgresStore {
                 )
                 .map_err(unavailable)?;
             }
+            for e in &snapshot.audit_events {
+                let json = |value: &Option<serde_json::Value>| value.as_ref().map(serde_json::Value::to_string);
+                tx.execute(
+                    "INSERT INTO audit_events (id, at, actor, action, workspace, principal, before, after, request_id) \
+                     OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8::text::jsonb, $9)",
+                    &[
+                        &e.id,
+                        &e.at,
+                        &e.actor,
+                        &e.action,
+                        &e.workspace,
+                        &e.principal,
+                        &json(&e.before),
+                        &json(&e.after),
+                        &e.request_id,
+                    ],
+                )
+                .map_err(unavailable)?;
+            }
+            // New events continue after the imported ones.
+            tx.execute(
+                "SELECT setval(pg_get_serial_sequence('audit_events', 'id'), \
+                 (SELECT coalesce(max(id), 0) + 1 FROM audit_events), false)",
+                &[],
+            )
+            .map_err(unavailable)?;
             Ok(snapshot.counts())
         })
     }

@@ -4,14 +4,16 @@ use std::collections::BTreeSet;
 
 use postgres::{GenericClient, Row};
 
+use super::audit::record;
 use super::bindings::{binding_from_row, COLUMNS as BINDING_COLUMNS};
 use super::{boxed, is_unique_violation, numbered, refs, unavailable, Params, PostgresStore};
 use crate::access_rules;
+use crate::audit::{created_event, deleted_event};
 use crate::error::workspace_not_found;
 use crate::sql_filter::{push_condition, Dialect, ENTITY_COLUMNS};
 use crate::{
-    DeletedWorkspace, EntityUpdate, Grant, ListQuery, NewWorkspace, PageOf, RoleBinding, SortField,
-    StoreError, StoreResult, Workspace, WorkspaceStore,
+    AuditContext, DeletedWorkspace, EntityUpdate, Grant, ListQuery, NewWorkspace, PageOf, RoleBinding,
+    SortField, StoreError, StoreResult, Workspace, WorkspaceStore,
 };
 
 pub(crate) const COLUMNS: &str = "id, name, description, created_at, created_by, updated_at, updated_by";
@@ -74,6 +76,7 @@ impl WorkspaceStore for PostgresStore {
         &self,
         new: &NewWorkspace,
         creator_admin: Option<&Grant>,
+        audit: &AuditContext,
     ) -> StoreResult<(Workspace, Option<RoleBinding>)> {
         self.write_access(|tx| {
             let workspace = insert(tx, new).map_err(|e| {
@@ -83,8 +86,9 @@ impl WorkspaceStore for PostgresStore {
                     unavailable(e)
                 }
             })?;
+            record(tx, &created_event(audit, &workspace))?;
             let binding = match creator_admin {
-                Some(grant) => Some(access_rules::grant(tx, grant)?.binding()),
+                Some(grant) => Some(access_rules::grant_audited(tx, grant, audit)?),
                 None => None,
             };
             Ok((workspace, binding))
@@ -99,7 +103,8 @@ impl WorkspaceStore for PostgresStore {
             if exists.is_some() {
                 return Ok(false);
             }
-            insert(tx, new).map_err(unavailable)?;
+            let workspace = insert(tx, new).map_err(unavailable)?;
+            record(tx, &created_event(&AuditContext::new(new.actor.clone(), new.at), &workspace))?;
             Ok(true)
         })
     }
@@ -178,7 +183,7 @@ impl WorkspaceStore for PostgresStore {
         })
     }
 
-    fn delete_workspace(&self, name: &str) -> StoreResult<DeletedWorkspace> {
+    fn delete_workspace(&self, name: &str, audit: &AuditContext) -> StoreResult<DeletedWorkspace> {
         self.write_access(|tx| {
             let workspace = tx
                 .query_opt(&format!("SELECT {COLUMNS} FROM workspaces WHERE name = $1 FOR UPDATE"), &[&name])
@@ -203,8 +208,9 @@ impl WorkspaceStore for PostgresStore {
                 .map_err(unavailable)?
                 .iter()
                 .map(binding_from_row)
-                .collect();
+                .collect::<Vec<_>>();
             tx.execute("DELETE FROM workspaces WHERE name = $1", &[&name]).map_err(unavailable)?;
+            record(tx, &deleted_event(audit, &workspace, &removed_bindings))?;
             Ok(DeletedWorkspace { workspace, removed_bindings })
         })
     }

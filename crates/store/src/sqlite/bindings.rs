@@ -8,8 +8,8 @@ use super::{from_micros, to_micros, unavailable, SqliteStore};
 use crate::access_rules::{self, AccessTx};
 use crate::error::workspace_not_found;
 use crate::{
-    BindingQuery, BindingStore, Grant, MemberChange, MemberRoles, PageOf, RoleBinding, SeedOutcome,
-    StoreError, StoreResult, StringMatch, TimeRange,
+    AuditContext, BindingQuery, BindingStore, Grant, MemberChange, MemberRoles, NewAuditEvent, PageOf,
+    RoleBinding, SeedOutcome, StoreError, StoreResult, StringMatch, TimeRange,
 };
 
 const COLUMNS: &str = "id, name, principal, workspace, role, granted_by, granted_at, revoked_at";
@@ -123,6 +123,10 @@ impl AccessTx for &Transaction<'_> {
         )
         .map_err(unavailable)
     }
+
+    fn record_audit(&mut self, event: &NewAuditEvent) -> StoreResult<()> {
+        super::audit::record(self, event)
+    }
 }
 
 fn push_match(column: &str, matcher: &StringMatch, sql: &mut String, params: &mut Vec<SqlValue>) {
@@ -160,8 +164,8 @@ fn push_range(column: &str, range: &TimeRange, sql: &mut String, params: &mut Ve
 }
 
 impl BindingStore for SqliteStore {
-    fn create_binding(&self, grant: &Grant) -> StoreResult<RoleBinding> {
-        self.write(|mut tx| access_rules::create_binding(&mut tx, grant))
+    fn create_binding(&self, grant: &Grant, audit: &AuditContext) -> StoreResult<RoleBinding> {
+        self.write(|mut tx| access_rules::create_binding(&mut tx, grant, audit))
     }
 
     fn ensure_seed_binding(&self, grant: &Grant) -> StoreResult<SeedOutcome> {
@@ -222,8 +226,8 @@ impl BindingStore for SqliteStore {
         })
     }
 
-    fn revoke_binding(&self, name: &str, at: OffsetDateTime) -> StoreResult<RoleBinding> {
-        self.write(|mut tx| access_rules::revoke_binding(&mut tx, name, at))
+    fn revoke_binding(&self, name: &str, audit: &AuditContext) -> StoreResult<RoleBinding> {
+        self.write(|mut tx| access_rules::revoke_binding(&mut tx, name, audit))
     }
 
     fn active_bindings(&self) -> StoreResult<Vec<RoleBinding>> {
@@ -272,20 +276,20 @@ impl BindingStore for SqliteStore {
         })
     }
 
-    fn add_member(&self, change: &MemberRoles) -> StoreResult<MemberChange> {
-        self.write(|mut tx| access_rules::add_member(&mut tx, change))
+    fn add_member(&self, change: &MemberRoles, audit: &AuditContext) -> StoreResult<MemberChange> {
+        self.write(|mut tx| access_rules::add_member(&mut tx, change, audit))
     }
 
-    fn set_member_roles(&self, change: &MemberRoles) -> StoreResult<MemberChange> {
-        self.write(|mut tx| access_rules::set_member_roles(&mut tx, change))
+    fn set_member_roles(&self, change: &MemberRoles, audit: &AuditContext) -> StoreResult<MemberChange> {
+        self.write(|mut tx| access_rules::set_member_roles(&mut tx, change, audit))
     }
 
     fn remove_member(
         &self,
         workspace: &str,
         principal: &str,
-        at: OffsetDateTime,
+        audit: &AuditContext,
     ) -> StoreResult<MemberChange> {
-        self.write(|mut tx| access_rules::remove_member(&mut tx, workspace, principal, at))
+        self.write(|mut tx| access_rules::remove_member(&mut tx, workspace, principal, audit))
     }
 }

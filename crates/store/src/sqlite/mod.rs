@@ -2,6 +2,7 @@
 //! `kill -9` and power loss, one writer connection (writers are serialized with `BEGIN IMMEDIATE`,
 //! which is what makes the last-Admin rule safe under concurrency) and a few reader connections.
 
+pub mod audit;
 mod bindings;
 mod projects;
 mod sessions;
@@ -36,6 +37,7 @@ impl std::fmt::Debug for SqliteStore {
 /// The migrations, in order; the database's `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0003_audit.sql"),
     include_str!("../../migrations/sqlite/0004_studio_sessions.sql"),
     include_str!("../../migrations/sqlite/0005_workspace_count.sql"),
 ];
@@ -232,7 +234,11 @@ impl SqliteStore {
                 )?
                 .query_map([], bindings::binding_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(crate::transfer::Snapshot { workspaces, projects, bindings })
+            let audit_events = c
+                .prepare(&format!("SELECT {} FROM audit_events ORDER BY id", audit::COLUMNS))?
+                .query_map([], audit::event_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(crate::transfer::Snapshot { workspaces, projects, bindings, audit_events })
         })
     }
 }

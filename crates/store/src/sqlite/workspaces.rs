@@ -5,13 +5,15 @@ use std::collections::BTreeSet;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
+use super::audit::record;
 use super::bindings::binding_from_row;
 use super::{from_micros, to_micros, unavailable, SqliteStore};
 use crate::access_rules;
+use crate::audit::{created_event, deleted_event};
 use crate::error::workspace_not_found;
 use crate::{
-    DeletedWorkspace, EntityUpdate, Grant, ListQuery, NewWorkspace, PageOf, RoleBinding, SortField,
-    StoreError, StoreResult, Workspace, WorkspaceStore,
+    AuditContext, DeletedWorkspace, EntityUpdate, Grant, ListQuery, NewWorkspace, PageOf, RoleBinding,
+    SortField, StoreError, StoreResult, Workspace, WorkspaceStore,
 };
 
 pub(crate) const COLUMNS: &str = "id, name, description, created_at, created_by, updated_at, updated_by";
@@ -84,6 +86,7 @@ impl WorkspaceStore for SqliteStore {
         &self,
         new: &NewWorkspace,
         creator_admin: Option<&Grant>,
+        audit: &AuditContext,
     ) -> StoreResult<(Workspace, Option<RoleBinding>)> {
         self.write(|tx| {
             let workspace = insert(tx, new).map_err(|e| {
@@ -93,8 +96,9 @@ impl WorkspaceStore for SqliteStore {
                     unavailable(e)
                 }
             })?;
+            record(tx, &created_event(audit, &workspace))?;
             let binding = match creator_admin {
-                Some(grant) => Some(access_rules::grant(&mut { tx }, grant)?.binding()),
+                Some(grant) => Some(access_rules::grant_audited(&mut { tx }, grant, audit)?),
                 None => None,
             };
             Ok((workspace, binding))
@@ -110,7 +114,8 @@ impl WorkspaceStore for SqliteStore {
             if exists.is_some() {
                 return Ok(false);
             }
-            insert(tx, new).map_err(unavailable)?;
+            let workspace = insert(tx, new).map_err(unavailable)?;
+            record(tx, &created_event(&AuditContext::new(new.actor.clone(), new.at), &workspace))?;
             Ok(true)
         })
     }
@@ -227,7 +232,7 @@ impl WorkspaceStore for SqliteStore {
         })
     }
 
-    fn delete_workspace(&self, name: &str) -> StoreResult<DeletedWorkspace> {
+    fn delete_workspace(&self, name: &str, audit: &AuditContext) -> StoreResult<DeletedWorkspace> {
         self.write(|tx| {
             let workspace = tx
                 .query_row(&format!("SELECT {COLUMNS} FROM workspaces WHERE name = ?1"), [name], workspace_from_row)
@@ -253,6 +258,7 @@ impl WorkspaceStore for SqliteStore {
             };
             tx.execute("DELETE FROM role_bindings WHERE workspace = ?1", [name]).map_err(unavailable)?;
             tx.execute("DELETE FROM workspaces WHERE name = ?1", [name]).map_err(unavailable)?;
+            record(tx, &deleted_event(audit, &workspace, &removed_bindings))?;
             Ok(DeletedWorkspace { workspace, removed_bindings })
         })
     }

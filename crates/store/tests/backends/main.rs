@@ -30,7 +30,13 @@ mod sqlite {
                 actor: "a".into(),
                 at: time::OffsetDateTime::now_utc(),
             };
-            store.create_workspace(&new, None).unwrap();
+            store
+                .create_workspace(
+                    &new,
+                    None,
+                    &nmp_store::AuditContext::new("a", time::OffsetDateTime::now_utc()),
+                )
+                .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.get_workspace("ws1").unwrap().name, "ws1");
@@ -50,7 +56,9 @@ mod sqlite {
             actor: "a".into(),
             at: time::OffsetDateTime::now_utc(),
         };
-        replica_b.create_workspace(&new, None).unwrap();
+        replica_b
+            .create_workspace(&new, None, &nmp_store::AuditContext::new("a", time::OffsetDateTime::now_utc()))
+            .unwrap();
         assert_ne!(replica_a.external_change_marker().unwrap(), before);
     }
 
@@ -77,5 +85,26 @@ mod sqlite {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, nmp_store::sqlite::latest_version());
+    }
+
+    /// Append-only below the API too: the schema refuses to change a recorded event.
+    #[test]
+    fn audit_events_cannot_be_updated() {
+        use nmp_store::{AuditQuery, AuditStore, NewWorkspace, WorkspaceStore};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nmp.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let new = NewWorkspace {
+            name: "ws1".into(),
+            description: None,
+            actor: "a".into(),
+            at: time::OffsetDateTime::now_utc(),
+        };
+        store.create_workspace(&new, None, &nmp_store::AuditContext::new("alice", new.at)).unwrap();
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        let refused = connection.execute("UPDATE audit_events SET actor = 'mallory'", []).unwrap_err();
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+        let events = store.list_audit_events(&AuditQuery::default()).unwrap();
+        assert_eq!(events.items[0].actor, "alice");
     }
 }

@@ -53,14 +53,27 @@ fn replicas_opening_together_on_an_empty_database_migrate_once() {
     let latest = nmp_store::postgres::latest_version();
     assert_eq!(applied, format!("{} {latest}", nmp_store::postgres::MIGRATIONS.len()));
     // All of them serve the same data.
-    stores[0].create_workspace(&workspace("ws1"), None).unwrap();
+    stores[0]
+        .create_workspace(
+            &workspace("ws1"),
+            None,
+            &nmp_store::AuditContext::new("a", time::OffsetDateTime::now_utc()),
+        )
+        .unwrap();
     assert!(stores.iter().all(|s| s.get_workspace("ws1").is_ok()));
 }
 
 #[test]
 fn reopening_keeps_data_and_applies_nothing_twice() {
     let database = fresh_database();
-    PostgresStore::open(&options(&database)).unwrap().create_workspace(&workspace("ws1"), None).unwrap();
+    PostgresStore::open(&options(&database))
+        .unwrap()
+        .create_workspace(
+            &workspace("ws1"),
+            None,
+            &nmp_store::AuditContext::new("a", time::OffsetDateTime::now_utc()),
+        )
+        .unwrap();
     let again = PostgresStore::open(&options(&database)).unwrap();
     assert_eq!(again.get_workspace("ws1").unwrap().name, "ws1");
     let rows = PgCluster::shared().psql(&database, "SELECT count(*) FROM schema_migrations").unwrap();
@@ -85,11 +98,23 @@ fn another_replica_writing_moves_the_external_change_marker_and_the_revision() {
     let replica_b = PostgresStore::open(&options(&database)).unwrap();
     let (marker, revision) =
         (replica_a.external_change_marker().unwrap(), replica_a.current_revision().unwrap());
-    replica_b.create_workspace(&workspace("ws1"), None).unwrap();
+    replica_b
+        .create_workspace(
+            &workspace("ws1"),
+            None,
+            &nmp_store::AuditContext::new("a", time::OffsetDateTime::now_utc()),
+        )
+        .unwrap();
     assert!(replica_a.external_change_marker().unwrap() > marker);
     assert_eq!(replica_a.current_revision().unwrap(), revision + 1);
     // A write that fails (duplicate) takes no revision.
-    assert!(replica_b.create_workspace(&workspace("ws1"), None).is_err());
+    assert!(replica_b
+        .create_workspace(
+            &workspace("ws1"),
+            None,
+            &nmp_store::AuditContext::new("a", time::OffsetDateTime::now_utc())
+        )
+        .is_err());
     assert_eq!(replica_a.current_revision().unwrap(), revision + 1);
 }
 
@@ -133,7 +158,13 @@ fn a_commit_on_one_replica_wakes_the_listener_of_another_and_replicas_report_wha
     feed.watch(Arc::downgrade(&wake));
     // The first wake says the listener is connected (and asks for a catch-up).
     wakes.recv_timeout(std::time::Duration::from_secs(10)).expect("listener connects");
-    replica_b.create_workspace(&workspace("ws1"), None).unwrap();
+    replica_b
+        .create_workspace(
+            &workspace("ws1"),
+            None,
+            &nmp_store::AuditContext::new("a", time::OffsetDateTime::now_utc()),
+        )
+        .unwrap();
     wakes.recv_timeout(std::time::Duration::from_secs(5)).expect("notified of the commit");
 
     let revision = feed.current_revision().unwrap();
@@ -147,4 +178,23 @@ fn a_commit_on_one_replica_wakes_the_listener_of_another_and_replicas_report_wha
     feed.report_applied(0).unwrap();
     assert_eq!(feed.lagging_replicas(revision, live).unwrap(), 0);
     assert_eq!(feed_b.lagging_replicas(revision, live).unwrap(), 1);
+}
+
+/// Append-only below the API too: the schema refuses to change a recorded event.
+#[test]
+fn audit_events_cannot_be_updated() {
+    use nmp_store::{AuditQuery, AuditStore};
+    let database = fresh_database();
+    let store = PostgresStore::open(&options(&database)).unwrap();
+    store
+        .create_workspace(
+            &workspace("ws1"),
+            None,
+            &nmp_store::AuditContext::new("alice", time::OffsetDateTime::now_utc()),
+        )
+        .unwrap();
+    let refused =
+        PgCluster::shared().psql(&database, "UPDATE audit_events SET actor = 'mallory'").unwrap_err();
+    assert!(format!("{refused:#}").contains("append-only"), "{refused:#}");
+    assert_eq!(store.list_audit_events(&AuditQuery::default()).unwrap().items[0].actor, "alice");
 }

@@ -44,14 +44,6 @@ impl PhaseStats {
         }
     }
 
-    pub fn count_5xx_except(&self, allowed: &[u16]) -> usize {
-        self.statuses
-            .iter()
-            .filter(|(s, _)| (500..600).contains(*s) && !allowed.contains(s))
-            .map(|(_, n)| n)
-            .sum()
-    }
-
     fn statuses_text(&self) -> String {
         self.statuses
             .iter()
