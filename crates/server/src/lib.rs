@@ -68,8 +68,16 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     let (store, auth, at) = (Arc::clone(&state.store), state.settings.file.auth.clone(), state.now());
     tokio::task::spawn_blocking(move || seed::seed(store.as_ref(), &auth, at)).await?.context("seeding")?;
     let (store, access) = (Arc::clone(&state.store), Arc::clone(&state.access));
-    tokio::task::spawn_blocking(move || {
-        access.reload(|builder| store.for_each_active_binding(&mut |p, w, r| builder.add(p, w, r)))
+    tokio::task::spawn_blocking(move || -> nmp_store::StoreResult<()> {
+        // On a shared store, the revision first (the bindings read after it include every change
+        // up to it), and this replica registers as having applied it before it serves anything:
+        // another replica's `wait_role_propagation` then waits for it from its first request on.
+        let revision = store.change_feed().map(|feed| feed.current_revision()).transpose()?;
+        access.reload(|builder| store.for_each_active_binding(&mut |p, w, r| builder.add(p, w, r)))?;
+        if let (Some(feed), Some(revision)) = (store.change_feed(), revision) {
+            feed.report_applied(revision)?;
+        }
+        Ok(())
     })
     .await?
     .context("loading role bindings")?;
