@@ -9,6 +9,7 @@
 mod e2e {
     pub mod support;
 
+    mod access_keys;
     mod audit;
     mod authz_matrix;
     mod bad_input;
@@ -23,7 +24,7 @@ mod e2e {
     mod members;
     mod migrate_store;
     mod nginx;
-    mod oidc;
+    pub(crate) mod oidc;
     mod opa;
     mod pdp;
     mod persistence;
