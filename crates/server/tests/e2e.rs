@@ -10,6 +10,7 @@ mod e2e {
     pub mod support;
 
     mod access_keys;
+    mod access_keys_pg;
     mod audit;
     mod authz_matrix;
     mod bad_input;
