@@ -201,12 +201,15 @@ pub async fn create(
         ));
     }
     let lifetime = lifetime(settings, input.expires_in_seconds)?;
-    let issued_at = state.now().replace_nanosecond(0).unwrap_or_else(|_| state.now());
+    // Stored to the microsecond (so listings order keys made in the same second), signed and
+    // shown in whole seconds.
+    let issued_at = state.now();
+    let issued_second = issued_at.replace_nanosecond(0).unwrap_or(issued_at);
     let expires_at = match lifetime {
         Some(seconds) => {
             let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
             Some(
-                issued_at
+                issued_second
                     .checked_add(time::Duration::seconds(seconds))
                     .ok_or_else(|| ApiError::BadRequest("expires_in_seconds is too large".into()))?,
             )

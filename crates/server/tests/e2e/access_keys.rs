@@ -505,7 +505,10 @@ async fn bad_input_is_answered_as_the_reference_answers_it() {
     assert_eq!(body["detail"][0]["type"], "greater_than_equal");
     assert_eq!(body["detail"][0]["loc"], json!(["body", "expires_in_seconds"]));
     let (status, body) = bad(json!({"expires_in_seconds": 1.5})).await;
-    assert_eq!((status, body["detail"][0]["type"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("int_from_float")));
+    assert_eq!(
+        (status, body["detail"][0]["type"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("int_from_float"))
+    );
     let (status, created) = bad(json!({"expires_in_seconds": "60", "scope": "ignored"})).await;
     assert_eq!(status, StatusCode::OK, "a numeric string is coerced, unknown fields ignored: {created}");
     let (status, body) = bad(json!({"name": ""})).await;
@@ -516,12 +519,20 @@ async fn bad_input_is_answered_as_the_reference_answers_it() {
     assert_eq!(body["detail"][0]["msg"], "String should have at most 128 characters");
     let (_, body) = bad(json!({"description": "x".repeat(1025)})).await;
     assert_eq!(body["detail"][0]["type"], "string_too_long");
-    let (status, body) = server.as_token(&admin(), Method::POST, KEYS, Some(json!({"service_account_id": "-bad id"}))).await;
-    assert_eq!((status, body["detail"][0]["type"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("string_pattern_mismatch")));
-    let (status, body) = server.call(Method::POST, KEYS, None, &[("Authorization", &format!("Bearer {}", bob()))]).await;
+    let (status, body) =
+        server.as_token(&admin(), Method::POST, KEYS, Some(json!({"service_account_id": "-bad id"}))).await;
+    assert_eq!(
+        (status, body["detail"][0]["type"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("string_pattern_mismatch"))
+    );
+    let (status, body) =
+        server.call(Method::POST, KEYS, None, &[("Authorization", &format!("Bearer {}", bob()))]).await;
     assert_eq!(
         (status, body),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": null}]}))
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": null}]})
+        )
     );
 
     // Paging.
@@ -555,21 +566,32 @@ async fn bad_input_is_answered_as_the_reference_answers_it() {
     // Who may create what.
     assert_eq!(
         bad(json!({"service_account_id": "intake"})).await,
-        (StatusCode::FORBIDDEN, json!({"detail": "Only PlatformAdmin can create service-bound Scoped Access Keys"}))
+        (
+            StatusCode::FORBIDDEN,
+            json!({"detail": "Only PlatformAdmin can create service-bound Scoped Access Keys"})
+        )
     );
     let as_service = |body: Value| {
         let server = &server;
-        async move { server.call(Method::POST, KEYS, Some(body), &[("X-NMP-Principal-Id", "service:evaluator")]).await }
+        async move {
+            server.call(Method::POST, KEYS, Some(body), &[("X-NMP-Principal-Id", "service:evaluator")]).await
+        }
     };
     assert_eq!(
         as_service(json!({})).await,
-        (StatusCode::BAD_REQUEST, json!({"detail": "Scoped Access Keys cannot be created for service principals"}))
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"detail": "Scoped Access Keys cannot be created for service principals"})
+        )
     );
     assert_eq!(as_service(json!({"service_account_id": "x"})).await.0, StatusCode::FORBIDDEN);
     let (sa_key, _) = create(&server, &admin(), json!({"service_account_id": "intake"})).await;
     assert_eq!(
         server.as_token(&sa_key, Method::POST, KEYS, Some(json!({}))).await,
-        (StatusCode::BAD_REQUEST, json!({"detail": "Scoped Access Keys cannot be created by service-account principals"}))
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"detail": "Scoped Access Keys cannot be created by service-account principals"})
+        )
     );
     let unknown = format!("ak_{}", "0".repeat(32));
     assert_eq!(
@@ -586,7 +608,11 @@ async fn with_the_feature_off_every_route_says_so_and_keys_are_not_recognised() 
     let pem = signing_key(dir.path(), "signing");
     let on = TestServer::start_in(&keys_yaml(&pem, ""), dir).await;
     let (key, jti) = create(&on, &bob(), json!({})).await;
-    let off = TestServer::start(&format!("{QUICKSTART}  token_signing:\n    private_key_file: {}\n", pem.display())).await;
+    let off = TestServer::start(&format!(
+        "{QUICKSTART}  token_signing:\n    private_key_file: {}\n",
+        pem.display()
+    ))
+    .await;
     let disabled = json!({"detail": "Scoped Access Keys are not enabled", "code": "access_keys_disabled"});
     for (method, path, body) in [
         (Method::POST, KEYS.to_string(), Some(json!({}))),
@@ -595,10 +621,17 @@ async fn with_the_feature_off_every_route_says_so_and_keys_are_not_recognised() 
         (Method::POST, format!("{KEYS}/{jti}/suspend"), None),
         (Method::POST, format!("{KEYS}/{jti}/unsuspend"), None),
     ] {
-        assert_eq!(off.as_token(&bob(), method, &path, body).await, (StatusCode::NOT_FOUND, disabled.clone()), "{path}");
+        assert_eq!(
+            off.as_token(&bob(), method, &path, body).await,
+            (StatusCode::NOT_FOUND, disabled.clone()),
+            "{path}"
+        );
     }
     // Validation still comes first, as in the reference.
-    assert_eq!(off.as_token(&bob(), Method::DELETE, &format!("{KEYS}/nope"), None).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        off.as_token(&bob(), Method::DELETE, &format!("{KEYS}/nope"), None).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert_eq!(off.get("/apis/auth/jwks").await, (StatusCode::OK, json!({"keys": []})));
     assert_eq!(whoami(&off, &key).await.0, StatusCode::UNAUTHORIZED);
     let (status, jwks) = on.get("/apis/auth/jwks").await;

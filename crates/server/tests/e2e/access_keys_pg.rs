@@ -38,20 +38,35 @@ async fn ak_02_revoke_and_suspend_through_one_replica_are_refused_on_the_next_re
     let key = created["token"].as_str().expect("token").to_string();
     let jti = created["jti"].as_str().expect("jti").to_string();
     for replica in [&a, &b] {
-        assert_eq!(call(&replica.base, &key, Method::GET, WS, None).await.0, StatusCode::OK, "{}", replica.log());
+        assert_eq!(
+            call(&replica.base, &key, Method::GET, WS, None).await.0,
+            StatusCode::OK,
+            "{}",
+            replica.log()
+        );
     }
 
     for round in 0..20 {
         let (through, other) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        let (status, body) = call(&through.base, &bob, Method::POST, &format!("{KEYS}/{jti}/suspend"), None).await;
+        let (status, body) =
+            call(&through.base, &bob, Method::POST, &format!("{KEYS}/{jti}/suspend"), None).await;
         assert_eq!((status, body["changed"].clone()), (StatusCode::OK, json!(true)), "round {round}");
         for replica in [through, other] {
-            assert_eq!(call(&replica.base, &key, Method::GET, WS, None).await.0, StatusCode::UNAUTHORIZED, "round {round}");
+            assert_eq!(
+                call(&replica.base, &key, Method::GET, WS, None).await.0,
+                StatusCode::UNAUTHORIZED,
+                "round {round}"
+            );
         }
-        let (status, _) = call(&other.base, &bob, Method::POST, &format!("{KEYS}/{jti}/unsuspend"), None).await;
+        let (status, _) =
+            call(&other.base, &bob, Method::POST, &format!("{KEYS}/{jti}/unsuspend"), None).await;
         assert_eq!(status, StatusCode::OK);
         for replica in [through, other] {
-            assert_eq!(call(&replica.base, &key, Method::GET, WS, None).await.0, StatusCode::OK, "round {round}");
+            assert_eq!(
+                call(&replica.base, &key, Method::GET, WS, None).await.0,
+                StatusCode::OK,
+                "round {round}"
+            );
         }
     }
 

@@ -31,8 +31,13 @@ fn invalid_values_and_unimplemented_features_are_named() {
     );
     assert!(message.contains("auth.oidc.audience"), "{message}");
     let message = start_error("auth:\n  access_keys:\n    enabled: true\n");
-    assert!(message.contains("auth.token_signing.private_key_file") && message.contains("required"), "{message}");
-    let message = start_error("auth:\n  access_keys:\n    default_expires_in_seconds: 10\n    max_expires_in_seconds: 5\n");
+    assert!(
+        message.contains("auth.token_signing.private_key_file") && message.contains("required"),
+        "{message}"
+    );
+    let message = start_error(
+        "auth:\n  access_keys:\n    default_expires_in_seconds: 10\n    max_expires_in_seconds: 5\n",
+    );
     assert!(
         message.contains("default_expires_in_seconds must be less than or equal to auth.access_keys.max_expires_in_seconds"),
         "{message}"
