@@ -134,7 +134,8 @@ fn ak_04_forged_keys_are_refused() {
 fn claim_rules_refuse_what_the_platform_never_signs() {
     let platform = keys(&[("k1", RSA1)]);
     let check = verifier(Arc::clone(&platform), &clock());
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("service principal", Box::new(|c| c["sub"] = json!("service:evil"))),
         ("SA without entity type", Box::new(|c| c["sub"] = json!("service-account:x"))),
         (
