@@ -58,7 +58,7 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/signing
 idp_port=$(free_port)
 issuer="http://127.0.0.1:$idp_port"
 modulus=$(openssl rsa -in "$work/idp.pem" -noout -modulus 2>/dev/null | cut -d= -f2)
-n=$(printf '%s' "$modulus" | xxd -r -p | b64url)
+n=$(python3 -c 'import base64, sys; print(base64.urlsafe_b64encode(bytes.fromhex(sys.argv[1])).decode().rstrip("="))' "$modulus")
 mkdir -p "$work/idp/.well-known"
 printf '{"issuer":"%s","jwks_uri":"%s/jwks"}' "$issuer" "$issuer" >"$work/idp/.well-known/openid-configuration"
 printf '{"keys":[{"kty":"RSA","kid":"idp1","use":"sig","alg":"RS256","n":"%s","e":"AQAB"}]}' "$n" >"$work/idp/jwks"
