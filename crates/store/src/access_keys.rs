@@ -122,12 +122,27 @@ pub trait AccessKeyStore: Send + Sync {
     fn create_access_key(&self, record: &AccessKeyRecord) -> StoreResult<()>;
     fn get_access_key(&self, jti: &str) -> StoreResult<AccessKeyRecord>;
     fn list_access_keys(&self, query: &AccessKeyListQuery) -> StoreResult<AccessKeyPage>;
+    /// Move the key to `target` in one transaction, following [`transition`]; a no-op writes
+    /// nothing. The operations below are this one call (the place an audit record of the
+    /// operation would be written, in the same transaction).
+    fn change_access_key_status(
+        &self,
+        jti: &str,
+        target: AccessKeyStatus,
+        at: OffsetDateTime,
+    ) -> StoreResult<AccessKeyChange>;
     /// Revoke (terminal). Already revoked: unchanged, nothing written.
-    fn revoke_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange>;
+    fn revoke_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
+        self.change_access_key_status(jti, AccessKeyStatus::Revoked, at)
+    }
     /// Suspend. Already suspended or expired at `at`: unchanged; revoked: `Conflict`.
-    fn suspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange>;
+    fn suspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
+        self.change_access_key_status(jti, AccessKeyStatus::Suspended, at)
+    }
     /// Reactivate a suspended key. Already active or expired at `at`: unchanged; revoked: `Conflict`.
-    fn unsuspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange>;
+    fn unsuspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
+        self.change_access_key_status(jti, AccessKeyStatus::Active, at)
+    }
     /// Every entry, for the in-memory registry each replica keeps.
     fn all_access_keys(&self) -> StoreResult<Vec<AccessKeyRecord>>;
 }

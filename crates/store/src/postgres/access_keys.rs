@@ -34,41 +34,6 @@ fn record_from_row(row: &Row) -> StoreResult<AccessKeyRecord> {
     })
 }
 
-impl PostgresStore {
-    fn change_access_key_status(
-        &self,
-        jti: &str,
-        target: AccessKeyStatus,
-        at: OffsetDateTime,
-    ) -> StoreResult<AccessKeyChange> {
-        // Read first: a no-op takes no revision and writes nothing.
-        let current = self.get_access_key(jti)?;
-        if transition(&current, target, at)? == StatusTransition::Unchanged {
-            return Ok(AccessKeyChange { record: current, changed: false });
-        }
-        self.write_access(|tx| {
-            let row = tx
-                .query_opt(&format!("SELECT {COLUMNS} FROM access_keys WHERE jti = $1 FOR UPDATE"), &[&jti])
-                .map_err(unavailable)?
-                .ok_or_else(|| access_key_not_found(jti))?;
-            let mut record = record_from_row(&row)?;
-            match transition(&record, target, at)? {
-                StatusTransition::Unchanged => Ok(AccessKeyChange { record, changed: false }),
-                StatusTransition::Write(status) => {
-                    tx.execute(
-                        "UPDATE access_keys SET status = $1, updated_at = $2 WHERE jti = $3",
-                        &[&status.as_str(), &at, &jti],
-                    )
-                    .map_err(unavailable)?;
-                    record.status = status;
-                    record.updated_at = at;
-                    Ok(AccessKeyChange { record, changed: true })
-                }
-            }
-        })
-    }
-}
-
 impl AccessKeyStore for PostgresStore {
     fn create_access_key(&self, record: &AccessKeyRecord) -> StoreResult<()> {
         self.write_access(|tx| {
@@ -131,16 +96,37 @@ impl AccessKeyStore for PostgresStore {
         Ok(AccessKeyPage { keys, has_more })
     }
 
-    fn revoke_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
-        self.change_access_key_status(jti, AccessKeyStatus::Revoked, at)
-    }
-
-    fn suspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
-        self.change_access_key_status(jti, AccessKeyStatus::Suspended, at)
-    }
-
-    fn unsuspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
-        self.change_access_key_status(jti, AccessKeyStatus::Active, at)
+    fn change_access_key_status(
+        &self,
+        jti: &str,
+        target: AccessKeyStatus,
+        at: OffsetDateTime,
+    ) -> StoreResult<AccessKeyChange> {
+        // Read first: a no-op takes no revision and writes nothing.
+        let current = self.get_access_key(jti)?;
+        if transition(&current, target, at)? == StatusTransition::Unchanged {
+            return Ok(AccessKeyChange { record: current, changed: false });
+        }
+        self.write_access(|tx| {
+            let row = tx
+                .query_opt(&format!("SELECT {COLUMNS} FROM access_keys WHERE jti = $1 FOR UPDATE"), &[&jti])
+                .map_err(unavailable)?
+                .ok_or_else(|| access_key_not_found(jti))?;
+            let mut record = record_from_row(&row)?;
+            match transition(&record, target, at)? {
+                StatusTransition::Unchanged => Ok(AccessKeyChange { record, changed: false }),
+                StatusTransition::Write(status) => {
+                    tx.execute(
+                        "UPDATE access_keys SET status = $1, updated_at = $2 WHERE jti = $3",
+                        &[&status.as_str(), &at, &jti],
+                    )
+                    .map_err(unavailable)?;
+                    record.status = status;
+                    record.updated_at = at;
+                    Ok(AccessKeyChange { record, changed: true })
+                }
+            }
+        })
     }
 
     fn all_access_keys(&self) -> StoreResult<Vec<AccessKeyRecord>> {

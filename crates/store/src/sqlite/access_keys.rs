@@ -36,40 +36,6 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<AccessKeyRecord> {
     })
 }
 
-impl SqliteStore {
-    fn change_access_key_status(
-        &self,
-        jti: &str,
-        target: AccessKeyStatus,
-        at: OffsetDateTime,
-    ) -> StoreResult<AccessKeyChange> {
-        self.write(|tx| {
-            let mut record = tx
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM access_keys WHERE jti = ?1"),
-                    [jti],
-                    record_from_row,
-                )
-                .optional()
-                .map_err(unavailable)?
-                .ok_or_else(|| access_key_not_found(jti))?;
-            match transition(&record, target, at)? {
-                StatusTransition::Unchanged => Ok(AccessKeyChange { record, changed: false }),
-                StatusTransition::Write(status) => {
-                    tx.execute(
-                        "UPDATE access_keys SET status = ?1, updated_at = ?2 WHERE jti = ?3",
-                        params![status.as_str(), to_micros(at), jti],
-                    )
-                    .map_err(unavailable)?;
-                    record.status = status;
-                    record.updated_at = at;
-                    Ok(AccessKeyChange { record, changed: true })
-                }
-            }
-        })
-    }
-}
-
 impl AccessKeyStore for SqliteStore {
     fn create_access_key(&self, record: &AccessKeyRecord) -> StoreResult<()> {
         let audiences = serde_json::to_string(&record.audiences)
@@ -129,16 +95,36 @@ impl AccessKeyStore for SqliteStore {
         Ok(AccessKeyPage { keys, has_more })
     }
 
-    fn revoke_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
-        self.change_access_key_status(jti, AccessKeyStatus::Revoked, at)
-    }
-
-    fn suspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
-        self.change_access_key_status(jti, AccessKeyStatus::Suspended, at)
-    }
-
-    fn unsuspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
-        self.change_access_key_status(jti, AccessKeyStatus::Active, at)
+    fn change_access_key_status(
+        &self,
+        jti: &str,
+        target: AccessKeyStatus,
+        at: OffsetDateTime,
+    ) -> StoreResult<AccessKeyChange> {
+        self.write(|tx| {
+            let mut record = tx
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM access_keys WHERE jti = ?1"),
+                    [jti],
+                    record_from_row,
+                )
+                .optional()
+                .map_err(unavailable)?
+                .ok_or_else(|| access_key_not_found(jti))?;
+            match transition(&record, target, at)? {
+                StatusTransition::Unchanged => Ok(AccessKeyChange { record, changed: false }),
+                StatusTransition::Write(status) => {
+                    tx.execute(
+                        "UPDATE access_keys SET status = ?1, updated_at = ?2 WHERE jti = ?3",
+                        params![status.as_str(), to_micros(at), jti],
+                    )
+                    .map_err(unavailable)?;
+                    record.status = status;
+                    record.updated_at = at;
+                    Ok(AccessKeyChange { record, changed: true })
+                }
+            }
+        })
     }
 
     fn all_access_keys(&self) -> StoreResult<Vec<AccessKeyRecord>> {
