@@ -253,8 +253,9 @@ impl AccessKeyVerifier {
     }
 }
 
-/// Verified keys by SHA-256 of the token, each until its `exp` + leeway. When full it is
-/// emptied at once: simple, O(1) amortized, and a refill costs one signature check per key.
+/// Verified keys by the token cache's hash of the token (`token_cache::cache_key`), each until
+/// its `exp` + leeway. When full it is emptied at once: simple, O(1) amortized, and a refill
+/// costs one signature check per key.
 struct VerifiedKeyCache {
     capacity: usize,
     entries: RwLock<HashMap<CacheKey, (VerifiedAccessKey, i64)>>,
