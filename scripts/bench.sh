@@ -549,3 +549,10 @@ if [ "$out" != - ]; then
     write_doc "$out" <"$work/report.md"
     log "updated $out"
 fi
+
+# ---------------------------------------------------------------- access keys (ours only)
+# A request authenticated by a Scoped Access Key next to one authenticated by an IdP token, on the
+# binary just measured; its own section of the doc. BENCH_ACCESS_KEYS=0 skips it.
+if [ "${BENCH_ACCESS_KEYS:-1}" = 1 ]; then
+    BENCH_SERVER_BIN="$ours_bin" BENCH_OUT="$out" "$repo/scripts/bench-access-keys.sh"
+fi

@@ -3,7 +3,8 @@
 # - nginx (Debian package `nginx`, built with the auth_request module) for the gateway and
 #   replica e2e tests in crates/server/tests/e2e/, which fail rather than skip without it;
 # - curl and openssl for the TLS tests (crates/server/tests/e2e/tls.rs, tests/deploy,
-#   tests/compat/test_tls.py);
+#   tests/compat/test_tls.py) and the access-key tests, which make their RSA signing keys with
+#   openssl (crates/server/tests/e2e/access_keys.rs, tests/compat/test_access_keys.py);
 # - PostgreSQL server binaries (Debian package `postgresql`: initdb, pg_ctl, psql) for the store
 #   conformance suite and the replica tests, which start throwaway clusters of their own. As root
 #   the tests run those binaries as the `postgres` user the package creates (initdb refuses root);

@@ -279,8 +279,10 @@ def test_the_schema_knows_every_auth_key_of_the_server(chart):
     schema_auth = chart.schema["properties"]["platformConfig"]["properties"]["auth"]["properties"]
     for key in defaults:
         parts = key.split(".")
-        if parts[0] != "auth" or parts[1] in ("policy", "access_keys", "token_signing"):
+        if parts[0] != "auth" or parts[1] == "policy":
             continue
+        if parts[1:3] in (["token_signing", "private_key_file"], ["token_signing", "previous_keys"]):
+            continue  # key files: only from an existing Secret (signingKeySecret.*)
         if parts[1:3] == ["gateway", "shared_secret"] or parts[1:3] == ["gateway", "shared_secret_file"]:
             continue  # secrets: only from an existing Secret (gatewaySecret.*)
         if parts[1:3] == ["oidc", "workload_token_exchange_enabled"]:
@@ -290,3 +292,18 @@ def test_the_schema_knows_every_auth_key_of_the_server(chart):
         for part in parts[2:]:
             node = node["properties"].get(part)
             assert node is not None, key
+
+
+def test_access_keys_sign_with_the_key_of_an_existing_secret(chart):
+    values = {"platformConfig": {"auth": {"access_keys": {"enabled": True}}}, "signingKeySecret": {"existingSecret": "nmp-signing"}}
+    objects = render(chart, values)
+    config = platform_config(objects)
+    assert config["auth"]["access_keys"]["enabled"] is True
+    assert config["auth"]["token_signing"]["private_key_file"] == "/etc/nmp/signing/signing.pem"
+    mounts = {m["name"]: m["mountPath"] for m in container(objects)["volumeMounts"]}
+    assert mounts["signing-key"] == "/etc/nmp/signing"
+    volumes = one(objects, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    secret = next(v for v in volumes if v["name"] == "signing-key")["secret"]
+    assert secret["secretName"] == "nmp-signing" and secret["items"] == [{"key": "signing.pem", "path": "signing.pem"}]
+    with pytest.raises(helm.HelmError, match="signingKeySecret"):
+        chart.render({"platformConfig": {"auth": {"access_keys": {"enabled": True}}}}, name="nmp", namespace="nmp")

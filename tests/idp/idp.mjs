@@ -140,7 +140,8 @@ function configuration() {
       const user = users.find((candidate) => candidate.sub === token.accountId);
       if (user) return { email: user.email, groups: user.groups };
       const service = serviceClients.find((client) => client.client_id === token.clientId);
-      return service ? { groups: service.groups } : undefined;
+      // `extra_claims`: a test client whose tokens claim to be something else (e.g. an access key).
+      return service ? { groups: service.groups, ...(service.extra_claims ?? {}) } : undefined;
     },
     features: {
       devInteractions: { enabled: false },

@@ -84,6 +84,7 @@
 //! - **Logs.** Rejections are logged at debug level with a reason code ([`RejectReason`]), never
 //!   with the token. Types that hold a token print `[redacted]`.
 
+mod access_key;
 mod authenticator;
 mod bearer;
 mod claims;
@@ -98,6 +99,10 @@ mod settings;
 mod token_cache;
 mod verify;
 
+pub use access_key::{
+    claims_to_be_access_key, is_valid_jti, AccessKeyVerifier, PlatformKeys, SigningKeyError,
+    VerifiedAccessKey, ACCESS_KEY_LEEWAY_SECONDS, ACCESS_KEY_TOKEN_TYPE, SERVICE_ACCOUNT_PREFIX,
+};
 pub use authenticator::{Authenticator, AuthnStats, VerifiedToken, GROUPS_OVERAGE_WARNING};
 pub use bearer::{
     parse_authorization, parse_authorization_with_limit, AuthorizationError, BearerToken,

@@ -116,6 +116,9 @@ Exit codes: 0 yes (or the list was printed), 1 no, 2 usage error, 3 remote/API e
   nemo auth explain POST /apis/entities/v2/workspaces/ml-team/members
   nemo auth explain DELETE /apis/entities/v2/workspaces/ml-team --as bob@example.com --as-group ml-readers")]
     Explain(ExplainArgs),
+    /// Manage NeMo Platform Scoped Access Keys.
+    #[command(subcommand)]
+    AccessKeys(AccessKeysCommand),
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +153,47 @@ pub struct ExplainArgs {
     /// A scope of the other principal's token (repeatable; none: no scope claim).
     #[arg(long = "as-scope", requires = "as_principal")]
     pub as_scopes: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessKeysCommand {
+    /// Create a user-bound or service-bound Scoped Access Key.
+    ///
+    /// Prints only the key: it is shown this once and stored nowhere.
+    #[command(after_help = "Examples:
+  nemo auth access-keys create --name ci --expires-in 86400
+  nemo auth access-keys create --name reader --service-account intake-reader
+  nemo config set --access-token \"$(nemo auth access-keys create --name ci)\"")]
+    Create {
+        /// A name for the key.
+        #[arg(short = 'n', long)]
+        name: Option<String>,
+        /// A description of the key.
+        #[arg(short = 'd', long)]
+        description: Option<String>,
+        /// Lifetime in seconds, or `none` for a key that never expires (if the server allows it).
+        #[arg(long, value_name = "SECONDS")]
+        expires_in: Option<String>,
+        /// Create a key for `service-account:<ID>` (PlatformAdmin only).
+        #[arg(long, value_name = "ID")]
+        service_account: Option<String>,
+    },
+    /// List Scoped Access Keys owned by the currently authenticated user.
+    #[command(
+        after_help = "Examples:\n  nemo auth access-keys list\n  nemo auth access-keys list --page 2 --page-size 10"
+    )]
+    List {
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        page: u64,
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100))]
+        page_size: u64,
+    },
+    /// Revoke a Scoped Access Key owned by the currently authenticated user.
+    Revoke { jti: String },
+    /// Temporarily suspend a Scoped Access Key owned by the current user.
+    Suspend { jti: String },
+    /// Restore a suspended Scoped Access Key owned by the current user.
+    Unsuspend { jti: String },
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,12 @@ pub struct UsageError(pub String);
 #[error("no")]
 pub struct AnswerNo;
 
+/// A local error the official CLI reports as `Unexpected error: ...` (exit 1), e.g. a bad
+/// `--expires-in`, or Scoped Access Keys being off on the server.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unexpected(pub String);
+
 /// The exit code and the stderr lines for an error.
 pub fn report(error: &anyhow::Error) -> (i32, Vec<String>) {
     if error.downcast_ref::<AnswerNo>().is_some() {
@@ -28,6 +34,15 @@ pub fn report(error: &anyhow::Error) -> (i32, Vec<String>) {
     }
     if let Some(usage) = error.downcast_ref::<UsageError>() {
         return (USAGE, vec![format!("Error: {usage}")]);
+    }
+    if let Some(unexpected) = error.downcast_ref::<Unexpected>() {
+        return (
+            LOCAL,
+            vec![
+                format!("Unexpected error: {unexpected}"),
+                "Hint: Run with --verbose for more details.".to_string(),
+            ],
+        );
     }
     if let Some(sdk) = error.downcast_ref::<Error>() {
         return report_sdk(sdk);

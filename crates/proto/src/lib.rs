@@ -5,6 +5,7 @@
 //! contract so the official clients parse our answers unchanged. OpenAPI schemas are derived only
 //! with the `openapi` feature, which the server turns on and clients leave off.
 
+pub mod access_keys;
 pub mod clock;
 pub mod insight;
 pub mod names;

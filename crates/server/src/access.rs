@@ -6,13 +6,14 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use nmp_authn::Authenticator;
+use nmp_authn::{AccessKeyVerifier, Authenticator};
 use nmp_core::policy::{
     self, Allow, BindingIndex, BindingIndexBuilder, Decision, Deny, PolicyData, Verdict, Visibility,
 };
 use nmp_core::{Principal, RoleBinding};
 
 use crate::config::PdpProvider;
+use crate::key_registry::{KeyCheck, KeyRegistry};
 use crate::opa::OpaClient;
 pub use crate::opa::PdpFailure;
 
@@ -51,6 +52,9 @@ pub struct Access {
     index: RwLock<BindingIndex>,
     pub authenticator: Option<Authenticator>,
     pub opa: Option<OpaClient>,
+    /// Scoped Access Keys: the signature verifier (when keys are accepted) and the registry copy.
+    pub access_key_verifier: Option<AccessKeyVerifier>,
+    access_keys: RwLock<KeyRegistry>,
 }
 
 impl Access {
@@ -71,7 +75,61 @@ impl Access {
             index: RwLock::new(BindingIndex::new()),
             authenticator,
             opa,
+            access_key_verifier: None,
+            access_keys: RwLock::new(KeyRegistry::default()),
         }
+    }
+
+    /// Accept access keys verified by `verifier` (set once, at start).
+    pub fn with_access_key_verifier(mut self, verifier: Option<AccessKeyVerifier>) -> Access {
+        self.access_key_verifier = verifier;
+        self
+    }
+
+    fn key_registry(&self) -> std::sync::RwLockReadGuard<'_, KeyRegistry> {
+        self.access_keys.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn key_registry_mut(&self) -> std::sync::RwLockWriteGuard<'_, KeyRegistry> {
+        self.access_keys.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The one path for an access-key registry write (create, revoke, suspend, unsuspend): under
+    /// the access write lock, run the store write and apply the resulting record, so the next
+    /// request on this replica sees it.
+    pub fn commit_access_key<T, E>(
+        &self,
+        work: impl FnOnce() -> Result<(T, nmp_store::AccessKeyRecord), E>,
+    ) -> Result<T, E> {
+        let _write = self.write_lock();
+        let (value, record) = work()?;
+        self.key_registry_mut().apply(&record);
+        Ok(value)
+    }
+
+    /// Replace the registry copy with the store's (start, and another replica's commit).
+    pub fn reload_access_keys<E>(
+        &self,
+        all: impl FnOnce() -> Result<Vec<nmp_store::AccessKeyRecord>, E>,
+    ) -> Result<(), E> {
+        let _write = self.write_lock();
+        let fresh = KeyRegistry::from_records(&all()?);
+        *self.key_registry_mut() = fresh;
+        Ok(())
+    }
+
+    /// Record a key found in the store but missing from the copy, unless a newer state arrived.
+    pub fn learn_access_key(&self, record: &nmp_store::AccessKeyRecord) {
+        let _write = self.write_lock();
+        let mut registry = self.key_registry_mut();
+        if !registry.contains(&record.jti) {
+            registry.apply(record);
+        }
+    }
+
+    /// The registry's verdict on a verified key: no I/O.
+    pub fn check_access_key(&self, jti: &str, subject: &str, now: i64) -> KeyCheck {
+        self.key_registry().check(jti, subject, now)
     }
 
     fn write_lock(&self) -> MutexGuard<'_, ()> {

@@ -37,6 +37,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::audit::router())
         .merge(routes::discovery::router())
         .merge(routes::authn::router())
+        .merge(routes::access_keys::router())
         .merge(routes::authz::router())
         .merge(routes::bundle::router())
         .merge(routes::health::router())

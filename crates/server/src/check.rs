@@ -276,10 +276,20 @@ fn store_replicas(settings: &Settings, deployment: &Deployment) -> Vec<Finding> 
     )]
 }
 
-/// Access keys are not implemented yet (`auth.access_keys` is refused at start), so there is
-/// no lifetime to check. Kept in the list so the checklist and this code stay in step.
-fn access_keys_lifetime(_settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
-    Vec::new()
+/// Access keys that may never expire (or live longer than 90 days) stay valid long after the
+/// job that used them is gone, unless someone remembers to revoke them.
+fn access_keys_lifetime(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
+    const NINETY_DAYS: u64 = 90 * 24 * 3600;
+    let Some(access_keys) = &settings.access_keys else { return Vec::new() };
+    match access_keys.max_expires_in {
+        Some(max) if max <= NINETY_DAYS => Vec::new(),
+        _ => vec![finding(
+            "access-keys-lifetime",
+            Severity::Warning,
+            "`auth.access_keys.max_expires_in_seconds` is null or above 90 days: access keys may outlive their use",
+            "set `auth.access_keys.max_expires_in_seconds` to 2592000 (30 days, the default) or less, and rotate keys",
+        )],
+    }
 }
 
 fn decision_log_off(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {

@@ -199,3 +199,18 @@ fn several_replicas_on_sqlite() {
     let findings = check_deployment(&settings(&postgres), &Deployment { replicas: Some(5) });
     assert!(findings.iter().all(|f| !f.id.starts_with("store-")), "{findings:#?}");
 }
+
+#[test]
+fn access_keys_without_a_bounded_lifetime_are_flagged() {
+    // A fixture key of the authn crate: any RSA private key will do.
+    let pem = concat!(env!("CARGO_MANIFEST_DIR"), "/../authn/tests/keys/rsa1.pem");
+    let with_max = |max: &str| {
+        clean_with(&format!(
+            "  access_keys:\n    enabled: true\n    max_expires_in_seconds: {max}\n    default_expires_in_seconds: 60\n  \
+             token_signing:\n    private_key_file: {pem}\n"
+        ))
+    };
+    assert!(!ids(&with_max("2592000")).contains(&"access-keys-lifetime"));
+    assert!(ids(&with_max("null")).contains(&"access-keys-lifetime"));
+    assert!(ids(&with_max("31536000")).contains(&"access-keys-lifetime"));
+}

@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Serialized, Yaml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+pub use crate::config_access_keys::{AccessKeySettings, AccessKeysConfig, TokenSigningConfig};
 pub use crate::config_store::{Database, StoreBackend, StoreConfig};
 pub use crate::gateway_trust::TrustedGateway;
 
@@ -61,11 +62,10 @@ pub struct AuthConfig {
     pub decision_log: DecisionLogConfig,
     /// Operator additions to the shipped policy: extra endpoints and custom roles.
     pub policy: nmp_core::policy::PolicyExtensions,
-    /// Reference features not implemented yet: present ⇒ start-up error saying so.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_keys: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_signing: Option<serde_json::Value>,
+    /// Scoped Access Keys (config_access_keys.rs).
+    pub access_keys: AccessKeysConfig,
+    /// The platform's own signing keys, which sign access keys.
+    pub token_signing: TokenSigningConfig,
 }
 
 impl Default for AuthConfig {
@@ -90,8 +90,8 @@ impl Default for AuthConfig {
             gateway: GatewayConfig::default(),
             decision_log: DecisionLogConfig::default(),
             policy: nmp_core::policy::PolicyExtensions::default(),
-            access_keys: None,
-            token_signing: None,
+            access_keys: AccessKeysConfig::default(),
+            token_signing: TokenSigningConfig::default(),
         }
     }
 }
@@ -325,6 +325,8 @@ pub struct Settings {
     pub metrics_address: Option<std::net::SocketAddr>,
     /// The web console (`studio:`), validated.
     pub studio: crate::studio::StudioSettings,
+    /// Scoped Access Keys with their signing keys loaded; `None` when the feature is off.
+    pub access_keys: Option<AccessKeySettings>,
 }
 
 /// Every duration of the configuration, parsed once.
@@ -357,13 +359,19 @@ pub struct Environment {
     pub home: Option<PathBuf>,
     /// `XDG_DATA_HOME`.
     pub xdg_data_home: Option<PathBuf>,
+    /// `NMP_BASE_URL`: the platform's public URL (the default access-key issuer is derived from it).
+    pub base_url: Option<String>,
 }
 
 impl Environment {
     /// The current process's environment (empty values count as unset).
     pub fn from_process() -> Environment {
         let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-        Environment { home: var("HOME"), xdg_data_home: var("XDG_DATA_HOME") }
+        Environment {
+            home: var("HOME"),
+            xdg_data_home: var("XDG_DATA_HOME"),
+            base_url: std::env::var("NMP_BASE_URL").ok().filter(|v| !v.is_empty()),
+        }
     }
 }
 
@@ -383,18 +391,11 @@ impl Settings {
         environment: &Environment,
     ) -> Result<Settings, ConfigError> {
         let auth = &file.auth;
-        if auth.access_keys.is_some() {
-            return Err(invalid(
-                "auth.access_keys",
-                "Scoped Access Keys are not implemented yet; remove this section",
-            ));
-        }
-        if auth.token_signing.is_some() {
-            return Err(invalid(
-                "auth.token_signing",
-                "token signing is not implemented yet; remove this section",
-            ));
-        }
+        let access_keys = crate::config_access_keys::validate(
+            &auth.access_keys,
+            &auth.token_signing,
+            environment.base_url.as_deref(),
+        )?;
         if auth.oidc.workload_token_exchange_enabled == Some(true) {
             return Err(invalid(
                 "auth.oidc.workload_token_exchange_enabled",
@@ -490,6 +491,7 @@ impl Settings {
             tls,
             metrics_address,
             studio,
+            access_keys,
         })
     }
 }

@@ -49,6 +49,9 @@ pub enum ApiError {
     GatewayTimeout(String),
     /// 500: a bug. The message goes to the log only.
     Internal(String),
+    /// 404 `{"detail": "Scoped Access Keys are not enabled", "code": "access_keys_disabled"}`:
+    /// the reference's answer on every access-key route while the feature is off.
+    AccessKeysDisabled,
 }
 
 impl ApiError {
@@ -67,7 +70,7 @@ impl ApiError {
             ApiError::Forbidden(_) | ApiError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             ApiError::InvalidRequest(_) | ApiError::InvalidEntrypoint { .. } => StatusCode::BAD_REQUEST,
             ApiError::HeaderTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::AccessKeysDisabled => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -150,6 +153,14 @@ impl IntoResponse for ApiError {
                 (status, Json(serde_json::json!({ "detail": detail }))).into_response()
             }
             ApiError::MethodNotAllowed => detail(status, "Method Not Allowed".into()),
+            ApiError::AccessKeysDisabled => (
+                status,
+                Json(nmp_proto::access_keys::AccessKeysDisabled {
+                    detail: nmp_proto::access_keys::ACCESS_KEYS_DISABLED_DETAIL.into(),
+                    code: nmp_proto::access_keys::ACCESS_KEYS_DISABLED_CODE.into(),
+                }),
+            )
+                .into_response(),
             ApiError::Internal(message) => {
                 tracing::error!(error = %message, "internal error");
                 detail(status, "Internal server error".into())

@@ -2,16 +2,19 @@
 //! configuration. Only this crate knows HTTP; storage and decisions live in `nmp-store` and `nmp-core`.
 
 pub mod access;
+pub mod access_keys;
 pub mod app;
 pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod config_access_keys;
 pub mod config_doc;
 pub mod config_store;
 mod convert;
 pub mod error;
 pub mod gateway_trust;
+pub mod key_registry;
 pub mod listen;
 pub mod metrics;
 pub mod middleware;
@@ -81,6 +84,10 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     })
     .await?
     .context("loading role bindings")?;
+    let (store, access) = (Arc::clone(&state.store), Arc::clone(&state.access));
+    tokio::task::spawn_blocking(move || access.reload_access_keys(|| store.all_access_keys()))
+        .await?
+        .context("loading the access-key registry")?;
     replication::spawn(&state);
     audit::spawn_retention(&state);
     if state.settings.studio.enabled {
@@ -122,7 +129,7 @@ pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         nmp_core::policy::PolicyData::with_extensions(&auth.policy).context("config key `auth.policy`")?;
     let authenticator = match &settings.authn {
         Some(authn) => Some(
-            nmp_authn::Authenticator::new(authn.clone(), clock)
+            nmp_authn::Authenticator::new(authn.clone(), Arc::clone(&clock))
                 .map_err(|e| anyhow::anyhow!("config key `auth.oidc`: {e}"))?,
         ),
         None => None,
@@ -132,7 +139,17 @@ pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     } else {
         None
     };
-    Ok(Access::new(auth.enabled, policy, authenticator, auth.policy_decision_point_provider, opa))
+    let access_key_verifier = settings.access_keys.as_ref().filter(|keys| keys.accept_keys).map(|keys| {
+        nmp_authn::AccessKeyVerifier::new(
+            Arc::clone(&keys.keys),
+            keys.issuer.clone(),
+            keys.audience.clone(),
+            Arc::clone(&clock),
+            auth.token_cache_max_entries,
+        )
+    });
+    Ok(Access::new(auth.enabled, policy, authenticator, auth.policy_decision_point_provider, opa)
+        .with_access_key_verifier(access_key_verifier))
 }
 
 /// The TLS files of the settings, loaded (and reloaded on SIGHUP), when TLS is served directly.
@@ -211,7 +228,16 @@ pub struct RunningServer {
 
 impl RunningServer {
     pub async fn start(settings: Settings, bind: SocketAddr) -> anyhow::Result<RunningServer> {
-        let state = prepare(settings, Arc::new(SystemClock)).await?;
+        RunningServer::start_with_clock(settings, bind, Arc::new(SystemClock)).await
+    }
+
+    /// [`RunningServer::start`] with the given clock (tests move time to expire keys and tokens).
+    pub async fn start_with_clock(
+        settings: Settings,
+        bind: SocketAddr,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<RunningServer> {
+        let state = prepare(settings, clock).await?;
         let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -115,6 +115,10 @@ pub async fn identify(
             return Err(ApiError::HeaderTooLarge("Authorization header too long".into()));
         }
     };
+    if nmp_authn::claims_to_be_access_key(token.as_str()) {
+        // Only the platform's own keys can vouch for a token that says it is an access key.
+        return crate::access_keys::authenticate(state, token.as_str()).await;
+    }
     let Some(authenticator) = &state.access.authenticator else {
         metrics.authentication("rejected", "NotConfigured");
         return Err(ApiError::Unauthorized {

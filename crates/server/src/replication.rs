@@ -124,6 +124,7 @@ pub fn spawn(state: &AppState) {
                     access.reload(|builder| {
                         store.for_each_active_binding(&mut |p, w, r| builder.add(p, w, r))
                     })?;
+                    access.reload_access_keys(|| store.all_access_keys())?;
                 }
                 if let (Some(feed), Some(revision)) = (feed, revision) {
                     feed.report_applied(revision)?;

@@ -9,6 +9,8 @@
 mod e2e {
     pub mod support;
 
+    mod access_keys;
+    mod access_keys_pg;
     mod audit;
     mod authz_matrix;
     mod bad_input;
@@ -23,7 +25,7 @@ mod e2e {
     mod members;
     mod migrate_store;
     mod nginx;
-    mod oidc;
+    pub(crate) mod oidc;
     mod opa;
     mod pdp;
     mod persistence;

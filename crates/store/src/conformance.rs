@@ -40,6 +40,8 @@ macro_rules! conformance_tests {
             audit_failed_or_idle_changes_leave_no_event,
             audit_query_filters_and_pages,
             audit_prune_removes_only_older_events,
+            access_key_lifecycle,
+            access_key_listing_pages_and_visibility,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -637,4 +639,74 @@ pub fn audit_prune_removes_only_older_events(store: impl Store) {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].workspace.as_deref(), Some("new"));
     assert_eq!(store.prune_audit_events(t(50)).unwrap(), 0);
+}
+
+fn key(jti_digit: char, owner: &str, subject: &str, entity: AccessKeyEntity, issued: i64) -> AccessKeyRecord {
+    AccessKeyRecord {
+        jti: format!("ak_{}", jti_digit.to_string().repeat(32)),
+        name: Some("ci".into()),
+        description: None,
+        owner: owner.into(),
+        subject: subject.into(),
+        entity_type: entity,
+        issuer: "http://platform/apis/auth".into(),
+        audiences: vec!["nemo-platform-access-key".into()],
+        issued_at: t(issued),
+        expires_at: Some(t(issued + 100)),
+        status: AccessKeyStatus::Active,
+        updated_at: t(issued),
+    }
+}
+
+pub fn access_key_lifecycle(store: impl Store) {
+    let record = key('a', "bob", "bob", AccessKeyEntity::User, 0);
+    store.create_access_key(&record).unwrap();
+    assert_eq!(store.get_access_key(&record.jti).unwrap(), record);
+    assert!(matches!(store.create_access_key(&record), Err(StoreError::Conflict(_))));
+    let missing = format!("ak_{}", "f".repeat(32));
+    assert!(matches!(store.revoke_access_key(&missing, t(1)), Err(StoreError::NotFound(_))));
+
+    let suspended = store.suspend_access_key(&record.jti, t(1)).unwrap();
+    assert!(suspended.changed);
+    assert_eq!(suspended.record.status, AccessKeyStatus::Suspended);
+    assert!(!store.suspend_access_key(&record.jti, t(2)).unwrap().changed);
+    let active = store.unsuspend_access_key(&record.jti, t(3)).unwrap();
+    assert!(active.changed);
+    assert_eq!(store.get_access_key(&record.jti).unwrap().status, AccessKeyStatus::Active);
+    // Expired: suspend does nothing.
+    let after_expiry = store.suspend_access_key(&record.jti, t(200)).unwrap();
+    assert!(!after_expiry.changed);
+    assert_eq!(after_expiry.record.status, AccessKeyStatus::Active);
+
+    let revoked = store.revoke_access_key(&record.jti, t(4)).unwrap();
+    assert!(revoked.changed);
+    assert!(!store.revoke_access_key(&record.jti, t(5)).unwrap().changed);
+    assert!(matches!(store.suspend_access_key(&record.jti, t(6)), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.unsuspend_access_key(&record.jti, t(6)), Err(StoreError::Conflict(_))));
+    let all = store.all_access_keys().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].status, AccessKeyStatus::Revoked);
+    assert_eq!(all[0].updated_at, t(4));
+}
+
+pub fn access_key_listing_pages_and_visibility(store: impl Store) {
+    store.create_access_key(&key('1', "bob", "bob", AccessKeyEntity::User, 1)).unwrap();
+    store.create_access_key(&key('2', "bob", "bob", AccessKeyEntity::User, 2)).unwrap();
+    store.create_access_key(&key('3', "carol", "carol", AccessKeyEntity::User, 3)).unwrap();
+    store
+        .create_access_key(&key('4', "admin", "service-account:intake", AccessKeyEntity::ServiceAccount, 4))
+        .unwrap();
+    let list = |owner: &str, admin: bool, page: u64, page_size: u64| {
+        let query =
+            AccessKeyListQuery { owner: owner.into(), include_service_accounts: admin, page, page_size };
+        let page = store.list_access_keys(&query).unwrap();
+        (page.keys.iter().map(|k| k.jti[3..4].to_string()).collect::<Vec<_>>().join(""), page.has_more)
+    };
+    assert_eq!(list("bob", false, 1, 100), ("21".into(), false));
+    assert_eq!(list("bob", false, 1, 1), ("2".into(), true));
+    assert_eq!(list("bob", false, 2, 1), ("1".into(), false));
+    assert_eq!(list("bob", false, 3, 1), ("".into(), false));
+    // The SA key's creator sees it only while a PlatformAdmin; any admin sees every SA key.
+    assert_eq!(list("admin", false, 1, 100), ("".into(), false));
+    assert_eq!(list("carol", true, 1, 100), ("43".into(), false));
 }

@@ -12,6 +12,7 @@
 //! - Every access change records its audit events in its own transaction (see [`audit`]).
 //! - Stores know nothing about HTTP or authorization; the server maps [`StoreError`] to statuses.
 
+mod access_keys;
 mod access_rules;
 pub mod audit;
 mod error;
@@ -25,6 +26,7 @@ pub mod transfer;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use access_keys::*;
 pub use audit::{actions, AuditContext, AuditEvent, AuditQuery, AuditStore, NewAuditEvent};
 pub use error::{StoreError, StoreResult};
 pub use ids::new_id;
@@ -121,7 +123,9 @@ pub trait SessionStore: Send + Sync {
 }
 
 /// A complete backend.
-pub trait Store: WorkspaceStore + BindingStore + ProjectStore + SessionStore + AuditStore {
+pub trait Store:
+    WorkspaceStore + BindingStore + ProjectStore + SessionStore + AuditStore + AccessKeyStore
+{
     /// Cheap check that the backend answers (readiness).
     fn ping(&self) -> StoreResult<()>;
     /// `sqlite` or `postgres`, for the start-up line and `/status`.

@@ -258,6 +258,14 @@ impl TestIdp {
         token_request(&self.http, &self.token_endpoint(), &form, Some(("nmp-ci", "nmp-ci-secret"))).await
     }
 
+    /// Client-credentials grant for the service client `nmp-forger`, whose IdP-signed tokens
+    /// also claim to be Scoped Access Keys (`nmp_token_type: access_key`, a well-formed `jti`).
+    pub async fn forged_access_key(&self, scopes: &str) -> Result<TokenSet> {
+        let form = [("grant_type", "client_credentials"), ("scope", scopes)];
+        token_request(&self.http, &self.token_endpoint(), &form, Some(("nmp-forger", "nmp-forger-secret")))
+            .await
+    }
+
     // --- outage ------------------------------------------------------------------------------------
 
     /// Kills the IdP: connections to its port are refused until [`TestIdp::restart`].

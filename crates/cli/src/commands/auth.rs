@@ -19,6 +19,7 @@ pub async fn run(cli: &Cli, command: &AuthCommand) -> anyhow::Result<()> {
         AuthCommand::Whoami => super::insight::whoami(cli).await,
         AuthCommand::CanI(args) => super::insight::can_i(cli, args).await,
         AuthCommand::Explain(args) => super::insight::explain(cli, args).await,
+        AuthCommand::AccessKeys(command) => super::access_keys::run(cli, command).await,
     }
 }
 

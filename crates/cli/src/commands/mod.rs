@@ -1,5 +1,6 @@
 //! One module per command group.
 
+pub mod access_keys;
 pub mod auth;
 pub mod config;
 pub mod iam;

@@ -1,5 +1,6 @@
 //! One handle per API resource, mirroring the official SDK (`client.workspaces().list(..)`).
 
+mod access_keys;
 mod auth;
 mod iam;
 mod insight;
@@ -7,6 +8,7 @@ mod members;
 mod projects;
 mod workspaces;
 
+pub use access_keys::AccessKeysApi;
 pub use auth::{discover, AuthApi};
 pub use iam::{RoleBindingQuery, RoleBindingsApi};
 pub use insight::{AuditEventQuery, InsightApi};
@@ -38,6 +40,11 @@ impl Client {
     /// Access insight: whoami, explain, can-i, who-can.
     pub fn insight(&self) -> InsightApi<'_> {
         InsightApi { client: self }
+    }
+
+    /// Scoped Access Keys.
+    pub fn access_keys(&self) -> AccessKeysApi<'_> {
+        AccessKeysApi { client: self }
     }
 
     /// Discovery, whoami and health.

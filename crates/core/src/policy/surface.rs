@@ -10,6 +10,7 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/status",
     "/cluster-info",
     "/apis/auth/discovery",
+    "/apis/auth/jwks",
     "/openapi.json",
     "/metrics",
 ];

@@ -23,7 +23,7 @@ fn shipped_policy_is_complete() {
         policy.role_names(),
         ["Viewer", "Editor", "Admin", "WorkspaceCreator", "PlatformAdmin", "JobRunner", "ServiceSystem"]
     );
-    assert_eq!(policy.endpoints().len(), 182);
+    assert_eq!(policy.endpoints().len(), 187, "182 before the 5 access-key routes");
     assert!(policy.is_known_role("JobRunner"));
     assert!(!policy.is_known_role("viewer"), "role names are case-sensitive");
     assert!(policy.role_grants("Admin", "models.read"), "Admin includes Editor includes Viewer");

@@ -1,6 +1,7 @@
 //! HTTP routes, one file per resource. Each handler validates its input, calls the store, keeps the
 //! access index in step with the write, and converts to wire types.
 
+pub mod access_keys;
 pub mod audit;
 pub mod authn;
 pub mod authz;

@@ -31,7 +31,21 @@ fn invalid_values_and_unimplemented_features_are_named() {
     );
     assert!(message.contains("auth.oidc.audience"), "{message}");
     let message = start_error("auth:\n  access_keys:\n    enabled: true\n");
-    assert!(message.contains("auth.access_keys") && message.contains("not implemented"), "{message}");
+    assert!(
+        message.contains("auth.token_signing.private_key_file") && message.contains("required"),
+        "{message}"
+    );
+    let message = start_error(
+        "auth:\n  access_keys:\n    default_expires_in_seconds: 10\n    max_expires_in_seconds: 5\n",
+    );
+    assert!(
+        message.contains("default_expires_in_seconds must be less than or equal to auth.access_keys.max_expires_in_seconds"),
+        "{message}"
+    );
+    let message = start_error("auth:\n  access_keys:\n    accepted_formats: [jwt, opaque]\n");
+    assert!(message.contains("auth.access_keys.accepted_formats") && message.contains("'jwt'"), "{message}");
+    let message = start_error("auth:\n  access_keys:\n    max_expires_in_seconds: 0\n");
+    assert!(message.contains("greater than or equal to 1"), "{message}");
     let message = start_error("auth:\n  enabled: yes please\n");
     assert!(message.contains("enabled"), "{message}");
     let message = start_error("auth:\n  gateway:\n    trusted_cidrs: [\"not-a-cidr\"]\n");
@@ -52,6 +66,25 @@ fn environment_overrides_the_file_with_double_underscore_nesting() {
         assert!(settings.file.auth.allow_unsigned_jwt);
         assert_eq!(settings.file.auth.oidc.email_claim, "upn");
         assert_eq!(settings.file.auth.admin_email.as_deref(), Some("ops@example.com"));
+        Ok(())
+    });
+}
+
+#[test]
+fn access_key_settings_from_the_environment_accept_the_reference_spellings() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("NMP_AUTH_ACCESS_KEYS__ACCEPTED_FORMATS", "jwt");
+        jail.set_env("NMP_AUTH_ACCESS_KEYS__MAX_EXPIRES_IN_SECONDS", "none");
+        jail.set_env("NMP_AUTH_ACCESS_KEYS__DEFAULT_EXPIRES_IN_SECONDS", "NULL");
+        jail.set_env("NMP_AUTH_ACCESS_KEYS__AUDIENCE", "my-aud");
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_from_yaml("{}\n", dir.path());
+        let keys = &settings.file.auth.access_keys;
+        assert_eq!(keys.accepted_formats, ["jwt"]);
+        assert_eq!((keys.default_expires_in_seconds, keys.max_expires_in_seconds), (None, None));
+        assert_eq!(keys.audience, "my-aud");
+        assert!(!keys.enabled, "off by default");
+        assert!(settings.access_keys.is_none());
         Ok(())
     });
 }

@@ -17,6 +17,7 @@ use crate::{StoreError, StoreResult};
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "replicas", include_str!("../../migrations/postgres/0002_replicas.sql")),
+    (3, "access_keys", include_str!("../../migrations/postgres/0003_access_keys.sql")),
     (4, "audit", include_str!("../../migrations/postgres/0004_audit.sql")),
     (5, "studio_sessions", include_str!("../../migrations/postgres/0005_studio_sessions.sql")),
     (6, "workspace_count", include_str!("../../migrations/postgres/0006_workspace_count.sql")),

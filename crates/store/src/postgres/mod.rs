@@ -7,6 +7,7 @@
 //! revisions follow commit order and the last-Admin check cannot race; READ COMMITTED is enough
 //! because every statement after the lock sees the latest commits.
 
+mod access_keys;
 pub mod audit;
 mod bindings;
 mod feed;

@@ -2,6 +2,7 @@
 //! `kill -9` and power loss, one writer connection (writers are serialized with `BEGIN IMMEDIATE`,
 //! which is what makes the last-Admin rule safe under concurrency) and a few reader connections.
 
+mod access_keys;
 pub mod audit;
 mod bindings;
 mod projects;
@@ -37,6 +38,7 @@ impl std::fmt::Debug for SqliteStore {
 /// The migrations, in order; the database's `user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_access_keys.sql"),
     include_str!("../../migrations/sqlite/0003_audit.sql"),
     include_str!("../../migrations/sqlite/0004_studio_sessions.sql"),
     include_str!("../../migrations/sqlite/0005_workspace_count.sql"),

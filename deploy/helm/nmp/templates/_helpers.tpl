@@ -73,5 +73,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $_ := set $gateway "shared_secret_file" "/etc/nmp/gateway/shared-secret" }}
 {{- $_ := set $auth "gateway" $gateway }}
 {{- end }}
+{{- if .Values.signingKeySecret.existingSecret }}
+{{- $auth := $config.auth }}
+{{- $signing := default (dict) $auth.token_signing }}
+{{- $_ := set $signing "private_key_file" "/etc/nmp/signing/signing.pem" }}
+{{- $_ := set $auth "token_signing" $signing }}
+{{- else if (($config.auth).access_keys).enabled }}
+{{- fail "platformConfig.auth.access_keys.enabled needs signingKeySecret.existingSecret (the PEM that signs the keys)" }}
+{{- end }}
 {{- toYaml $config }}
 {{- end }}

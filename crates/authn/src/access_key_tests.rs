@@ -1,0 +1,190 @@
+//! Unit tests of access-key signing and verification, with the fixture keys of `tests/keys/`.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use nmp_core::clock::{Clock, ManualClock};
+use serde_json::{json, Value};
+
+use super::*;
+
+const NOW: i64 = 1_800_000_000;
+const ISSUER: &str = "http://platform.test/apis/auth";
+const AUDIENCE: &str = "nemo-platform-access-key";
+const RSA1: &[u8] = include_bytes!("../tests/keys/rsa1.pem");
+const RSA2: &[u8] = include_bytes!("../tests/keys/rsa2.pem");
+const ATTACKER: &[u8] = include_bytes!("../tests/keys/attacker_rsa.pem");
+const EC256: &[u8] = include_bytes!("../tests/keys/ec256.pem");
+
+fn keys(list: &[(&str, &[u8])]) -> Arc<PlatformKeys> {
+    let owned: Vec<(String, Vec<u8>)> = list.iter().map(|(id, pem)| (id.to_string(), pem.to_vec())).collect();
+    Arc::new(PlatformKeys::from_pems(&owned).expect("keys load"))
+}
+
+fn verifier(keys: Arc<PlatformKeys>, clock: &Arc<ManualClock>) -> AccessKeyVerifier {
+    let clock: Arc<dyn Clock> = Arc::clone(clock) as Arc<dyn Clock>;
+    AccessKeyVerifier::new(keys, ISSUER.into(), AUDIENCE.into(), clock, 100)
+}
+
+fn claims(sub: &str) -> Value {
+    json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "iat": NOW, "nbf": NOW,
+        "jti": format!("ak_{}", "0123456789abcdef".repeat(2)),
+        "nmp_token_type": "access_key", "nmp_access_key": {"version": 2, "name": "ci"},
+        "email": sub, "exp": NOW + 600,
+    })
+}
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(NOW))
+}
+
+#[test]
+fn signed_key_verifies_and_carries_the_identity() {
+    let platform = keys(&[("k1", RSA1)]);
+    let token = platform.sign(&claims("bob@example.com")).unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header, json!({"alg": "RS256", "kid": "k1", "typ": "JWT"}));
+    assert!(claims_to_be_access_key(&token));
+    let verified = verifier(platform, &clock()).verify(&token).unwrap();
+    assert_eq!(verified.principal.id, "bob@example.com");
+    assert_eq!(verified.principal.email.as_deref(), Some("bob@example.com"));
+    assert_eq!(verified.expires_at, Some(NOW + 600));
+    assert!(!verified.service_account);
+}
+
+#[test]
+fn jwks_publishes_every_key_with_the_reference_members() {
+    let jwks = keys(&[("new", RSA2), ("old", RSA1)]).jwks();
+    let kids: Vec<&str> =
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids, ["new", "old"]);
+    let first = &jwks["keys"][0];
+    assert_eq!(
+        (first["kty"].as_str(), first["alg"].as_str(), first["use"].as_str()),
+        (Some("RSA"), Some("RS256"), Some("sig"))
+    );
+    assert_eq!(first["key_ops"], json!(["verify"]));
+    assert_eq!(first["e"], "AQAB");
+    assert!(first.get("d").is_none(), "no private member is published");
+}
+
+#[test]
+fn non_rsa_or_duplicate_keys_are_refused_at_load() {
+    let load = |list: Vec<(String, Vec<u8>)>| PlatformKeys::from_pems(&list).map(|_| ());
+    assert_eq!(
+        load(vec![("k".into(), EC256.to_vec())]),
+        Err(SigningKeyError::NotRsaPrivateKey { key_id: "k".into() })
+    );
+    assert_eq!(
+        load(vec![("k".into(), RSA1.to_vec()), ("k".into(), RSA2.to_vec())]),
+        Err(SigningKeyError::DuplicateKeyId("k".into()))
+    );
+    assert!(load(vec![("k".into(), b"not a pem".to_vec())]).is_err());
+}
+
+#[test]
+fn ak_04_forged_keys_are_refused() {
+    let platform = keys(&[("k1", RSA1)]);
+    let check = verifier(Arc::clone(&platform), &clock());
+    let body = claims("admin@example.com");
+    // Another RSA key under the platform's kid.
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("k1".into());
+    let attacker =
+        jsonwebtoken::encode(&header, &body, &EncodingKey::from_rsa_pem(ATTACKER).unwrap()).unwrap();
+    assert!(check.verify(&attacker).is_err());
+    // HS256 keyed with the platform's public key material (the JWKS `n`).
+    let n = platform.jwks()["keys"][0]["n"].as_str().unwrap().to_owned();
+    let mut hs = Header::new(Algorithm::HS256);
+    hs.kid = Some("k1".into());
+    let confused = jsonwebtoken::encode(&hs, &body, &EncodingKey::from_secret(n.as_bytes())).unwrap();
+    assert!(check.verify(&confused).is_err());
+    // Unsigned.
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let unsigned = format!(
+        "{}.{}.",
+        engine.encode(br#"{"alg":"none","kid":"k1","typ":"JWT"}"#),
+        engine.encode(serde_json::to_vec(&body).unwrap())
+    );
+    assert!(claims_to_be_access_key(&unsigned));
+    assert!(check.verify(&unsigned).is_err());
+    // A tampered payload keeps the signature of the original.
+    let genuine = platform.sign(&body).unwrap();
+    let parts: Vec<&str> = genuine.split('.').collect();
+    let mut evil = body.clone();
+    evil["sub"] = json!("root@example.com");
+    let tampered = format!("{}.{}.{}", parts[0], engine.encode(serde_json::to_vec(&evil).unwrap()), parts[2]);
+    assert!(check.verify(&tampered).is_err());
+    // Unknown kid, wrong issuer, wrong audience.
+    let other = keys(&[("k2", RSA1)]);
+    assert!(check.verify(&other.sign(&body).unwrap()).is_err());
+    for (claim, value) in [("iss", "http://elsewhere/apis/auth"), ("aud", "another-audience")] {
+        let mut wrong = body.clone();
+        wrong[claim] = json!(value);
+        assert!(check.verify(&platform.sign(&wrong).unwrap()).is_err(), "{claim}");
+    }
+}
+
+#[test]
+fn claim_rules_refuse_what_the_platform_never_signs() {
+    let platform = keys(&[("k1", RSA1)]);
+    let check = verifier(Arc::clone(&platform), &clock());
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        ("service principal", Box::new(|c| c["sub"] = json!("service:evil"))),
+        ("SA without entity type", Box::new(|c| c["sub"] = json!("service-account:x"))),
+        (
+            "entity type on a user",
+            Box::new(|c| c["nmp_access_key"]["entity_type"] = json!("SERVICE_ACCOUNT")),
+        ),
+        ("malformed jti", Box::new(|c| c["jti"] = json!("ak_XYZ"))),
+        ("no nbf", Box::new(|c| drop(c.as_object_mut().unwrap().remove("nbf")))),
+        ("future nbf", Box::new(|c| c["nbf"] = json!(NOW + 31))),
+        ("wrong type", Box::new(|c| c["nmp_token_type"] = json!("oidc"))),
+    ];
+    for (name, mutate) in cases {
+        let mut body = claims("bob@example.com");
+        mutate(&mut body);
+        assert!(check.verify(&platform.sign(&body).unwrap()).is_err(), "{name}");
+    }
+}
+
+#[test]
+fn expiry_has_thirty_seconds_of_leeway_even_from_the_cache() {
+    let platform = keys(&[("k1", RSA1)]);
+    let clock = clock();
+    let check = verifier(Arc::clone(&platform), &clock);
+    let token = platform.sign(&claims("bob@example.com")).unwrap();
+    assert!(check.verify(&token).is_ok());
+    clock.set(NOW + 600 + 29);
+    assert!(check.verify(&token).is_ok(), "within leeway");
+    clock.set(NOW + 600 + 30);
+    assert!(check.verify(&token).is_err(), "cached entry ends at exp + leeway");
+    let mut forever = claims("bob@example.com");
+    forever.as_object_mut().unwrap().remove("exp");
+    assert_eq!(check.verify(&platform.sign(&forever).unwrap()).unwrap().expires_at, None);
+}
+
+#[test]
+fn rotation_keeps_keys_of_the_previous_signing_key_until_it_is_removed() {
+    let before = keys(&[("old", RSA1)]);
+    let token = before.sign(&claims("bob@example.com")).unwrap();
+    let during = keys(&[("new", RSA2), ("old", RSA1)]);
+    assert_eq!(during.signing_key_id(), Some("new"));
+    assert!(verifier(during, &clock()).verify(&token).is_ok());
+    let after = keys(&[("new", RSA2)]);
+    assert!(verifier(after, &clock()).verify(&token).is_err());
+}
+
+#[test]
+fn jti_pattern_is_the_reference_one() {
+    assert!(is_valid_jti(&format!("ak_{}", "a".repeat(32))));
+    assert!(!is_valid_jti(&format!("ak_{}", "A".repeat(32))));
+    assert!(!is_valid_jti(&format!("ak_{}", "a".repeat(31))));
+    assert!(!is_valid_jti("not-a-jti"));
+}
