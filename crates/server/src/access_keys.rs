@@ -11,7 +11,9 @@ use nmp_proto::access_keys::{
     AccessKeyCreateResponse, AccessKeyListResponse, AccessKeyMetadataResponse, AccessKeyRevokeResponse,
     AccessKeyStatusChangeResponse,
 };
-use nmp_store::{AccessKeyChange, AccessKeyEntity, AccessKeyListQuery, AccessKeyRecord, AccessKeyStatus};
+use nmp_store::{
+    AccessKeyChange, AccessKeyEntity, AccessKeyListQuery, AccessKeyRecord, AccessKeyStatus, AuditContext,
+};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -182,6 +184,7 @@ pub async fn create(
     state: &AppState,
     principal: Option<&Principal>,
     input: CreateInput,
+    audit: &AuditContext,
 ) -> ApiResult<AccessKeyCreateResponse> {
     let settings = settings(state)?;
     let creator = caller(principal)?;
@@ -258,10 +261,11 @@ pub async fn create(
         updated_at: issued_at,
     };
     let access = Arc::clone(&state.access);
-    let stored = record.clone();
+    let (stored, audit) = (record.clone(), audit.clone());
     state
         .store(move |store| {
-            access.commit_access_key(|| store.create_access_key(&stored).map(|()| ((), stored.clone())))
+            access
+                .commit_access_key(|| store.create_access_key(&stored, &audit).map(|()| ((), stored.clone())))
         })
         .await?;
     crate::replication::note_access_commit();
@@ -338,16 +342,21 @@ enum Operation {
     Unsuspend,
 }
 
-async fn change(state: &AppState, jti: &str, operation: Operation) -> ApiResult<AccessKeyChange> {
+async fn change(
+    state: &AppState,
+    jti: &str,
+    operation: Operation,
+    audit: &AuditContext,
+) -> ApiResult<AccessKeyChange> {
     let access = Arc::clone(&state.access);
-    let (jti, at) = (jti.to_string(), state.now());
+    let (jti, audit) = (jti.to_string(), audit.clone());
     let outcome = state
         .store(move |store| {
             access.commit_access_key(|| {
                 let change = match operation {
-                    Operation::Revoke => store.revoke_access_key(&jti, at),
-                    Operation::Suspend => store.suspend_access_key(&jti, at),
-                    Operation::Unsuspend => store.unsuspend_access_key(&jti, at),
+                    Operation::Revoke => store.revoke_access_key(&jti, &audit),
+                    Operation::Suspend => store.suspend_access_key(&jti, &audit),
+                    Operation::Unsuspend => store.unsuspend_access_key(&jti, &audit),
                 }?;
                 let record = change.record.clone();
                 Ok::<_, nmp_store::StoreError>((change, record))
@@ -365,9 +374,10 @@ pub async fn revoke(
     state: &AppState,
     principal: Option<&Principal>,
     jti: &str,
+    audit: &AuditContext,
 ) -> ApiResult<AccessKeyRevokeResponse> {
     manageable(state, principal, jti).await?;
-    let outcome = change(state, jti, Operation::Revoke).await?;
+    let outcome = change(state, jti, Operation::Revoke, audit).await?;
     Ok(AccessKeyRevokeResponse { jti: jti.to_string(), revoked: outcome.changed })
 }
 
@@ -376,10 +386,11 @@ pub async fn suspend(
     principal: Option<&Principal>,
     jti: &str,
     suspend: bool,
+    audit: &AuditContext,
 ) -> ApiResult<AccessKeyStatusChangeResponse> {
     manageable(state, principal, jti).await?;
     let operation = if suspend { Operation::Suspend } else { Operation::Unsuspend };
-    let outcome = change(state, jti, operation).await?;
+    let outcome = change(state, jti, operation, audit).await?;
     Ok(AccessKeyStatusChangeResponse {
         jti: jti.to_string(),
         status: reported_status(&outcome.record, state.now()).into(),

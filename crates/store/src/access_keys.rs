@@ -3,13 +3,16 @@
 //! signature checks out *and* its registry entry is active.
 //!
 //! Each lifecycle operation (create, revoke, suspend, unsuspend) is one store call and one
-//! transaction, so an audit record can be written in the same transaction later. On a shared
+//! transaction, which also records its audit event ([`created_event`], [`status_event`]); a
+//! no-op records nothing. On a shared
 //! store the writes take an access revision (like role changes), so every replica reloads its
 //! in-memory copy of the registry.
 
+use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::StoreResult;
+use crate::audit::actions;
+use crate::{AuditContext, NewAuditEvent, StoreResult};
 
 /// Status kept in the registry. `Expired` is never stored: it is derived from `expires_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,33 +121,67 @@ pub struct AccessKeyChange {
 
 /// The access-key registry. `NotFound("Scoped Access Key <jti> was not found")` for an unknown jti.
 pub trait AccessKeyStore: Send + Sync {
-    /// Record a newly signed key. `Conflict` if the jti exists (never in practice: 128 random bits).
-    fn create_access_key(&self, record: &AccessKeyRecord) -> StoreResult<()>;
+    /// Record a newly signed key, and its audit event. `Conflict` if the jti exists (never in
+    /// practice: 128 random bits).
+    fn create_access_key(&self, record: &AccessKeyRecord, audit: &AuditContext) -> StoreResult<()>;
     fn get_access_key(&self, jti: &str) -> StoreResult<AccessKeyRecord>;
     fn list_access_keys(&self, query: &AccessKeyListQuery) -> StoreResult<AccessKeyPage>;
-    /// Move the key to `target` in one transaction, following [`transition`]; a no-op writes
-    /// nothing. The operations below are this one call (the place an audit record of the
-    /// operation would be written, in the same transaction).
+    /// Move the key to `target` at `audit.at` in one transaction, following [`transition`], with
+    /// the audit event of the change; a no-op writes nothing. The operations below are this one
+    /// call.
     fn change_access_key_status(
         &self,
         jti: &str,
         target: AccessKeyStatus,
-        at: OffsetDateTime,
+        audit: &AuditContext,
     ) -> StoreResult<AccessKeyChange>;
     /// Revoke (terminal). Already revoked: unchanged, nothing written.
-    fn revoke_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
-        self.change_access_key_status(jti, AccessKeyStatus::Revoked, at)
+    fn revoke_access_key(&self, jti: &str, audit: &AuditContext) -> StoreResult<AccessKeyChange> {
+        self.change_access_key_status(jti, AccessKeyStatus::Revoked, audit)
     }
-    /// Suspend. Already suspended or expired at `at`: unchanged; revoked: `Conflict`.
-    fn suspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
-        self.change_access_key_status(jti, AccessKeyStatus::Suspended, at)
+    /// Suspend. Already suspended or expired at `audit.at`: unchanged; revoked: `Conflict`.
+    fn suspend_access_key(&self, jti: &str, audit: &AuditContext) -> StoreResult<AccessKeyChange> {
+        self.change_access_key_status(jti, AccessKeyStatus::Suspended, audit)
     }
-    /// Reactivate a suspended key. Already active or expired at `at`: unchanged; revoked: `Conflict`.
-    fn unsuspend_access_key(&self, jti: &str, at: OffsetDateTime) -> StoreResult<AccessKeyChange> {
-        self.change_access_key_status(jti, AccessKeyStatus::Active, at)
+    /// Reactivate a suspended key. Already active or expired at `audit.at`: unchanged; revoked:
+    /// `Conflict`.
+    fn unsuspend_access_key(&self, jti: &str, audit: &AuditContext) -> StoreResult<AccessKeyChange> {
+        self.change_access_key_status(jti, AccessKeyStatus::Active, audit)
     }
     /// Every entry, for the in-memory registry each replica keeps.
     fn all_access_keys(&self) -> StoreResult<Vec<AccessKeyRecord>>;
+}
+
+/// What the audit trail says of a key: its identity and status, never the key itself.
+fn audit_view(record: &AccessKeyRecord) -> serde_json::Value {
+    json!({
+        "jti": record.jti,
+        "name": record.name,
+        "principal": record.subject,
+        "entity_type": record.entity_type.as_str(),
+        "owner": record.owner,
+        "status": record.status.as_str(),
+        "expires_at": record.expires_at.map(|at| at.unix_timestamp()),
+    })
+}
+
+/// The audit event of a key's creation (about the key's principal; no workspace).
+pub(crate) fn created_event(record: &AccessKeyRecord, audit: &AuditContext) -> NewAuditEvent {
+    audit.event(actions::ACCESS_KEY_CREATED, None, Some(&record.subject)).after(audit_view(record))
+}
+
+/// The audit event of a status change from `before` to `after`.
+pub(crate) fn status_event(
+    before: &AccessKeyRecord,
+    after: &AccessKeyRecord,
+    audit: &AuditContext,
+) -> NewAuditEvent {
+    let action = match after.status {
+        AccessKeyStatus::Revoked => actions::ACCESS_KEY_REVOKED,
+        AccessKeyStatus::Suspended => actions::ACCESS_KEY_SUSPENDED,
+        AccessKeyStatus::Active => actions::ACCESS_KEY_UNSUSPENDED,
+    };
+    audit.event(action, None, Some(&after.subject)).before(audit_view(before)).after(audit_view(after))
 }
 
 /// The "not found" error every backend returns for an unknown jti.

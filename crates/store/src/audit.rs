@@ -57,6 +57,10 @@ pub mod actions {
     pub const MEMBER_ADDED: &str = "member.added";
     pub const MEMBER_ROLES_CHANGED: &str = "member.roles_changed";
     pub const MEMBER_REMOVED: &str = "member.removed";
+    pub const ACCESS_KEY_CREATED: &str = "access_key.created";
+    pub const ACCESS_KEY_REVOKED: &str = "access_key.revoked";
+    pub const ACCESS_KEY_SUSPENDED: &str = "access_key.suspended";
+    pub const ACCESS_KEY_UNSUSPENDED: &str = "access_key.unsuspended";
 }
 
 /// An event about to be recorded.

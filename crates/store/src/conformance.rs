@@ -660,41 +660,57 @@ fn key(jti_digit: char, owner: &str, subject: &str, entity: AccessKeyEntity, iss
 
 pub fn access_key_lifecycle(store: impl Store) {
     let record = key('a', "bob", "bob", AccessKeyEntity::User, 0);
-    store.create_access_key(&record).unwrap();
+    store.create_access_key(&record, &audit_at(t(0))).unwrap();
     assert_eq!(store.get_access_key(&record.jti).unwrap(), record);
-    assert!(matches!(store.create_access_key(&record), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create_access_key(&record, &audit_at(t(0))), Err(StoreError::Conflict(_))));
     let missing = format!("ak_{}", "f".repeat(32));
-    assert!(matches!(store.revoke_access_key(&missing, t(1)), Err(StoreError::NotFound(_))));
+    assert!(matches!(store.revoke_access_key(&missing, &audit_at(t(1))), Err(StoreError::NotFound(_))));
 
-    let suspended = store.suspend_access_key(&record.jti, t(1)).unwrap();
+    let suspended = store.suspend_access_key(&record.jti, &audit_at(t(1))).unwrap();
     assert!(suspended.changed);
     assert_eq!(suspended.record.status, AccessKeyStatus::Suspended);
-    assert!(!store.suspend_access_key(&record.jti, t(2)).unwrap().changed);
-    let active = store.unsuspend_access_key(&record.jti, t(3)).unwrap();
+    assert!(!store.suspend_access_key(&record.jti, &audit_at(t(2))).unwrap().changed);
+    let active = store.unsuspend_access_key(&record.jti, &audit_at(t(3))).unwrap();
     assert!(active.changed);
     assert_eq!(store.get_access_key(&record.jti).unwrap().status, AccessKeyStatus::Active);
     // Expired: suspend does nothing.
-    let after_expiry = store.suspend_access_key(&record.jti, t(200)).unwrap();
+    let after_expiry = store.suspend_access_key(&record.jti, &audit_at(t(200))).unwrap();
     assert!(!after_expiry.changed);
     assert_eq!(after_expiry.record.status, AccessKeyStatus::Active);
 
-    let revoked = store.revoke_access_key(&record.jti, t(4)).unwrap();
+    let revoked = store.revoke_access_key(&record.jti, &audit_at(t(4))).unwrap();
     assert!(revoked.changed);
-    assert!(!store.revoke_access_key(&record.jti, t(5)).unwrap().changed);
-    assert!(matches!(store.suspend_access_key(&record.jti, t(6)), Err(StoreError::Conflict(_))));
-    assert!(matches!(store.unsuspend_access_key(&record.jti, t(6)), Err(StoreError::Conflict(_))));
+    assert!(!store.revoke_access_key(&record.jti, &audit_at(t(5))).unwrap().changed);
+    assert!(matches!(store.suspend_access_key(&record.jti, &audit_at(t(6))), Err(StoreError::Conflict(_))));
+    assert!(matches!(store.unsuspend_access_key(&record.jti, &audit_at(t(6))), Err(StoreError::Conflict(_))));
     let all = store.all_access_keys().unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].status, AccessKeyStatus::Revoked);
     assert_eq!(all[0].updated_at, t(4));
+    // One event per change, in its transaction; refusals and no-ops record nothing.
+    let events = all_events(&store);
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["access_key.created", "access_key.suspended", "access_key.unsuspended", "access_key.revoked"]
+    );
+    assert!(events.iter().all(|e| e.principal.as_deref() == Some("bob") && e.workspace.is_none()));
+    let revoke = &events[3];
+    assert_eq!(revoke.at, t(4));
+    assert_eq!(revoke.before.as_ref().unwrap()["status"], "ACTIVE");
+    assert_eq!(revoke.after.as_ref().unwrap()["status"], "REVOKED");
+    assert_eq!(revoke.after.as_ref().unwrap()["jti"], record.jti.as_str());
 }
 
 pub fn access_key_listing_pages_and_visibility(store: impl Store) {
-    store.create_access_key(&key('1', "bob", "bob", AccessKeyEntity::User, 1)).unwrap();
-    store.create_access_key(&key('2', "bob", "bob", AccessKeyEntity::User, 2)).unwrap();
-    store.create_access_key(&key('3', "carol", "carol", AccessKeyEntity::User, 3)).unwrap();
+    store.create_access_key(&key('1', "bob", "bob", AccessKeyEntity::User, 1), &audit_at(t(0))).unwrap();
+    store.create_access_key(&key('2', "bob", "bob", AccessKeyEntity::User, 2), &audit_at(t(0))).unwrap();
+    store.create_access_key(&key('3', "carol", "carol", AccessKeyEntity::User, 3), &audit_at(t(0))).unwrap();
     store
-        .create_access_key(&key('4', "admin", "service-account:intake", AccessKeyEntity::ServiceAccount, 4))
+        .create_access_key(
+            &key('4', "admin", "service-account:intake", AccessKeyEntity::ServiceAccount, 4),
+            &audit_at(t(0)),
+        )
         .unwrap();
     let list = |owner: &str, admin: bool, page: u64, page_size: u64| {
         let query =

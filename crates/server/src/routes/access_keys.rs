@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access_keys::{self, CreateInput};
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Caller};
 use crate::validate::{error, JsonBody, Query};
@@ -180,10 +181,11 @@ fn create_input(body: &Value) -> ApiResult<CreateInput> {
 async fn create_access_key(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Audit(audit): Audit,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<AccessKeyCreateResponse>> {
     let input = create_input(&body)?;
-    access_keys::create(&state, caller.principal.as_ref(), input).await.map(Json)
+    access_keys::create(&state, caller.principal.as_ref(), input, &audit).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/apis/auth/v2/access-keys", tag = "Auth",
@@ -208,10 +210,11 @@ async fn list_access_keys(
 async fn revoke_access_key(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Audit(audit): Audit,
     Path(jti): Path<String>,
 ) -> ApiResult<Json<AccessKeyRevokeResponse>> {
     check_jti(&jti)?;
-    access_keys::revoke(&state, caller.principal.as_ref(), &jti).await.map(Json)
+    access_keys::revoke(&state, caller.principal.as_ref(), &jti, &audit).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/apis/auth/v2/access-keys/{jti}/suspend", tag = "Auth",
@@ -222,10 +225,11 @@ async fn revoke_access_key(
 async fn suspend_access_key(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Audit(audit): Audit,
     Path(jti): Path<String>,
 ) -> ApiResult<Json<AccessKeyStatusChangeResponse>> {
     check_jti(&jti)?;
-    access_keys::suspend(&state, caller.principal.as_ref(), &jti, true).await.map(Json)
+    access_keys::suspend(&state, caller.principal.as_ref(), &jti, true, &audit).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/apis/auth/v2/access-keys/{jti}/unsuspend", tag = "Auth",
@@ -236,10 +240,11 @@ async fn suspend_access_key(
 async fn unsuspend_access_key(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Audit(audit): Audit,
     Path(jti): Path<String>,
 ) -> ApiResult<Json<AccessKeyStatusChangeResponse>> {
     check_jti(&jti)?;
-    access_keys::suspend(&state, caller.principal.as_ref(), &jti, false).await.map(Json)
+    access_keys::suspend(&state, caller.principal.as_ref(), &jti, false, &audit).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/apis/auth/jwks", tag = "Auth",

@@ -638,3 +638,44 @@ async fn with_the_feature_off_every_route_says_so_and_keys_are_not_recognised() 
     assert_eq!(status, StatusCode::OK, "the JWKS needs no token");
     assert_eq!(jwks["keys"][0]["kid"], "k1");
 }
+
+/// Every access-key change is in the audit trail, recorded in the change's own transaction:
+/// created, suspended, unsuspended, revoked, by whom, about which principal, and never the key.
+/// A no-op (revoking twice) records nothing.
+#[tokio::test]
+async fn access_key_changes_are_in_the_audit_trail_without_the_key() {
+    let server = start("").await;
+    let (key, jti) = create(&server, &bob(), json!({"name": "ci"})).await;
+    for (method, path) in [
+        (Method::POST, format!("{KEYS}/{jti}/suspend")),
+        (Method::POST, format!("{KEYS}/{jti}/unsuspend")),
+        (Method::DELETE, format!("{KEYS}/{jti}")),
+        (Method::DELETE, format!("{KEYS}/{jti}")),
+    ] {
+        let (status, body) = server.as_token(&bob(), method, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let (status, page) = server
+        .as_token(&admin(), Method::GET, "/apis/auth/v2/audit-events?principal=bob@example.com", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let events = page["data"].as_array().expect("data");
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().expect("action")).collect();
+    assert_eq!(
+        actions,
+        ["access_key.revoked", "access_key.unsuspended", "access_key.suspended", "access_key.created"],
+        "newest first, one event per change"
+    );
+    assert!(
+        events.iter().all(|e| e["actor"] == "bob@example.com" && e["after"]["jti"] == jti.as_str()),
+        "{page}"
+    );
+    assert_eq!(events[0]["before"]["status"], "ACTIVE");
+    assert_eq!(events[0]["after"]["status"], "REVOKED");
+    let text = page.to_string();
+    let signature = key.rsplit('.').next().expect("signature");
+    assert!(!text.contains(&key) && !text.contains(signature), "the key must not reach the audit trail");
+    // Only PlatformAdmins read the whole trail.
+    let (status, _) = server.as_token(&bob(), Method::GET, "/apis/auth/v2/audit-events", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

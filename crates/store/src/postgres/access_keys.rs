@@ -2,12 +2,13 @@
 //! replicas reload their in-memory registry as they reload role bindings.
 
 use postgres::Row;
-use time::OffsetDateTime;
 
 use super::{is_unique_violation, unavailable, PostgresStore};
+use crate::access_keys::{created_event, status_event};
 use crate::{
     access_key_not_found, transition, AccessKeyChange, AccessKeyEntity, AccessKeyListQuery, AccessKeyPage,
-    AccessKeyRecord, AccessKeyStatus, AccessKeyStore, StatusTransition, StoreError, StoreResult,
+    AccessKeyRecord, AccessKeyStatus, AccessKeyStore, AuditContext, StatusTransition, StoreError,
+    StoreResult,
 };
 
 const COLUMNS: &str = "jti, name, description, owner, subject, entity_type, issuer, audiences, \
@@ -35,7 +36,7 @@ fn record_from_row(row: &Row) -> StoreResult<AccessKeyRecord> {
 }
 
 impl AccessKeyStore for PostgresStore {
-    fn create_access_key(&self, record: &AccessKeyRecord) -> StoreResult<()> {
+    fn create_access_key(&self, record: &AccessKeyRecord, audit: &AuditContext) -> StoreResult<()> {
         self.write_access(|tx| {
             tx.execute(
                 &format!(
@@ -63,7 +64,7 @@ impl AccessKeyStore for PostgresStore {
                     unavailable(e)
                 }
             })?;
-            Ok(())
+            super::audit::record(tx, &created_event(record, audit))
         })
     }
 
@@ -100,8 +101,9 @@ impl AccessKeyStore for PostgresStore {
         &self,
         jti: &str,
         target: AccessKeyStatus,
-        at: OffsetDateTime,
+        audit: &AuditContext,
     ) -> StoreResult<AccessKeyChange> {
+        let at = audit.at;
         // Read first: a no-op takes no revision and writes nothing.
         let current = self.get_access_key(jti)?;
         if transition(&current, target, at)? == StatusTransition::Unchanged {
@@ -112,7 +114,8 @@ impl AccessKeyStore for PostgresStore {
                 .query_opt(&format!("SELECT {COLUMNS} FROM access_keys WHERE jti = $1 FOR UPDATE"), &[&jti])
                 .map_err(unavailable)?
                 .ok_or_else(|| access_key_not_found(jti))?;
-            let mut record = record_from_row(&row)?;
+            let before = record_from_row(&row)?;
+            let mut record = before.clone();
             match transition(&record, target, at)? {
                 StatusTransition::Unchanged => Ok(AccessKeyChange { record, changed: false }),
                 StatusTransition::Write(status) => {
@@ -123,6 +126,7 @@ impl AccessKeyStore for PostgresStore {
                     .map_err(unavailable)?;
                     record.status = status;
                     record.updated_at = at;
+                    super::audit::record(tx, &status_event(&before, &record, audit))?;
                     Ok(AccessKeyChange { record, changed: true })
                 }
             }

@@ -1,12 +1,13 @@
 //! The access-key registry on SQLite.
 
 use rusqlite::{params, OptionalExtension, Row};
-use time::OffsetDateTime;
 
 use super::{from_micros, is_unique_violation, to_micros, unavailable, SqliteStore};
+use crate::access_keys::{created_event, status_event};
 use crate::{
     access_key_not_found, transition, AccessKeyChange, AccessKeyEntity, AccessKeyListQuery, AccessKeyPage,
-    AccessKeyRecord, AccessKeyStatus, AccessKeyStore, StatusTransition, StoreError, StoreResult,
+    AccessKeyRecord, AccessKeyStatus, AccessKeyStore, AuditContext, StatusTransition, StoreError,
+    StoreResult,
 };
 
 const COLUMNS: &str = "jti, name, description, owner, subject, entity_type, issuer, audiences, \
@@ -37,7 +38,7 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<AccessKeyRecord> {
 }
 
 impl AccessKeyStore for SqliteStore {
-    fn create_access_key(&self, record: &AccessKeyRecord) -> StoreResult<()> {
+    fn create_access_key(&self, record: &AccessKeyRecord, audit: &AuditContext) -> StoreResult<()> {
         let audiences = serde_json::to_string(&record.audiences)
             .map_err(|e| StoreError::Unavailable(format!("encoding audiences: {e}")))?;
         self.write(|tx| {
@@ -65,7 +66,7 @@ impl AccessKeyStore for SqliteStore {
                     unavailable(e)
                 }
             })?;
-            Ok(())
+            super::audit::record(tx, &created_event(record, audit))
         })
     }
 
@@ -99,8 +100,9 @@ impl AccessKeyStore for SqliteStore {
         &self,
         jti: &str,
         target: AccessKeyStatus,
-        at: OffsetDateTime,
+        audit: &AuditContext,
     ) -> StoreResult<AccessKeyChange> {
+        let at = audit.at;
         self.write(|tx| {
             let mut record = tx
                 .query_row(
@@ -111,6 +113,7 @@ impl AccessKeyStore for SqliteStore {
                 .optional()
                 .map_err(unavailable)?
                 .ok_or_else(|| access_key_not_found(jti))?;
+            let before = record.clone();
             match transition(&record, target, at)? {
                 StatusTransition::Unchanged => Ok(AccessKeyChange { record, changed: false }),
                 StatusTransition::Write(status) => {
@@ -121,6 +124,7 @@ impl AccessKeyStore for SqliteStore {
                     .map_err(unavailable)?;
                     record.status = status;
                     record.updated_at = at;
+                    super::audit::record(tx, &status_event(&before, &record, audit))?;
                     Ok(AccessKeyChange { record, changed: true })
                 }
             }
