@@ -173,7 +173,15 @@ export function assertNoTokenInResponses(assert, context) {
   }
 }
 
+/**
+ * Where a page's screenshot goes: `docs/studio/` when STUDIO_SCREENSHOTS=1 (to refresh the
+ * pictures in docs/studio.md), otherwise a temporary directory, so a test run leaves the
+ * working tree clean. The screenshot is taken either way.
+ */
+const screenshotDir = process.env.STUDIO_SCREENSHOTS === '1'
+  ? docsDir
+  : fs.mkdtempSync(path.join(os.tmpdir(), 'nmp-studio-shots-'));
 export function screenshotPath(name) {
-  fs.mkdirSync(docsDir, { recursive: true });
-  return path.join(docsDir, `${name}.png`);
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  return path.join(screenshotDir, `${name}.png`);
 }
