@@ -50,6 +50,17 @@ impl AuthnError {
         }
     }
 
+    /// A short, fixed name for metrics labels: the rejection reason's name for an invalid token,
+    /// else the kind (`NotConfigured`, `UnsignedRefused`, `KeysUnavailable`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            AuthnError::NotConfigured => "NotConfigured",
+            AuthnError::UnsignedRefused => "UnsignedRefused",
+            AuthnError::InvalidToken(reason) => reason.label(),
+            AuthnError::KeysUnavailable => "KeysUnavailable",
+        }
+    }
+
     /// True when the server should answer 503 (dependency outage) rather than 401.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, AuthnError::KeysUnavailable)
@@ -141,6 +152,42 @@ pub enum RejectReason {
     LibraryRejected,
 }
 
+impl RejectReason {
+    /// A short, fixed name for metrics labels and logs (the variant's name, without its detail).
+    pub fn label(&self) -> &'static str {
+        match self {
+            RejectReason::TooLong => "TooLong",
+            RejectReason::BadCharacters => "BadCharacters",
+            RejectReason::BadSegments => "BadSegments",
+            RejectReason::BadBase64(_) => "BadBase64",
+            RejectReason::BadJson(_) => "BadJson",
+            RejectReason::BadAlgorithm => "BadAlgorithm",
+            RejectReason::SymmetricAlgorithm => "SymmetricAlgorithm",
+            RejectReason::UnsupportedHeader => "UnsupportedHeader",
+            RejectReason::WrongTokenType => "WrongTokenType",
+            RejectReason::BadKeyId => "BadKeyId",
+            RejectReason::UnsignedWithSignature => "UnsignedWithSignature",
+            RejectReason::MissingSignature => "MissingSignature",
+            RejectReason::SignedNotEnabled => "SignedNotEnabled",
+            RejectReason::UnknownKey => "UnknownKey",
+            RejectReason::AmbiguousKey => "AmbiguousKey",
+            RejectReason::KeyMismatch => "KeyMismatch",
+            RejectReason::BadSignature => "BadSignature",
+            RejectReason::Expired => "Expired",
+            RejectReason::NotYetValid => "NotYetValid",
+            RejectReason::IssuedInFuture => "IssuedInFuture",
+            RejectReason::MissingClaim(_) => "MissingClaim",
+            RejectReason::BadClaimType(_) => "BadClaimType",
+            RejectReason::WrongIssuer => "WrongIssuer",
+            RejectReason::WrongAudience => "WrongAudience",
+            RejectReason::MissingSubject => "MissingSubject",
+            RejectReason::NotAnAccessToken => "NotAnAccessToken",
+            RejectReason::BadIdentityClaim => "BadIdentityClaim",
+            RejectReason::LibraryRejected => "LibraryRejected",
+        }
+    }
+}
+
 /// A configuration the authenticator refuses to start with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -189,5 +236,48 @@ mod tests {
         );
         assert!(AuthnError::KeysUnavailable.is_unavailable());
         assert!(!AuthnError::NotConfigured.is_unavailable());
+    }
+
+    #[test]
+    fn labels_are_the_variant_names_metrics_have_always_used() {
+        use RejectReason::*;
+        let reasons = [
+            TooLong,
+            BadCharacters,
+            BadSegments,
+            BadBase64(TokenPart::Header),
+            BadJson(TokenPart::Payload),
+            BadAlgorithm,
+            SymmetricAlgorithm,
+            UnsupportedHeader,
+            WrongTokenType,
+            BadKeyId,
+            UnsignedWithSignature,
+            MissingSignature,
+            SignedNotEnabled,
+            UnknownKey,
+            AmbiguousKey,
+            KeyMismatch,
+            BadSignature,
+            Expired,
+            NotYetValid,
+            IssuedInFuture,
+            MissingClaim("exp"),
+            BadClaimType("aud"),
+            WrongIssuer,
+            WrongAudience,
+            MissingSubject,
+            NotAnAccessToken,
+            BadIdentityClaim,
+            LibraryRejected,
+        ];
+        for reason in reasons {
+            let debug = format!("{reason:?}");
+            assert_eq!(reason.label(), debug.split('(').next().unwrap_or_default());
+            assert_eq!(AuthnError::from(reason).label(), reason.label());
+        }
+        for error in [AuthnError::NotConfigured, AuthnError::UnsignedRefused, AuthnError::KeysUnavailable] {
+            assert_eq!(error.label(), format!("{error:?}"));
+        }
     }
 }

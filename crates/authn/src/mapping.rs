@@ -56,7 +56,7 @@ pub fn map_principal(claims: &JsonObject, mapping: &ClaimMapping) -> Result<Prin
         check_text(group, MAX_ID_CHARS)?;
     }
     Ok(Principal {
-        id,
+        id: id.into(),
         email,
         groups,
         scopes: scopes(claims, mapping.scope_prefix.as_deref()),

@@ -15,25 +15,33 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use nmp_core::policy::{
     allow_input, bundle_data, decide, explain, rego_sources, BindingIndex, PolicyData, Request,
 };
-use nmp_core::Principal;
+use nmp_core::{BindingRef, Principal};
 
 fn world(bindings: usize) -> BindingIndex {
     let workspaces = bindings / 10;
     let mut index = BindingIndex::new();
     for w in 0..workspaces {
         let workspace = format!("ws-{w}");
-        index.grant(format!("admin-{w}@example.com"), workspace.clone(), "Admin");
+        index.grant(BindingRef {
+            principal: &format!("admin-{w}@example.com"),
+            workspace: &workspace,
+            role: "Admin",
+        });
         for v in 0..9 {
             let viewer = if v % 3 == 0 {
                 format!("group-{}", (w + v) % 1000)
             } else {
                 format!("user-{}@example.com", w * 9 + v)
             };
-            index.grant(viewer, workspace.clone(), "Viewer");
+            index.grant(BindingRef { principal: &viewer, workspace: &workspace, role: "Viewer" });
         }
     }
     for w in [7, workspaces / 2, workspaces - 1] {
-        index.grant("bob@example.com", format!("ws-{w}"), "Viewer");
+        index.grant(BindingRef {
+            principal: "bob@example.com",
+            workspace: &format!("ws-{w}"),
+            role: "Viewer",
+        });
     }
     index
 }

@@ -9,7 +9,7 @@
 use std::hint::black_box;
 
 use nmp_core::policy::{decide, explain, BindingIndex, PolicyData, Request};
-use nmp_core::Principal;
+use nmp_core::{BindingRef, Principal};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -21,18 +21,26 @@ fn main() {
     let mut index = BindingIndex::new();
     for w in 0..1_000 {
         let workspace = format!("ws-{w}");
-        index.grant(format!("admin-{w}@example.com"), workspace.clone(), "Admin");
+        index.grant(BindingRef {
+            principal: &format!("admin-{w}@example.com"),
+            workspace: &workspace,
+            role: "Admin",
+        });
         for v in 0..9 {
             let viewer = if v % 3 == 0 {
                 format!("group-{}", (w + v) % 1000)
             } else {
                 format!("user-{}@example.com", w * 9 + v)
             };
-            index.grant(viewer, workspace.clone(), "Viewer");
+            index.grant(BindingRef { principal: &viewer, workspace: &workspace, role: "Viewer" });
         }
     }
     for w in [7, 500, 999] {
-        index.grant("bob@example.com", format!("ws-{w}"), "Viewer");
+        index.grant(BindingRef {
+            principal: "bob@example.com",
+            workspace: &format!("ws-{w}"),
+            role: "Viewer",
+        });
     }
     let bob = Principal::new("bob-sub").with_email("bob@example.com").with_groups(["group-17"]);
     let path = match mode.as_str() {

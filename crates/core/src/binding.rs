@@ -3,15 +3,17 @@
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::{PrincipalId, RoleName, WorkspaceName};
+
 /// One grant of `role` to `principal` in `workspace`. Revocation is a soft delete (`revoked_at`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleBinding {
     pub id: String,
     pub name: String,
     /// An id, an email, a group name or `*`.
-    pub principal: String,
-    pub workspace: String,
-    pub role: String,
+    pub principal: PrincipalId,
+    pub workspace: WorkspaceName,
+    pub role: RoleName,
     pub granted_by: String,
     pub granted_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
@@ -21,6 +23,22 @@ impl RoleBinding {
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
     }
+
+    /// The binding's principal, workspace and role, borrowed.
+    pub fn key(&self) -> BindingRef<'_> {
+        BindingRef { principal: &self.principal, workspace: &self.workspace, role: &self.role }
+    }
+}
+
+/// One binding's principal, workspace and role, borrowed: how the in-memory index is fed (a
+/// store streams its rows as these at start, without copying them into owned names). Named
+/// fields, so a workspace cannot silently take a principal's place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindingRef<'a> {
+    /// An id, an email, a group name or `*`.
+    pub principal: &'a str,
+    pub workspace: &'a str,
+    pub role: &'a str,
 }
 
 /// Name of a binding made through the API: `rb-` + the first 24 hex digits of

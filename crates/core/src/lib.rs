@@ -7,11 +7,13 @@ pub mod binding;
 /// The one clock of the project (defined with the types every crate shares).
 pub use nmp_proto::clock;
 pub mod filter;
+pub mod ident;
 pub mod names;
 pub mod policy;
 pub mod principal;
 
-pub use binding::{binding_name_for_api, binding_name_for_seed, RoleBinding};
+pub use binding::{binding_name_for_api, binding_name_for_seed, BindingRef, RoleBinding};
+pub use ident::{PrincipalId, RoleName, WorkspaceName};
 pub use policy::{decide, BindingIndex, Decision, PolicyData, Request, Verdict, Visibility};
 pub use principal::{Principal, PrincipalHeaderError};
 

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::PrincipalId;
+
 /// Longest accepted principal id or group name (reference: 256).
 pub const MAX_ID_LEN: usize = 256;
 /// Longest accepted email (reference: 320).
@@ -25,7 +27,7 @@ pub const SERVICE_PREFIX: &str = "service:";
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Principal {
     /// Principal id: the token's subject claim, or the trusted `X-NMP-Principal-Id`.
-    pub id: String,
+    pub id: PrincipalId,
     pub email: Option<String>,
     pub groups: Vec<String>,
     /// Token scopes after prefix stripping; `None` when the token carried no scope claim.
@@ -48,7 +50,7 @@ impl fmt::Debug for Principal {
 }
 
 impl Principal {
-    pub fn new(id: impl Into<String>) -> Self {
+    pub fn new(id: impl Into<PrincipalId>) -> Self {
         Principal { id: id.into(), ..Default::default() }
     }
 
@@ -220,13 +222,13 @@ impl PrincipalHeaders<'_> {
                     .map(|v| validate_groups(HEADER_ON_BEHALF_OF_GROUPS, v))
                     .transpose()?
                     .unwrap_or_default();
-                Some(Box::new(Principal { id, email, groups, scopes: None, on_behalf_of: None }))
+                Some(Box::new(Principal { id: id.into(), email, groups, scopes: None, on_behalf_of: None }))
             }
             None => None,
         };
         let Some(id) = self.id else { return Ok(None) };
         let id = validate_id(HEADER_PRINCIPAL_ID, id)?;
-        Ok(Some(Principal { id, email, groups: groups.unwrap_or_default(), scopes, on_behalf_of }))
+        Ok(Some(Principal { id: id.into(), email, groups: groups.unwrap_or_default(), scopes, on_behalf_of }))
     }
 }
 

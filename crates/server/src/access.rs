@@ -172,10 +172,10 @@ impl Access {
     fn apply(&self, changes: &BindingChanges) {
         let mut index = self.index_mut();
         for b in &changes.revoked {
-            index.revoke(&b.principal, &b.workspace, &b.role);
+            index.revoke(b.key());
         }
         for b in changes.granted.iter().filter(|b| b.is_active()) {
-            index.grant(&b.principal, &b.workspace, &b.role);
+            index.grant(b.key());
         }
         if let Some(workspace) = &changes.removed_workspace {
             index.remove_workspace(workspace);

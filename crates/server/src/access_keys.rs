@@ -42,7 +42,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Identity> 
     let verified = match verifier.verify(token) {
         Ok(verified) => verified,
         Err(error) => {
-            metrics.authentication("rejected", &crate::metrics::reject_reason_name(&error));
+            metrics.authentication("rejected", crate::metrics::reject_reason_name(&error));
             return Err(invalid_token());
         }
     };
@@ -222,7 +222,7 @@ pub async fn create(
     let jti = format!("ak_{:032x}", rand::random::<u128>());
     let (subject, entity_type) = match &input.service_account_id {
         Some(id) => (format!("{SERVICE_ACCOUNT_PREFIX}{id}"), AccessKeyEntity::ServiceAccount),
-        None => (creator.id.clone(), AccessKeyEntity::User),
+        None => (creator.id.to_string(), AccessKeyEntity::User),
     };
     let user_key = entity_type == AccessKeyEntity::User;
     let groups = creator.groups.join(",");
@@ -250,7 +250,7 @@ pub async fn create(
         jti,
         name: input.name,
         description: input.description,
-        owner: creator.id.clone(),
+        owner: creator.id.to_string(),
         subject,
         entity_type,
         issuer: settings.issuer.clone(),
@@ -300,7 +300,7 @@ pub async fn list(
         return Ok(AccessKeyListResponse { data: Vec::new(), has_more: false });
     }
     let query = AccessKeyListQuery {
-        owner: caller.id.clone(),
+        owner: caller.id.to_string(),
         include_service_accounts: is_current_platform_admin(state, caller),
         page,
         page_size,

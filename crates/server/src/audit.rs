@@ -55,7 +55,7 @@ impl FromRequestParts<AppState> for Audit {
             .extensions
             .get::<Caller>()
             .and_then(|caller| caller.principal.as_ref())
-            .map(|principal| principal.id.clone())
+            .map(|principal| principal.id.to_string())
             .unwrap_or_else(|| "anonymous".to_string());
         let request_id =
             parts.extensions.get::<RequestId>().and_then(|id| usable_request_id(id.header_value()));

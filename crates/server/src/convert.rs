@@ -7,7 +7,7 @@ use nmp_store::{Project, Workspace};
 pub fn workspace(w: Workspace) -> wire::Workspace {
     wire::Workspace {
         id: w.id,
-        name: w.name,
+        name: w.name.into_string(),
         description: w.description,
         created_at: timestamps::naive(w.created_at),
         created_by: Some(w.created_by),
@@ -20,7 +20,7 @@ pub fn project(p: Project) -> wire::Project {
     wire::Project {
         id: p.id,
         name: p.name,
-        workspace: p.workspace,
+        workspace: p.workspace.into_string(),
         description: p.description,
         created_at: timestamps::naive(p.created_at),
         created_by: Some(p.created_by),
@@ -33,9 +33,9 @@ pub fn role_binding(b: RoleBinding) -> wire::RoleBinding {
     wire::RoleBinding {
         id: b.id,
         name: b.name,
-        principal: b.principal,
-        workspace: Some(b.workspace),
-        role: b.role,
+        principal: b.principal.into_string(),
+        workspace: Some(b.workspace.into_string()),
+        role: b.role.into_string(),
         granted_by: b.granted_by,
         granted_at: timestamps::utc(b.granted_at),
         revoked_at: b.revoked_at.map(timestamps::utc),
@@ -49,7 +49,7 @@ pub fn members(bindings: &[RoleBinding]) -> Vec<wire::WorkspaceMember> {
     for binding in bindings {
         match grouped.iter_mut().find(|(principal, _)| *principal == binding.principal) {
             Some((_, list)) => list.push(binding),
-            None => grouped.push((binding.principal.clone(), vec![binding])),
+            None => grouped.push((binding.principal.to_string(), vec![binding])),
         }
     }
     let mut out: Vec<(time::OffsetDateTime, wire::WorkspaceMember)> = grouped
@@ -61,7 +61,7 @@ pub fn members(bindings: &[RoleBinding]) -> Vec<wire::WorkspaceMember> {
                 first.granted_at,
                 wire::WorkspaceMember {
                     principal,
-                    roles: list.iter().map(|b| b.role.clone()).collect(),
+                    roles: list.iter().map(|b| b.role.to_string()).collect(),
                     granted_at: Some(timestamps::utc(first.granted_at)),
                     granted_by: Some(first.granted_by.clone()),
                 },

@@ -76,7 +76,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         // up to it), and this replica registers as having applied it before it serves anything:
         // another replica's `wait_role_propagation` then waits for it from its first request on.
         let revision = store.change_feed().map(|feed| feed.current_revision()).transpose()?;
-        access.reload(|builder| store.for_each_active_binding(&mut |p, w, r| builder.add(p, w, r)))?;
+        access.reload(|builder| store.for_each_active_binding(&mut |binding| builder.add(binding)))?;
         if let (Some(feed), Some(revision)) = (store.change_feed(), revision) {
             feed.report_applied(revision)?;
         }

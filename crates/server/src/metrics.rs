@@ -168,15 +168,9 @@ impl Metrics {
     }
 }
 
-/// The variant name of an authentication rejection (`BadSignature`, `Expired`, ...): a fixed set.
-pub fn reject_reason_name(error: &nmp_authn::AuthnError) -> String {
-    match error.reason() {
-        Some(reason) => {
-            let debug = format!("{reason:?}");
-            debug.split('(').next().unwrap_or_default().to_string()
-        }
-        None => format!("{error:?}"),
-    }
+/// The name of an authentication rejection (`BadSignature`, `Expired`, ...): a fixed set.
+pub fn reject_reason_name(error: &nmp_authn::AuthnError) -> &'static str {
+    error.label()
 }
 
 /// Token cache and JWKS figures, read from the authenticator at scrape time.

@@ -152,7 +152,7 @@ pub async fn identify(
             Err(ApiError::Unavailable(error.to_string()))
         }
         Err(error) => {
-            metrics.authentication("rejected", &crate::metrics::reject_reason_name(&error));
+            metrics.authentication("rejected", crate::metrics::reject_reason_name(&error));
             tracing::debug!(reason = %error, "bearer token rejected");
             Err(ApiError::Unauthorized { detail: error.detail().into(), token_presented: true })
         }

@@ -122,7 +122,7 @@ pub fn spawn(state: &AppState) {
                 if last != Some(marker) {
                     // Under the access write lock: no local commit interleaves with the reload.
                     access.reload(|builder| {
-                        store.for_each_active_binding(&mut |p, w, r| builder.add(p, w, r))
+                        store.for_each_active_binding(&mut |binding| builder.add(binding))
                     })?;
                     access.reload_access_keys(|| store.all_access_keys())?;
                 }

@@ -27,7 +27,7 @@ pub fn seed(store: &dyn Store, auth: &AuthConfig, at: OffsetDateTime) -> StoreRe
         (auth.default_workspace.clone(), "Default workspace"),
     ] {
         let new = NewWorkspace {
-            name: name.clone(),
+            name: name.as_str().into(),
             description: Some(description.into()),
             actor: SYSTEM_ACTOR.into(),
             at,
@@ -39,9 +39,9 @@ pub fn seed(store: &dyn Store, auth: &AuthConfig, at: OffsetDateTime) -> StoreRe
     for (principal, workspace, role) in seed_bindings(auth) {
         let grant = Grant {
             name: binding_name_for_seed(&principal, &workspace, role),
-            principal: principal.clone(),
-            workspace: workspace.clone(),
-            role: role.to_string(),
+            principal: principal.as_str().into(),
+            workspace: workspace.as_str().into(),
+            role: role.into(),
             granted_by: SYSTEM_ACTOR.into(),
             at,
         };

@@ -97,12 +97,15 @@ pub struct Caller {
 impl Caller {
     /// `created_by` / `updated_by`: the principal id, or "" when nobody identified themselves.
     pub fn actor(&self) -> String {
-        self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_default()
+        self.principal.as_ref().map(|p| p.id.to_string()).unwrap_or_default()
     }
 
     /// `granted_by`: the principal id, or `system`.
     pub fn granted_by(&self) -> String {
-        self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_else(|| nmp_core::SYSTEM_ACTOR.to_string())
+        self.principal
+            .as_ref()
+            .map(|p| p.id.to_string())
+            .unwrap_or_else(|| nmp_core::SYSTEM_ACTOR.to_string())
     }
 }
 

@@ -55,6 +55,14 @@ macro_rules! conformance_tests {
     };
 }
 
+fn ws(name: &str) -> WorkspaceName {
+    WorkspaceName::from(name)
+}
+
+fn who(principal: &str) -> PrincipalId {
+    PrincipalId::from(principal)
+}
+
 fn t(offset_seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid") + Duration::seconds(offset_seconds)
 }
@@ -87,7 +95,7 @@ fn member(workspace: &str, principal: &str, roles: &[&str], at: i64) -> MemberRo
     MemberRoles {
         workspace: workspace.into(),
         principal: principal.into(),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
+        roles: roles.iter().map(|r| RoleName::from(*r)).collect(),
         granted_by: "tester".into(),
         at: t(at),
     }
@@ -323,10 +331,10 @@ pub fn members_set_roles_upserts_and_revokes(store: impl Store) {
     let changed = store.set_member_roles(&member("ws1", "zed", &["Editor"], 2), &audit()).unwrap();
     assert_eq!(changed.revoked.iter().map(|b| b.role.as_str()).collect::<Vec<_>>(), vec!["Viewer"]);
     assert_eq!(changed.current.iter().map(|b| b.role.as_str()).collect::<Vec<_>>(), vec!["Editor"]);
-    let removed = store.remove_member("ws1", "zed", &audit_at(t(3))).unwrap();
+    let removed = store.remove_member(&ws("ws1"), &who("zed"), &audit_at(t(3))).unwrap();
     assert_eq!(removed.revoked.len(), 1);
     assert_eq!(
-        store.remove_member("ws1", "zed", &audit_at(t(4))).unwrap_err(),
+        store.remove_member(&ws("ws1"), &who("zed"), &audit_at(t(4))).unwrap_err(),
         StoreError::NotFound("Member 'zed' not found in workspace 'ws1'".into())
     );
 }
@@ -339,7 +347,7 @@ pub fn last_admin_cannot_be_demoted_or_removed(store: impl Store) {
         StoreError::Conflict(message.into())
     );
     assert_eq!(
-        store.remove_member("ws1", "alice", &audit_at(t(1))).unwrap_err(),
+        store.remove_member(&ws("ws1"), &who("alice"), &audit_at(t(1))).unwrap_err(),
         StoreError::Conflict(message.into())
     );
     let name = nmp_core::binding_name_for_api("alice", "ws1", "Admin");
@@ -348,7 +356,8 @@ pub fn last_admin_cannot_be_demoted_or_removed(store: impl Store) {
         StoreError::Conflict(message.into())
     );
     // Nothing was half-applied: alice is still Admin and gained no Viewer.
-    let roles: Vec<String> = store.list_members("ws1").unwrap().into_iter().map(|b| b.role).collect();
+    let roles: Vec<String> =
+        store.list_members("ws1").unwrap().into_iter().map(|b| b.role.into_string()).collect();
     assert_eq!(roles, vec!["Admin"]);
     store.add_member(&member("ws1", "bob", &["Admin"], 2), &audit()).unwrap();
     store.set_member_roles(&member("ws1", "alice", &["Viewer"], 3), &audit()).unwrap();
@@ -435,7 +444,7 @@ pub fn members_of_missing_workspace_are_not_found(store: impl Store) {
         store.set_member_roles(&member("nope", "bob", &["Viewer"], 0), &audit()).unwrap_err(),
         missing
     );
-    assert_eq!(store.remove_member("nope", "bob", &audit_at(t(0))).unwrap_err(), missing);
+    assert_eq!(store.remove_member(&ws("nope"), &who("bob"), &audit_at(t(0))).unwrap_err(), missing);
 }
 
 pub fn projects_crud_and_uniqueness(store: impl Store) {
@@ -450,20 +459,20 @@ pub fn projects_crud_and_uniqueness(store: impl Store) {
     let created = store.create_project(&new).unwrap();
     assert!(created.id.starts_with("project-"));
     assert!(matches!(store.create_project(&new), Err(StoreError::Conflict(_))));
-    assert_eq!(store.get_project("ws1", "p1").unwrap(), created);
+    assert_eq!(store.get_project(&ws("ws1"), "p1").unwrap(), created);
     let update = EntityUpdate { description: Some(None), actor: "b".into(), at: t(2) };
-    assert_eq!(store.update_project("ws1", "p1", &update).unwrap().description, None);
-    assert_eq!(store.list_projects("ws1", &query(1, 10, "-created_at", None)).unwrap().total, 1);
+    assert_eq!(store.update_project(&ws("ws1"), "p1", &update).unwrap().description, None);
+    assert_eq!(store.list_projects(&ws("ws1"), &query(1, 10, "-created_at", None)).unwrap().total, 1);
     assert_eq!(
-        store.get_project("nope", "p1").unwrap_err(),
+        store.get_project(&ws("nope"), "p1").unwrap_err(),
         StoreError::NotFound("Workspace 'nope' not found".into())
     );
     assert_eq!(
-        store.get_project("ws1", "p9").unwrap_err(),
+        store.get_project(&ws("ws1"), "p9").unwrap_err(),
         StoreError::NotFound("Project 'p9' not found in workspace 'ws1'".into())
     );
-    store.delete_project("ws1", "p1").unwrap();
-    assert!(matches!(store.delete_project("ws1", "p1"), Err(StoreError::NotFound(_))));
+    store.delete_project(&ws("ws1"), "p1").unwrap();
+    assert!(matches!(store.delete_project(&ws("ws1"), "p1"), Err(StoreError::NotFound(_))));
     assert!(matches!(
         store.create_project(&NewProject { workspace: "nope".into(), ..new }),
         Err(StoreError::NotFound(_))
@@ -529,7 +538,7 @@ pub fn audit_records_every_access_change_with_before_and_after(store: impl Store
     store.add_member(&member("ws1", "bob", &["Viewer"], 1), &audit()).unwrap();
     store.add_member(&member("ws1", "bob", &["Editor"], 2), &audit()).unwrap();
     store.set_member_roles(&member("ws1", "bob", &["Admin"], 3), &audit()).unwrap();
-    store.remove_member("ws1", "bob", &audit_at(t(4))).unwrap();
+    store.remove_member(&ws("ws1"), &who("bob"), &audit_at(t(4))).unwrap();
     let binding = store.create_binding(&grant("team-a", "ws1", "Viewer", 5), &audit()).unwrap();
     store.revoke_binding(&binding.name, &audit_at(t(6))).unwrap();
     store
@@ -583,11 +592,11 @@ pub fn audit_failed_or_idle_changes_leave_no_event(store: impl Store) {
     assert!(store
         .create_workspace(&new_ws("ws1", 2), Some(&grant("mallory", "ws1", "Admin", 2)), &audit())
         .is_err());
-    assert!(store.remove_member("ws1", "alice", &audit()).is_err(), "last Admin");
+    assert!(store.remove_member(&ws("ws1"), &who("alice"), &audit()).is_err(), "last Admin");
     assert!(store.set_member_roles(&member("ws1", "alice", &["Viewer"], 3), &audit()).is_err(), "last Admin");
     assert!(store.add_member(&member("nope", "bob", &["Viewer"], 3), &audit()).is_err());
     assert!(store.create_binding(&grant("bob", "ws1", "Viewer", 3), &audit()).is_err(), "already active");
-    assert!(store.remove_member("ws1", "nobody", &audit()).is_err());
+    assert!(store.remove_member(&ws("ws1"), &who("nobody"), &audit()).is_err());
     store
         .create_project(&NewProject {
             workspace: "ws1".into(),

@@ -32,7 +32,7 @@ pub use error::{StoreError, StoreResult};
 pub use ids::new_id;
 pub use model::*;
 pub use nmp_core::filter::Filter;
-pub use nmp_core::RoleBinding;
+pub use nmp_core::{BindingRef, PrincipalId, RoleBinding, RoleName, WorkspaceName};
 
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -75,11 +75,11 @@ pub trait BindingStore: Send + Sync {
     fn revoke_binding(&self, name: &str, audit: &AuditContext) -> StoreResult<RoleBinding>;
     /// Every active binding, for building the in-memory index at start.
     fn active_bindings(&self) -> StoreResult<Vec<RoleBinding>>;
-    /// Every active binding as `(principal, workspace, role)`, streamed into `visit` in one
-    /// snapshot, so the index is built at start without every row in memory at once.
-    fn for_each_active_binding(&self, visit: &mut dyn FnMut(&str, &str, &str)) -> StoreResult<()> {
+    /// Every active binding, borrowed, streamed into `visit` in one snapshot, so the index is
+    /// built at start without every row in memory at once.
+    fn for_each_active_binding(&self, visit: &mut dyn FnMut(BindingRef<'_>)) -> StoreResult<()> {
         for binding in self.active_bindings()? {
-            visit(&binding.principal, &binding.workspace, &binding.role);
+            visit(binding.key());
         }
         Ok(())
     }
@@ -92,8 +92,8 @@ pub trait BindingStore: Send + Sync {
     /// Revoke all the principal's roles in the workspace; refuses to remove the last Admin.
     fn remove_member(
         &self,
-        workspace: &str,
-        principal: &str,
+        workspace: &WorkspaceName,
+        principal: &PrincipalId,
         audit: &AuditContext,
     ) -> StoreResult<MemberChange>;
 }
@@ -101,10 +101,15 @@ pub trait BindingStore: Send + Sync {
 /// Projects: the first resource type that lives inside a workspace.
 pub trait ProjectStore: Send + Sync {
     fn create_project(&self, new: &NewProject) -> StoreResult<Project>;
-    fn get_project(&self, workspace: &str, name: &str) -> StoreResult<Project>;
-    fn list_projects(&self, workspace: &str, query: &ListQuery) -> StoreResult<PageOf<Project>>;
-    fn update_project(&self, workspace: &str, name: &str, update: &EntityUpdate) -> StoreResult<Project>;
-    fn delete_project(&self, workspace: &str, name: &str) -> StoreResult<Project>;
+    fn get_project(&self, workspace: &WorkspaceName, name: &str) -> StoreResult<Project>;
+    fn list_projects(&self, workspace: &WorkspaceName, query: &ListQuery) -> StoreResult<PageOf<Project>>;
+    fn update_project(
+        &self,
+        workspace: &WorkspaceName,
+        name: &str,
+        update: &EntityUpdate,
+    ) -> StoreResult<Project>;
+    fn delete_project(&self, workspace: &WorkspaceName, name: &str) -> StoreResult<Project>;
 }
 
 /// Studio's browser sessions, kept in the store so every replica sees them. The store keeps

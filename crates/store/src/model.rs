@@ -1,13 +1,13 @@
 //! The records stores keep and the queries they answer. Plain data; no behaviour beyond helpers.
 
 use nmp_core::filter::Filter;
-use nmp_core::RoleBinding;
+use nmp_core::{PrincipalId, RoleBinding, RoleName, WorkspaceName};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
     pub id: String,
-    pub name: String,
+    pub name: WorkspaceName,
     pub description: Option<String>,
     pub created_at: OffsetDateTime,
     pub created_by: String,
@@ -17,7 +17,7 @@ pub struct Workspace {
 
 #[derive(Debug, Clone)]
 pub struct NewWorkspace {
-    pub name: String,
+    pub name: WorkspaceName,
     pub description: Option<String>,
     /// Who creates it (`created_by`); empty when unknown, as the reference records it.
     pub actor: String,
@@ -43,7 +43,7 @@ pub struct DeletedWorkspace {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
     pub id: String,
-    pub workspace: String,
+    pub workspace: WorkspaceName,
     pub name: String,
     pub description: Option<String>,
     pub created_at: OffsetDateTime,
@@ -54,7 +54,7 @@ pub struct Project {
 
 #[derive(Debug, Clone)]
 pub struct NewProject {
-    pub workspace: String,
+    pub workspace: WorkspaceName,
     pub name: String,
     pub description: Option<String>,
     pub actor: String,
@@ -64,9 +64,9 @@ pub struct NewProject {
 /// One role for one principal in one workspace, and who grants it when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
-    pub principal: String,
-    pub workspace: String,
-    pub role: String,
+    pub principal: PrincipalId,
+    pub workspace: WorkspaceName,
+    pub role: RoleName,
     pub granted_by: String,
     pub at: OffsetDateTime,
     /// The name a new row gets (API and seed bindings are named differently).
@@ -84,9 +84,9 @@ pub enum SeedOutcome {
 /// Several roles for one principal in one workspace (members API).
 #[derive(Debug, Clone)]
 pub struct MemberRoles {
-    pub workspace: String,
-    pub principal: String,
-    pub roles: Vec<String>,
+    pub workspace: WorkspaceName,
+    pub principal: PrincipalId,
+    pub roles: Vec<RoleName>,
     pub granted_by: String,
     pub at: OffsetDateTime,
 }
@@ -94,7 +94,7 @@ pub struct MemberRoles {
 impl MemberRoles {
     /// The roles asked for, each once, in a stable order.
     pub(crate) fn unique_roles(&self) -> std::collections::BTreeSet<&str> {
-        self.roles.iter().map(String::as_str).collect()
+        self.roles.iter().map(RoleName::as_str).collect()
     }
 
     /// The grant of one of these roles (named as the members API names bindings).
@@ -102,7 +102,7 @@ impl MemberRoles {
         Grant {
             principal: self.principal.clone(),
             workspace: self.workspace.clone(),
-            role: role.to_string(),
+            role: role.into(),
             granted_by: self.granted_by.clone(),
             at: self.at,
             name: nmp_core::binding_name_for_api(&self.principal, &self.workspace, role),

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::interner::Interner;
-use crate::{Principal, SYSTEM_WORKSPACE, WILDCARD_PRINCIPAL};
+use crate::{BindingRef, Principal, SYSTEM_WORKSPACE, WILDCARD_PRINCIPAL};
 
 /// Role that bypasses workspace checks and scopes when bound in `system`.
 pub const PLATFORM_ADMIN_ROLE: &str = "PlatformAdmin";
@@ -81,7 +81,8 @@ fn intern_cached(interner: &mut Interner, last: &mut Option<(String, u32)>, name
 
 impl BindingIndexBuilder {
     /// Add one active binding (duplicates are dropped by `finish`).
-    pub fn add(&mut self, principal: &str, workspace: &str, role: &str) {
+    pub fn add(&mut self, binding: BindingRef<'_>) {
+        let BindingRef { principal, workspace, role } = binding;
         let index = &mut self.index;
         let identity = intern_cached(&mut index.identities, &mut self.last_principal, principal);
         let role = intern_cached(&mut index.roles, &mut self.last_role, role);
@@ -149,7 +150,11 @@ impl BindingIndex {
     {
         let mut builder = Self::builder();
         for (principal, workspace, role) in bindings {
-            builder.add(principal.as_ref(), workspace.as_ref(), role.as_ref());
+            builder.add(BindingRef {
+                principal: principal.as_ref(),
+                workspace: workspace.as_ref(),
+                role: role.as_ref(),
+            });
         }
         builder.finish()
     }
@@ -165,15 +170,10 @@ impl BindingIndex {
     }
 
     /// Record an active binding. Returns false when it was already there.
-    pub fn grant(
-        &mut self,
-        principal: impl AsRef<str>,
-        workspace: impl AsRef<str>,
-        role: impl AsRef<str>,
-    ) -> bool {
-        let identity = self.identities.intern(principal.as_ref());
-        let workspace = self.workspaces.intern(workspace.as_ref());
-        let role = self.roles.intern(role.as_ref());
+    pub fn grant(&mut self, binding: BindingRef<'_>) -> bool {
+        let identity = self.identities.intern(binding.principal);
+        let workspace = self.workspaces.intern(binding.workspace);
+        let role = self.roles.intern(binding.role);
         let pairs = &mut grow(&mut self.by_identity, identity)[identity as usize];
         let Err(at) = pairs.binary_search(&(workspace, role)) else { return false };
         pairs.insert(at, (workspace, role));
@@ -186,10 +186,12 @@ impl BindingIndex {
     }
 
     /// Forget a binding. Returns false when it was not there.
-    pub fn revoke(&mut self, principal: &str, workspace: &str, role: &str) -> bool {
-        let (Some(identity), Some(workspace), Some(role)) =
-            (self.identities.get(principal), self.workspaces.get(workspace), self.roles.get(role))
-        else {
+    pub fn revoke(&mut self, binding: BindingRef<'_>) -> bool {
+        let (Some(identity), Some(workspace), Some(role)) = (
+            self.identities.get(binding.principal),
+            self.workspaces.get(binding.workspace),
+            self.roles.get(binding.role),
+        ) else {
             return false;
         };
         let pairs = &mut self.by_identity[identity as usize];

@@ -92,7 +92,7 @@ pub fn arb_principal() -> impl Strategy<Value = Option<Principal>> {
     let anonymous = prop::bool::weighted(0.05);
     (id, email, groups, scopes, anonymous).prop_map(|(id, email, groups, scopes, anonymous)| {
         (!anonymous).then(|| Principal {
-            id: id.to_string(),
+            id: id.into(),
             email: email.map(str::to_string),
             groups: groups.into_iter().map(str::to_string).collect(),
             scopes: scopes.map(|s| s.into_iter().map(str::to_string).collect()),

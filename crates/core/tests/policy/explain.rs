@@ -23,7 +23,7 @@ fn apply(changes: &[Change], index: &BindingIndex, principal: &Principal) -> (Bi
             }
             Change::Grant { principal: who, workspace, role } => {
                 policy().check_grantable(workspace, role).expect("a suggested role is grantable there");
-                index.grant(who.clone(), workspace.clone(), role.clone());
+                index.grant(nmp_core::BindingRef { principal: who, workspace, role });
             }
         }
     }

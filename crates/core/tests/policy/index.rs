@@ -3,7 +3,11 @@
 use std::collections::BTreeSet;
 
 use nmp_core::policy::{BindingIndex, Visibility};
-use nmp_core::Principal;
+use nmp_core::{BindingRef, Principal};
+
+fn key<'a>(principal: &'a str, workspace: &'a str, role: &'a str) -> BindingRef<'a> {
+    BindingRef { principal, workspace, role }
+}
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
@@ -12,23 +16,23 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 #[test]
 fn grant_revoke_and_remove_workspace() {
     let mut index = BindingIndex::new();
-    assert!(index.grant("alice", "ws1", "Editor"));
-    assert!(!index.grant("alice", "ws1", "Editor"), "idempotent");
-    index.grant("alice", "ws2", "Viewer");
-    index.grant("*", "ws1", "Viewer");
+    assert!(index.grant(key("alice", "ws1", "Editor")));
+    assert!(!index.grant(key("alice", "ws1", "Editor")), "idempotent");
+    index.grant(key("alice", "ws2", "Viewer"));
+    index.grant(key("*", "ws1", "Viewer"));
     assert_eq!(index.len(), 3);
     assert_eq!(index.identities_in("ws1").collect::<BTreeSet<_>>(), ["*", "alice"].into_iter().collect());
 
-    assert!(index.revoke("alice", "ws1", "Editor"));
-    assert!(!index.revoke("alice", "ws1", "Editor"));
-    assert!(!index.revoke("nobody", "ws1", "Editor"));
+    assert!(index.revoke(key("alice", "ws1", "Editor")));
+    assert!(!index.revoke(key("alice", "ws1", "Editor")));
+    assert!(!index.revoke(key("nobody", "ws1", "Editor")));
     assert_eq!(index.identities_in("ws1").collect::<Vec<_>>(), ["*"]);
 
     assert_eq!(index.remove_workspace("ws1"), 1);
     assert_eq!(index.remove_workspace("ws1"), 0);
     assert!(!index.has_any_binding("*"));
     assert_eq!(index.len(), 1);
-    index.revoke("alice", "ws2", "Viewer");
+    index.revoke(key("alice", "ws2", "Viewer"));
     assert!(index.is_empty());
     assert_eq!(index, BindingIndex::new(), "no empty leftovers");
 }

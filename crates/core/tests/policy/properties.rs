@@ -2,6 +2,7 @@
 //! monotonic and revocation restores the previous decisions.
 
 use nmp_core::policy::{decide, Allow, BindingIndex, Request, Verdict};
+use nmp_core::BindingRef;
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -39,7 +40,7 @@ proptest! {
     ) {
         let before = BindingIndex::from_bindings(bindings.iter().cloned());
         let mut after = before.clone();
-        after.grant(identity, workspace, role);
+        after.grant(BindingRef { principal: identity, workspace, role });
         let request = Request { principal: principal.as_ref(), method: &method, path: &path };
         let (old, new) = (decide(&request, policy(), &before), decide(&request, policy(), &after));
         let target = new.workspace.clone();
@@ -73,10 +74,10 @@ proptest! {
     ) {
         let before = BindingIndex::from_bindings(bindings.iter().cloned());
         let mut after = before.clone();
-        let added = after.grant(identity, workspace, role);
+        let added = after.grant(BindingRef { principal: identity, workspace, role });
         let mut restored = after.clone();
         if added {
-            restored.revoke(identity, workspace, role);
+            restored.revoke(BindingRef { principal: identity, workspace, role });
         }
         let principal = principal.filter(|p| !p.is_service());
         for (method, path) in &requests {

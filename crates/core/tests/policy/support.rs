@@ -29,7 +29,7 @@ pub struct PrincipalSpec {
 impl PrincipalSpec {
     pub fn build(&self, scopes: Option<&[String]>) -> Principal {
         Principal {
-            id: self.id.clone(),
+            id: self.id.clone().into(),
             email: self.email.clone(),
             groups: self.groups.clone(),
             scopes: scopes.map(<[String]>::to_vec),

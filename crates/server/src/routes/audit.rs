@@ -161,9 +161,9 @@ async fn access_state(State(state): State<AppState>, query: Query) -> ApiResult<
     let rows: Vec<AccessStateRow> = bindings
         .into_iter()
         .map(|b| AccessStateRow {
-            workspace: b.workspace,
-            principal: b.principal,
-            role: b.role,
+            workspace: b.workspace.into_string(),
+            principal: b.principal.into_string(),
+            role: b.role.into_string(),
             granted_by: b.granted_by,
             granted_at: timestamps::utc(b.granted_at),
         })

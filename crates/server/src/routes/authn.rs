@@ -95,7 +95,7 @@ async fn inspect(state: &AppState, headers: &HeaderMap, peer: Option<std::net::I
     };
     let (principal, token_kind, jti) = identity;
     let body = AuthenticateResponse {
-        principal: principal.id.clone(),
+        principal: principal.id.to_string(),
         email: principal.email.clone(),
         groups: principal.groups.clone(),
         scopes: principal.scopes.clone().unwrap_or_default(),

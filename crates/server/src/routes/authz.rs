@@ -52,7 +52,7 @@ fn input_principal(input: &Value) -> Result<(Option<Principal>, String, String),
     let principal = match input["principal_id"].as_str().filter(|id| !id.is_empty()) {
         None => None,
         Some(id) => Some(Principal {
-            id: principal::validate_id("principal_id", id).map_err(invalid)?,
+            id: principal::validate_id("principal_id", id).map_err(invalid)?.into(),
             email: match input["principal_email"].as_str() {
                 Some(email) => principal::validate_email("principal_email", email).map_err(invalid)?,
                 None => None,

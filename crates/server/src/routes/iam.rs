@@ -157,9 +157,9 @@ async fn create_role_binding(
     let (principal, role) = fields.finish(principal.zip(role))?;
     let grant = Grant {
         name: nmp_core::binding_name_for_api(&principal, &workspace, &role),
-        principal,
-        workspace,
-        role,
+        principal: principal.into(),
+        workspace: workspace.into(),
+        role: role.into(),
         granted_by: caller.granted_by(),
         at: audit.at,
     };

@@ -78,7 +78,7 @@ async fn whoami(
         .map(nmp_proto::timestamps::utc);
     Ok(Json(wire::WhoAmI {
         auth_enabled: state.auth_enabled(),
-        principal: principal.map(|p| p.id.clone()),
+        principal: principal.map(|p| p.id.to_string()),
         email: principal.and_then(|p| p.email.clone()),
         groups: principal.map(|p| p.groups.clone()).unwrap_or_default(),
         scopes: principal.and_then(|p| p.scopes.clone()),
@@ -121,7 +121,9 @@ fn explain_input(body: &serde_json::Value) -> ApiResult<(String, String, Option<
     let mut subject = None;
     match &id {
         Some(id) => match validate_id("principal", id) {
-            Ok(id) => subject = Some(Principal { id, scopes: scopes.clone(), ..Principal::default() }),
+            Ok(id) => {
+                subject = Some(Principal { id: id.into(), scopes: scopes.clone(), ..Principal::default() })
+            }
             Err(e) => fields.push(error(
                 "value_error",
                 &["body", "principal"],
@@ -300,7 +302,7 @@ async fn permissions(
     Ok(Json(wire::PermissionList {
         roles: index.effective_roles(caller, &workspace).into_iter().collect(),
         platform_admin: index.is_platform_admin(caller),
-        principal: caller.id.clone(),
+        principal: caller.id.to_string(),
         workspace,
         permissions,
     }))

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use nmp_proto::{self as wire, DeleteResponse, ErrorDetail, HttpValidationError};
-use nmp_store::{MemberChange, MemberRoles};
+use nmp_store::{MemberChange, MemberRoles, PrincipalId, RoleName, WorkspaceName};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -103,9 +103,9 @@ async fn add_member(
     }
     let (principal, roles) = fields.finish(principal.zip(roles))?;
     let change = MemberRoles {
-        workspace,
-        principal: principal.clone(),
-        roles,
+        workspace: workspace.into(),
+        principal: principal.as_str().into(),
+        roles: roles.into_iter().map(RoleName::from).collect(),
         granted_by: caller.granted_by(),
         at: audit.at,
     };
@@ -136,9 +136,9 @@ async fn update_member(
     }
     let roles = fields.finish(roles)?;
     let change = MemberRoles {
-        workspace,
-        principal: principal.clone(),
-        roles,
+        workspace: workspace.into(),
+        principal: principal.as_str().into(),
+        roles: roles.into_iter().map(RoleName::from).collect(),
         granted_by: caller.granted_by(),
         at: audit.at,
     };
@@ -159,7 +159,7 @@ async fn remove_member(
 ) -> ApiResult<Json<DeleteResponse>> {
     query_flags(query)?;
     let at = audit.at;
-    let (ws, who) = (workspace.clone(), principal.clone());
+    let (ws, who) = (WorkspaceName::from(workspace.as_str()), PrincipalId::from(principal.as_str()));
     let result =
         state.commit(move |store| Ok(member_change(store.remove_member(&ws, &who, &audit)?))).await?;
     Ok(Json(DeleteResponse {

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use nmp_proto::{self as wire, DeleteResponse, ErrorDetail, HttpValidationError, Page};
-use nmp_store::{NewProject, SortField};
+use nmp_store::{NewProject, SortField, WorkspaceName};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -38,7 +38,8 @@ async fn create_project(
     check_name(&mut fields, &name);
     let description = fields.optional_string("description", MAX_DESCRIPTION);
     let name = fields.finish(name)?;
-    let new = NewProject { workspace, name, description, actor: caller.actor(), at: state.now() };
+    let new =
+        NewProject { workspace: workspace.into(), name, description, actor: caller.actor(), at: state.now() };
     let project = state.store(move |store| store.create_project(&new)).await?;
     Ok((StatusCode::CREATED, Json(convert::project(project))))
 }
@@ -49,7 +50,7 @@ async fn create_project(
     responses((status = 200, body = Page<wire::Project>), (status = 404, body = ErrorDetail), (status = 422, body = HttpValidationError)))]
 async fn list_projects(
     State(state): State<AppState>,
-    Path(workspace): Path<String>,
+    Path(workspace): Path<WorkspaceName>,
     query: Query,
 ) -> ApiResult<Json<Page<wire::Project>>> {
     let params = list_params(
@@ -69,7 +70,7 @@ async fn list_projects(
     responses((status = 200, body = wire::Project), (status = 404, body = ErrorDetail)))]
 async fn get_project(
     State(state): State<AppState>,
-    Path((workspace, name)): Path<(String, String)>,
+    Path((workspace, name)): Path<(WorkspaceName, String)>,
 ) -> ApiResult<Json<wire::Project>> {
     let project = state.read(move |store| store.get_project(&workspace, &name)).await?;
     Ok(Json(convert::project(project)))
@@ -81,7 +82,7 @@ async fn get_project(
 async fn update_project(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((workspace, name)): Path<(String, String)>,
+    Path((workspace, name)): Path<(WorkspaceName, String)>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<wire::Project>> {
     let update = description_update(&state, &caller, &body)?;
@@ -94,7 +95,7 @@ async fn update_project(
     responses((status = 200, body = DeleteResponse), (status = 404, body = ErrorDetail)))]
 async fn delete_project(
     State(state): State<AppState>,
-    Path((workspace, name)): Path<(String, String)>,
+    Path((workspace, name)): Path<(WorkspaceName, String)>,
 ) -> ApiResult<Json<DeleteResponse>> {
     let at = state.now();
     let project = state.store(move |store| store.delete_project(&workspace, &name)).await?;

@@ -81,11 +81,11 @@ async fn create_workspace(
     // With auth on, the creator becomes the workspace's Admin, keyed by email when there is one.
     let creator_admin = match (&caller.principal, state.auth_enabled()) {
         (Some(principal), true) => {
-            let who = principal.email.clone().unwrap_or_else(|| principal.id.clone());
+            let who = principal.email.clone().unwrap_or_else(|| principal.id.to_string());
             Some(Grant {
                 name: nmp_core::binding_name_for_api(&who, &name, "Admin"),
-                principal: who,
-                workspace: name.clone(),
+                principal: who.into(),
+                workspace: name.as_str().into(),
                 role: "Admin".into(),
                 granted_by: caller.granted_by(),
                 at,
@@ -93,7 +93,7 @@ async fn create_workspace(
         }
         _ => None,
     };
-    let new = NewWorkspace { name, description, actor: caller.actor(), at };
+    let new = NewWorkspace { name: name.into(), description, actor: caller.actor(), at };
     let workspace = state
         .commit(move |store| {
             let (workspace, binding) = store.create_workspace(&new, creator_admin.as_ref(), &audit)?;
@@ -168,7 +168,7 @@ async fn delete_workspace(
         })
         .await?;
     Ok(Json(DeleteResponse {
-        id: deleted.workspace.name,
+        id: deleted.workspace.name.into_string(),
         message: "Workspace deleted".into(),
         deleted_at: Some(wire::timestamps::naive(at)),
         deleted_count: Some(1),

@@ -204,7 +204,7 @@ async fn user_from_access_token(studio: &StudioState, access_token: &str) -> Res
         return Err("service principals cannot sign in to the console".into());
     }
     Ok(SignedInUser {
-        id: principal.id,
+        id: principal.id.into_string(),
         email: principal.email,
         name: None,
         groups: principal.groups,

@@ -60,7 +60,7 @@ pub struct SignedInUser {
 impl SignedInUser {
     pub fn principal(&self) -> Principal {
         Principal {
-            id: self.id.clone(),
+            id: self.id.as_str().into(),
             email: self.email.clone(),
             groups: self.groups.clone(),
             scopes: self.scopes.clone(),

@@ -2,6 +2,7 @@
 //! [`PostgresStore::write_access`], whose revision lock serializes it against all other access
 //! writes (every replica's), which is what keeps the last-Admin check exact.
 
+use nmp_core::{BindingRef, PrincipalId, WorkspaceName};
 use postgres::Row;
 use time::OffsetDateTime;
 
@@ -230,7 +231,7 @@ impl BindingStore for PostgresStore {
         })
     }
 
-    fn for_each_active_binding(&self, visit: &mut dyn FnMut(&str, &str, &str)) -> StoreResult<()> {
+    fn for_each_active_binding(&self, visit: &mut dyn FnMut(BindingRef<'_>)) -> StoreResult<()> {
         // Rows are streamed as they arrive, not collected. No retry on a broken connection
         // (unlike `read`): a second pass would mix two snapshots into one index.
         let mut connection = self.connection()?;
@@ -244,7 +245,7 @@ impl BindingStore for PostgresStore {
         while let Some(row) =
             postgres::fallible_iterator::FallibleIterator::next(&mut rows).map_err(unavailable)?
         {
-            visit(row.get(0), row.get(1), row.get(2));
+            visit(BindingRef { principal: row.get(0), workspace: row.get(1), role: row.get(2) });
         }
         Ok(())
     }
@@ -284,8 +285,8 @@ impl BindingStore for PostgresStore {
 
     fn remove_member(
         &self,
-        workspace: &str,
-        principal: &str,
+        workspace: &WorkspaceName,
+        principal: &PrincipalId,
         audit: &AuditContext,
     ) -> StoreResult<MemberChange> {
         self.write_access(|tx| access_rules::remove_member(tx, workspace, principal, audit))

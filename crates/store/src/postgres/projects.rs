@@ -1,5 +1,6 @@
 //! Projects on PostgreSQL. Project writes change no access, so they take no revision.
 
+use nmp_core::WorkspaceName;
 use postgres::{GenericClient, Row};
 
 use super::workspaces::{order_by, push_filter};
@@ -68,7 +69,7 @@ impl ProjectStore for PostgresStore {
         })
     }
 
-    fn get_project(&self, workspace: &str, name: &str) -> StoreResult<Project> {
+    fn get_project(&self, workspace: &WorkspaceName, name: &str) -> StoreResult<Project> {
         let (project, workspace_found) = self.read(|c| {
             let project = c.query_opt(
                 &format!("SELECT {COLUMNS} FROM projects WHERE workspace = $1 AND name = $2"),
@@ -87,7 +88,7 @@ impl ProjectStore for PostgresStore {
         }
     }
 
-    fn list_projects(&self, workspace: &str, query: &ListQuery) -> StoreResult<PageOf<Project>> {
+    fn list_projects(&self, workspace: &WorkspaceName, query: &ListQuery) -> StoreResult<PageOf<Project>> {
         let mut condition = String::from("workspace = ?");
         let mut params: Params = vec![Box::new(workspace.to_string())];
         push_filter(query, &mut condition, &mut params)?;
@@ -115,7 +116,12 @@ impl ProjectStore for PostgresStore {
         })
     }
 
-    fn update_project(&self, workspace: &str, name: &str, update: &EntityUpdate) -> StoreResult<Project> {
+    fn update_project(
+        &self,
+        workspace: &WorkspaceName,
+        name: &str,
+        update: &EntityUpdate,
+    ) -> StoreResult<Project> {
         self.write(|tx| {
             require_workspace(tx, workspace)?;
             let row = match &update.description {
@@ -139,7 +145,7 @@ impl ProjectStore for PostgresStore {
         })
     }
 
-    fn delete_project(&self, workspace: &str, name: &str) -> StoreResult<Project> {
+    fn delete_project(&self, workspace: &WorkspaceName, name: &str) -> StoreResult<Project> {
         self.write(|tx| {
             require_workspace(tx, workspace)?;
             tx.query_opt(

@@ -1,5 +1,6 @@
 //! Role bindings and workspace members on SQLite.
 
+use nmp_core::{BindingRef, PrincipalId, WorkspaceName};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row, Transaction};
 use time::OffsetDateTime;
@@ -240,7 +241,7 @@ impl BindingStore for SqliteStore {
         })
     }
 
-    fn for_each_active_binding(&self, visit: &mut dyn FnMut(&str, &str, &str)) -> StoreResult<()> {
+    fn for_each_active_binding(&self, visit: &mut dyn FnMut(BindingRef<'_>)) -> StoreResult<()> {
         self.read(|c| {
             let mut statement =
                 // Ordered as the partial index `role_bindings_active` (migration 0005) is, so SQLite
@@ -253,7 +254,7 @@ impl BindingStore for SqliteStore {
             while let Some(row) = rows.next()? {
                 // Borrowed from SQLite's row buffer: no string is copied per row.
                 let text = |i| row.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
-                visit(text(0)?, text(1)?, text(2)?);
+                visit(BindingRef { principal: text(0)?, workspace: text(1)?, role: text(2)? });
             }
             Ok(())
         })
@@ -286,8 +287,8 @@ impl BindingStore for SqliteStore {
 
     fn remove_member(
         &self,
-        workspace: &str,
-        principal: &str,
+        workspace: &WorkspaceName,
+        principal: &PrincipalId,
         audit: &AuditContext,
     ) -> StoreResult<MemberChange> {
         self.write(|mut tx| access_rules::remove_member(&mut tx, workspace, principal, audit))

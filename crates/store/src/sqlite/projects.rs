@@ -1,5 +1,6 @@
 //! Projects on SQLite.
 
+use nmp_core::WorkspaceName;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
@@ -75,7 +76,7 @@ impl ProjectStore for SqliteStore {
         })
     }
 
-    fn get_project(&self, workspace: &str, name: &str) -> StoreResult<Project> {
+    fn get_project(&self, workspace: &WorkspaceName, name: &str) -> StoreResult<Project> {
         let found = self.read(|c| {
             c.prepare_cached(&format!("SELECT {COLUMNS} FROM projects WHERE workspace = ?1 AND name = ?2"))?
                 .query_row([workspace, name], project_from_row)
@@ -90,7 +91,7 @@ impl ProjectStore for SqliteStore {
         }
     }
 
-    fn list_projects(&self, workspace: &str, query: &ListQuery) -> StoreResult<PageOf<Project>> {
+    fn list_projects(&self, workspace: &WorkspaceName, query: &ListQuery) -> StoreResult<PageOf<Project>> {
         self.read(|c| Ok(require_workspace(c, workspace)))??;
         let mut condition = String::from("workspace = ?");
         let mut params: Vec<SqlValue> = vec![SqlValue::Text(workspace.to_string())];
@@ -117,7 +118,12 @@ impl ProjectStore for SqliteStore {
         })
     }
 
-    fn update_project(&self, workspace: &str, name: &str, update: &EntityUpdate) -> StoreResult<Project> {
+    fn update_project(
+        &self,
+        workspace: &WorkspaceName,
+        name: &str,
+        update: &EntityUpdate,
+    ) -> StoreResult<Project> {
         self.write(|tx| {
             require_workspace(tx, workspace)?;
             let changed = match &update.description {
@@ -144,7 +150,7 @@ impl ProjectStore for SqliteStore {
         })
     }
 
-    fn delete_project(&self, workspace: &str, name: &str) -> StoreResult<Project> {
+    fn delete_project(&self, workspace: &WorkspaceName, name: &str) -> StoreResult<Project> {
         self.write(|tx| {
             require_workspace(tx, workspace)?;
             let project = tx
