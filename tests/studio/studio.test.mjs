@@ -166,6 +166,42 @@ studio:
     assert.doesNotMatch(await page.getByTestId('members').textContent(), /carol/);
   });
 
+  test('why can\'t I…? on My access: a denial with its rule and remedy, and an allowed action', async () => {
+    const { page } = people.bob;
+    await visit(page, `${nmp.url}/studio/me`);
+    await page.selectOption('#why-action', 'add-member');
+    await page.fill('#why-workspace', 'team-a');
+    await checkPage(page, await submit(page, '[data-testid="why-action-form"]'), { screenshot: 'why-cant-i' });
+    assert.equal(await page.getByTestId('why-verdict').textContent(), 'Not allowed');
+    assert.match(await page.getByTestId('why-answer').textContent(), /POST \/apis\/entities\/v2\/workspaces\/team-a\/members/);
+    const summary = await page.getByTestId('why-summary').textContent();
+    assert.match(summary, /needs `workspaces\.members\.create` in `team-a`/);
+    assert.match(summary, /holds Viewer through/);
+    assert.equal(await page.getByTestId('why-rule').textContent(), 'MissingPermissions');
+    const remedy = await page.getByTestId('why-remedy').textContent();
+    assert.match(remedy, /Ask an Admin of “team-a” \(or a PlatformAdmin\) to give “[^”]+” the Admin role there/);
+    assert.match(remedy, /nemo workspaces members create --workspace team-a --principal \S+ --roles Admin/);
+    // An allowed action says so.
+    await page.selectOption('#why-action', 'view');
+    await page.fill('#why-workspace', 'team-a');
+    await checkPage(page, await submit(page, '[data-testid="why-action-form"]'));
+    assert.equal(await page.getByTestId('why-verdict').textContent(), 'Allowed');
+    assert.match(await page.getByTestId('why-summary').textContent(), /^allowed \(RoleGrants\)/);
+    assert.equal(await page.getByTestId('why-remedy').count(), 0);
+    // Any request by method and path; a payload in it stays text.
+    await page.locator('details summary').click();
+    await page.selectOption('#why-method', 'DELETE');
+    await page.fill('#why-path', '/apis/entities/v2/workspaces/team-a');
+    await checkPage(page, await submit(page, '[data-testid="why-request-form"]'));
+    assert.equal(await page.getByTestId('why-verdict').textContent(), 'Not allowed');
+    assert.match(await page.getByTestId('why-summary').textContent(), /needs `workspaces\.delete` in `team-a`/);
+    await visit(page, `${nmp.url}/studio/me?method=GET&path=${encodeURIComponent('/<img src=x onerror="window.__xss=1">')}`);
+    assert.match(await page.getByTestId('why-answer').textContent(), /<img src=x onerror=/);
+    // An action that needs a workspace, asked without one, says what is missing.
+    await visit(page, `${nmp.url}/studio/me?action=delete&workspace=`);
+    assert.match(await page.getByTestId('why-error').textContent(), /Name the workspace in which you want to delete the workspace/);
+  });
+
   test('the last Admin cannot be demoted, and the page says so', async () => {
     const { page } = people.alice;
     await visit(page, `${nmp.url}/studio/workspaces/team-a`);
@@ -426,6 +462,10 @@ describe('auth off', () => {
     await checkPage(page, response, { screenshot: 'auth-off' });
     await page.getByTestId('auth-off-banner').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
+    // Nothing to explain: My access says everything is allowed instead of offering the question.
+    await visit(page, `${nmp.url}/studio/me?action=delete&workspace=default`);
+    await page.getByTestId('why-auth-off').waitFor();
+    assert.equal(await page.getByTestId('why-answer').count(), 0);
     await context.close();
   });
 

@@ -79,6 +79,7 @@ pub struct MePage {
     pub via: String,
     pub expires: String,
     pub rows: Vec<(String, String)>,
+    pub why: super::pages::why::WhySection,
 }
 
 pub struct BindingRow {

@@ -6,6 +6,7 @@
 pub mod me;
 pub mod members;
 pub mod platform;
+pub mod why;
 pub mod workspaces;
 
 use axum::http::{header, HeaderMap, StatusCode, Uri};
