@@ -4,7 +4,11 @@
 // docs/test-catalog.md). Tests in a `describe` run in order and share its servers.
 
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -53,12 +57,21 @@ describe('OIDC sign-in against the test IdP', () => {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     idp = await startIdp([origin]);
+    // Access keys on, signed with a throwaway RSA key.
+    const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nmp-studio-signing-'));
+    const signingKey = path.join(keyDir, 'signing.pem');
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    fs.writeFileSync(signingKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     nmp = await startNmp({
       port,
       config: `auth:
   enabled: true
   admin_email: admin@example.com
   seed_default_workspace_editor: false
+  access_keys:
+    enabled: true
+  token_signing:
+    private_key_file: ${signingKey}
   oidc:
     enabled: true
     issuer: ${idp.issuer}
@@ -244,6 +257,90 @@ studio:
     assert.match(await people.bob.page.getByTestId('explanation').textContent(), /PlatformAdmin/);
   });
 
+  /** Send `secret` as a bearer token to the API, as a script would. */
+  async function withKey(secret, path = '/apis/auth/v2/whoami') {
+    return fetch(`${nmp.url}${path}`, { headers: { authorization: `Bearer ${secret}` } });
+  }
+
+  test('access keys: create shows the secret once with a copy button, and the key works against the API', async () => {
+    const { context, page } = people.alice;
+    await visit(page, `${nmp.url}/studio/`);
+    await Promise.all([page.waitForURL('**/studio/access-keys'), page.getByRole('link', { name: 'Access keys' }).click()]);
+    await page.fill('#key-name', 'ci <img src=x onerror="window.__xss=1">');
+    await page.fill('#key-description', 'nightly <script>window.__xss=1</script>');
+    await page.selectOption('#key-expires', '86400');
+    const response = await submit(page, '[data-testid="create-key-form"]');
+    assert.equal(response.status(), 200);
+    assert.equal(response.headers()['cache-control'], 'no-store');
+    await checkPage(page, response, { screenshot: 'access-key-created' });
+    const secret = (await page.getByTestId('secret').inputValue()).trim();
+    const jti = (await page.getByTestId('created-jti').textContent()).trim();
+    assert.match(secret, /^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
+    assert.match(jti, /^ak_[0-9a-f]{32}$/);
+    people.alice.accessKeysShownOnce = [secret];
+    people.alice.jti = jti;
+    // The copy button is shown and works: its script comes from our origin under the strict CSP.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: nmp.url });
+    await page.getByRole('button', { name: 'Copy the key' }).click();
+    await page.getByTestId('copy-status').filter({ hasText: 'Copied to the clipboard.' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    // The key acts as alice against the API.
+    const whoami = await withKey(secret);
+    assert.equal(whoami.status, 200);
+    const me = await whoami.json();
+    assert.equal(me.email, 'alice@example.com');
+    assert.equal(me.token_kind, 'access_key');
+    const listed = await withKey(secret, '/apis/entities/v2/workspaces?page_size=100');
+    assert.equal(listed.status, 200);
+    assert.ok((await listed.json()).data.some((w) => w.name === 'team-a'), 'the key does not see alice\'s workspace');
+    // Reloading the answer page neither shows the secret again nor makes a second key.
+    await page.reload();
+    assert.equal(new URL(page.url()).pathname, '/studio/access-keys');
+    assert.ok(!(await page.content()).includes(secret), 'the secret is shown again after a reload');
+    await page.getByTestId('notice').filter({ hasText: 'its secret was shown once' }).waitFor();
+    await checkPage(page, await page.reload());
+    const rows = page.getByTestId('access-keys').locator('tbody tr');
+    assert.equal(await rows.count(), 1, 'a reload created another key');
+    assert.match(await rows.first().textContent(), /ci <img src=x onerror="window.__xss=1">[\s\S]*ACTIVE/);
+  });
+
+  test('access keys: suspend, unsuspend and revoke (after confirmation) take effect on the next request', async () => {
+    const { page } = people.alice;
+    const { jti } = people.alice;
+    const [secret] = people.alice.accessKeysShownOnce;
+    const row = () => page.getByTestId('access-keys').locator(`tr[data-jti="${jti}"]`);
+    await visit(page, `${nmp.url}/studio/access-keys`, { screenshot: 'access-keys' });
+    // Someone else cannot touch it: bob's own form post answers as for an unknown key.
+    const bob = people.bob;
+    await visit(bob.page, `${nmp.url}/studio/access-keys`);
+    assert.equal(await bob.page.getByTestId('access-keys').locator(`tr[data-jti="${jti}"]`).count(), 0);
+    const bobCsrf = await bob.page.locator('input[name="csrf"]').first().inputValue();
+    const forged = await bob.context.request.post(`${nmp.url}/studio/access-keys/${jti}/suspend`, {
+      form: { csrf: bobCsrf }, headers: { origin: nmp.url },
+    });
+    assert.equal(forged.status(), 404);
+    assert.equal((await withKey(secret)).status, 200);
+
+    await Promise.all([page.waitForNavigation(), row().getByRole('button', { name: /Suspend/ }).click()]);
+    await page.getByTestId('notice').filter({ hasText: 'Access key suspended' }).waitFor();
+    assert.equal(await row().getByTestId('key-status').textContent(), 'SUSPENDED');
+    assert.equal((await withKey(secret)).status, 401);
+
+    await Promise.all([page.waitForNavigation(), row().getByRole('button', { name: /Unsuspend/ }).click()]);
+    await page.getByTestId('notice').filter({ hasText: 'Access key unsuspended' }).waitFor();
+    assert.equal(await row().getByTestId('key-status').textContent(), 'ACTIVE');
+    assert.equal((await withKey(secret)).status, 200);
+
+    await Promise.all([page.waitForNavigation(), row().getByRole('link', { name: /Revoke/ }).click()]);
+    assert.equal(new URL(page.url()).pathname, `/studio/access-keys/${jti}/revoke`);
+    await checkPage(page, await page.reload(), { screenshot: 'access-key-revoke' });
+    assert.equal((await withKey(secret)).status, 200, 'the confirmation page alone revoked the key');
+    await checkPage(page, await submit(page, 'main form'));
+    await page.getByTestId('notice').filter({ hasText: 'Access key revoked' }).waitFor();
+    assert.equal(await row().getByTestId('key-status').textContent(), 'REVOKED');
+    assert.equal((await withKey(secret)).status, 401);
+  });
+
   test('WEB-08 XSS payloads in IdP claims stay inert', async () => {
     const { page } = await signIn('trudy');
     await visit(page, `${nmp.url}/studio/me`);
@@ -329,7 +426,8 @@ studio:
       assert.equal(storage.session, '{}', `${name}: sessionStorage`);
       assert.equal(storage.cookies, '', `${name}: a cookie readable by scripts`);
       assert.ok(context.bodies.length > 5, `${name}: responses were recorded`);
-      assertNoTokenInResponses(assert, context);
+      // The one exception: an access key alice created, in the answer to her create form only.
+      assertNoTokenInResponses(assert, context, { accessKeysShownOnce: people[name].accessKeysShownOnce ?? [] });
     }
   });
 
@@ -392,6 +490,12 @@ describe('quickstart sign-in', () => {
     assert.match(await page.getByTestId('identity').textContent(), /admin@example\.com/);
     await page.getByRole('link', { name: 'admin', exact: true }).waitFor();
     await page.getByTestId('quickstart-banner').waitFor();
+    // Access keys are off on this server: no link, and the page says why.
+    assert.equal(await page.getByRole('link', { name: 'Access keys' }).count(), 0);
+    const off = await page.goto(`${nmp.url}/studio/access-keys`);
+    assert.equal(off.status(), 404);
+    await checkPage(page, off);
+    assert.match(await page.getByTestId('explanation').textContent(), /Access keys are not enabled on this server/);
     assertNoTokenInResponses(assert, context);
   });
 

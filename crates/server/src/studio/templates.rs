@@ -16,6 +16,8 @@ pub struct Layout {
     pub auth_off: bool,
     pub quickstart: bool,
     pub platform_admin: bool,
+    /// Access keys are on and the viewer is signed in: the navigation links to them.
+    pub access_keys: bool,
 }
 
 pub struct WorkspaceRow {

@@ -3,6 +3,7 @@
 //! renders the answer: a page, the API's message (409 last Admin, 422 validation), or for a 403 an
 //! explanation of what the viewer holds and what the action needs.
 
+pub mod access_keys;
 pub mod me;
 pub mod members;
 pub mod platform;
@@ -51,6 +52,7 @@ impl Viewer {
             auth_off: studio.mode() == &SignInMode::AuthOff,
             quickstart: studio.mode() == &SignInMode::Quickstart,
             platform_admin,
+            access_keys: user.is_some() && studio.app.settings.access_keys.is_some(),
         }
     }
 
@@ -281,6 +283,10 @@ pub fn notice(code: Option<&str>) -> Option<String> {
             "removed" => "Member removed.",
             "granted" => "Role granted.",
             "revoked" => "Role revoked.",
+            "key-revoked" => "Access key revoked: it is refused from its next request on.",
+            "key-suspended" => "Access key suspended: it is refused until you unsuspend it.",
+            "key-unsuspended" => "Access key unsuspended: it works again.",
+            "key-shown-once" => "That form was already used: its key exists, and its secret was shown once and is stored nowhere, so it cannot be shown again. If you did not copy it, revoke that key and create a new one.",
             _ => return None,
         }
         .to_string(),
