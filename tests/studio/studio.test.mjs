@@ -341,13 +341,71 @@ studio:
     assert.equal((await withKey(secret)).status, 401);
   });
 
-  test('WEB-08 XSS payloads in IdP claims stay inert', async () => {
+  test('audit trail: a role change made here shows up, filters narrow it, a non-admin gets the explanation', async () => {
+    const { page } = people.alice;
+    await visit(page, `${nmp.url}/studio/workspaces/team-a`);
+    await page.fill('#principal', 'dave@example.com');
+    await page.selectOption('#role', 'Viewer');
+    await submit(page, 'form[action="/studio/workspaces/team-a/members"]');
+    const dave = page.getByTestId('members').locator('tr', { hasText: 'dave@example.com' });
+    await dave.locator('select').selectOption('Editor');
+    const [posted] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/studio/workspaces/team-a/members/roles')),
+      page.waitForNavigation(),
+      dave.getByRole('button', { name: 'Change' }).click(),
+    ]);
+    const requestId = posted.headers()['x-request-id'];
+    assert.ok(requestId, 'the form post has no X-Request-Id');
+    await page.getByTestId('notice').filter({ hasText: 'Role changed.' }).waitFor();
+    // An Admin of team-a reaches its trail from the workspace page (not from the navigation:
+    // the whole platform's trail is for PlatformAdmins).
+    assert.equal(await page.getByRole('link', { name: 'Audit trail', exact: true }).count(), 0);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Audit trail of this workspace' }).click()]);
+    assert.equal(new URL(page.url()).pathname, '/studio/audit');
+    assert.equal(new URL(page.url()).searchParams.get('workspace'), 'team-a');
+    await checkPage(page, await page.reload(), { screenshot: 'audit' });
+    const events = page.getByTestId('audit-events').locator('tbody tr');
+    const change = events.filter({ hasText: 'member.roles_changed' }).filter({ hasText: 'dave@example.com' });
+    assert.equal(await change.count(), 1);
+    assert.match(await change.textContent(), /roles: Viewer\s*roles: Editor\s*u-alice/);
+    // The event names the request the browser made.
+    assert.equal(await change.locator('td').last().textContent(), requestId);
+    // The description's payload, recorded with the workspace, is text here too.
+    assert.match(await events.filter({ hasText: 'workspace.created' }).textContent(), /<script>window.__xss=1<\/script>/);
+    // Filter by action: only member additions remain (bob's and dave's).
+    await page.selectOption('#f-action', 'member.added');
+    await checkPage(page, await submit(page, '[data-testid="audit-filters"]'));
+    const actions = await page.getByTestId('audit-events').locator('tbody tr td:nth-child(2)').allTextContents();
+    assert.ok(actions.length >= 2 && actions.every((a) => a === 'member.added'), `filtered actions: ${actions}`);
+    assert.match(await page.getByTestId('audit-events').textContent(), /dave@example\.com[\s\S]*bob@example\.com/);
+    // The platform's trail is not alice's to read: explained.
+    let response = await page.goto(`${nmp.url}/studio/audit`);
+    assert.equal(response.status(), 403);
+    await checkPage(page, response);
+    assert.match(await page.getByTestId('explanation').textContent(), /cannot see the audit trail: this needs the PlatformAdmin role/);
+    // bob, removed from team-a, gets the explanation for its trail.
+    response = await people.bob.page.goto(`${nmp.url}/studio/audit?workspace=team-a`);
+    assert.equal(response.status(), 403);
+    await checkPage(people.bob.page, response);
+    assert.match(await people.bob.page.getByTestId('explanation').textContent(), /cannot see the audit trail in workspace “team-a”\. Your roles there: none/);
+    // A PlatformAdmin has the navigation link and sees every workspace's events, access keys too.
+    const admin = people.admin.page;
+    await visit(admin, `${nmp.url}/studio/`);
+    await Promise.all([admin.waitForURL('**/studio/audit'), admin.getByRole('link', { name: 'Audit trail', exact: true }).click()]);
+    await admin.selectOption('#f-action', 'access_key.revoked');
+    await checkPage(admin, await submit(admin, '[data-testid="audit-filters"]'));
+    const revoked = await admin.getByTestId('audit-events').textContent();
+    assert.match(revoked, new RegExp(`access_key\\.revoked[\\s\\S]*${people.alice.jti}`));
+  });
+
+  test('WEB-08 XSS payloads in IdP claims and query strings stay inert on every page', async () => {
     const { page } = await signIn('trudy');
     await visit(page, `${nmp.url}/studio/me`);
     assert.match(await page.getByTestId('name').textContent(), /<img src=x onerror=/);
-    for (const path of ['/studio/', '/studio/workspaces/trudy', '/studio/workspaces/team-a']) {
-      await page.goto(`${nmp.url}${path}`);
-      assert.equal(await page.evaluate(() => window.__xss), undefined, path);
+    for (const path of ['/studio/', '/studio/workspaces/trudy', '/studio/workspaces/team-a', '/studio/access-keys',
+      '/studio/audit?workspace=trudy', '/studio/me?action=delete&workspace=trudy',
+      `/studio/audit?workspace=trudy&actor=${encodeURIComponent('"><script>window.__xss=1</script>')}`]) {
+      await visit(page, `${nmp.url}${path}`); // asserts that no payload ran, and axe
     }
   });
 
@@ -592,6 +650,42 @@ describe('auth off', () => {
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Search' }).click()]);
     const names = await page.getByTestId('workspaces').locator('tbody a').allTextContents();
     assert.deepEqual(names.sort(), ['ws-1', ...Array.from({ length: 10 }, (_, i) => `ws-1${i}`)].sort());
+    await context.close();
+  });
+
+  test('audit trail: filters and paging', async () => {
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    await visit(page, `${nmp.url}/studio/`);
+    await Promise.all([page.waitForURL('**/studio/audit'), page.getByRole('link', { name: 'Audit trail', exact: true }).click()]);
+    await visit(page, `${nmp.url}/studio/audit?action=workspace.created&page_size=10`);
+    const total = Number((await page.getByTestId('audit-events').locator('caption').textContent()).match(/(\d+) events/)[1]);
+    assert.ok(total >= 25, `the 25 workspaces made by the previous test: ${total}`);
+    const pages = Math.ceil(total / 10);
+    assert.match(await page.textContent('.pager'), new RegExp(`Page 1 of ${pages}`));
+    const rows = page.getByTestId('audit-events').locator('tbody tr');
+    assert.equal(await rows.count(), 10);
+    const first = await rows.allTextContents();
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Next' }).click()]);
+    assert.match(await page.textContent('.pager'), new RegExp(`Page 2 of ${pages}`));
+    assert.equal(new URL(page.url()).searchParams.get('action'), 'workspace.created', 'the filter survives paging');
+    assert.equal(await rows.count(), 10);
+    const second = await rows.allTextContents();
+    assert.ok(second.every((r) => r.includes('workspace.created') && !first.includes(r)), 'page 2 repeats page 1');
+    // One workspace's trail: its creation only.
+    await page.fill('#f-workspace', 'ws-7');
+    await checkPage(page, await submit(page, '[data-testid="audit-filters"]'));
+    assert.equal(await rows.count(), 1);
+    assert.match(await rows.first().textContent(), /workspace\.created[\s\S]*ws-7/);
+    // A time range: nothing in the far future; a time the API cannot read is named.
+    await page.fill('#f-since', '2999-01-01T00:00');
+    await submit(page, '[data-testid="audit-filters"]');
+    assert.equal(await rows.count(), 0);
+    await page.fill('#f-since', 'yesterday');
+    const response = await submit(page, '[data-testid="audit-filters"]');
+    assert.equal(response.status(), 422);
+    await checkPage(page, response);
+    assert.match(await page.getByTestId('error').textContent(), /since: Input should be a valid datetime/);
     await context.close();
   });
 

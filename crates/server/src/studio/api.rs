@@ -4,7 +4,7 @@
 //! the same path. Nothing about access is cached in the session.
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use nmp_core::Principal;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -83,7 +83,24 @@ impl StudioState {
         uri: &str,
         body: Option<Value>,
     ) -> Answer {
+        self.call_as(who, method, uri, body, None).await
+    }
+
+    /// [`Self::call`] within the page request `request_id` (its `X-Request-Id`), which the API
+    /// request then carries, as header and as the request-id layer's extension, so an audit
+    /// event names the request the browser made.
+    pub async fn call_as(
+        &self,
+        who: Option<&Principal>,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+        request_id: Option<HeaderValue>,
+    ) -> Answer {
         let mut request = Request::builder().method(method).uri(uri);
+        if let Some(id) = &request_id {
+            request = request.header("x-request-id", id.clone());
+        }
         let body = match body {
             Some(json) => {
                 request = request.header(header::CONTENT_TYPE, "application/json");
@@ -96,6 +113,9 @@ impl StudioState {
             Err(error) => return internal(&error.to_string()),
         };
         request.extensions_mut().insert(SessionIdentity(who.cloned()));
+        if let Some(id) = request_id {
+            request.extensions_mut().insert(tower_http::request_id::RequestId::new(id));
+        }
         let response = match self.api.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},

@@ -87,6 +87,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         )
         .route("/studio/access-keys/{jti}/suspend", post(pages::access_keys::suspend))
         .route("/studio/access-keys/{jti}/unsuspend", post(pages::access_keys::unsuspend))
+        .route("/studio/audit", get(pages::audit::show))
         .route("/studio/platform", get(pages::platform::show).post(pages::platform::grant))
         .route("/studio/platform/revoke", post(pages::platform::revoke))
         .route("/studio/auth/sign-in", get(auth::sign_in_page))

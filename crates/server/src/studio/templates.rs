@@ -58,6 +58,8 @@ pub struct WorkspacePage {
     pub description: Option<String>,
     pub members: Vec<MemberRow>,
     pub roles: Vec<String>,
+    /// The viewer may read this workspace's audit trail: link to it.
+    pub audit_link: Option<String>,
 }
 
 #[derive(Template)]

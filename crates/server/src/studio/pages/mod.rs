@@ -4,13 +4,14 @@
 //! explanation of what the viewer holds and what the action needs.
 
 pub mod access_keys;
+pub mod audit;
 pub mod me;
 pub mod members;
 pub mod platform;
 pub mod why;
 pub mod workspaces;
 
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use nmp_core::Principal;
 
@@ -27,6 +28,9 @@ pub struct Viewer {
     pub session: Session,
     /// The session was made by this request: its cookie must be set.
     fresh: bool,
+    /// The page request's `X-Request-Id`, carried into the API requests it makes, so the audit
+    /// trail names the request the browser saw.
+    request_id: Option<HeaderValue>,
 }
 
 impl Viewer {
@@ -73,7 +77,7 @@ impl Viewer {
         uri: &str,
         body: Option<serde_json::Value>,
     ) -> Answer {
-        studio.call(self.principal().as_ref(), method, uri, body).await
+        studio.call_as(self.principal().as_ref(), method, uri, body, self.request_id.clone()).await
     }
 
     /// The page for an API refusal: sign-in again (401), an explanation (403), not found (404),
@@ -182,7 +186,7 @@ pub async fn viewer(studio: &StudioState, headers: &HeaderMap, uri: &Uri) -> Res
         Ok(found) => found,
         Err(error) => return Err(store_failure(error)),
     };
-    let viewer = Viewer { session, fresh };
+    let viewer = Viewer { session, fresh, request_id: request_id(headers) };
     signed_in(studio, headers, uri, viewer).await
 }
 
@@ -203,7 +207,12 @@ pub async fn poster(
         return Err(csrf_refused());
     }
     let Some(session) = session else { return Err(csrf_refused()) };
-    signed_in(studio, headers, uri, Viewer { session, fresh: false }).await
+    signed_in(studio, headers, uri, Viewer { session, fresh: false, request_id: request_id(headers) }).await
+}
+
+/// The request id the server's request-id layer gave this page request.
+fn request_id(headers: &HeaderMap) -> Option<HeaderValue> {
+    headers.get("x-request-id").cloned()
 }
 
 pub fn csrf_refused() -> Response {
