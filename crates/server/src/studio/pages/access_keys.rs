@@ -98,7 +98,7 @@ fn row(key: &AccessKeyMetadataResponse) -> KeyRow {
 fn lifetime_label(seconds: u64) -> String {
     match LIFETIMES.iter().find(|(s, _)| *s == seconds) {
         Some((_, label)) => label.to_string(),
-        None if seconds % 86_400 == 0 => format!("{} days", seconds / 86_400),
+        None if seconds.is_multiple_of(86_400) => format!("{} days", seconds / 86_400),
         None => format!("{seconds} seconds"),
     }
 }
