@@ -181,6 +181,17 @@ studio:
 
   test('why can\'t I…? on My access: a denial with its rule and remedy, and an allowed action', async () => {
     const { page } = people.bob;
+    // From a refusal: the explanation page links to the full answer about that very request.
+    await visit(page, `${nmp.url}/studio/workspaces/team-a`);
+    await page.fill('#principal', 'carol@example.com');
+    assert.equal((await submit(page, 'form[action="/studio/workspaces/team-a/members"]')).status(), 403);
+    await Promise.all([page.waitForNavigation(), page.getByTestId('why-link').click()]);
+    assert.equal(new URL(page.url()).pathname, '/studio/me');
+    assert.equal(new URL(page.url()).searchParams.get('method'), 'POST');
+    assert.equal(new URL(page.url()).searchParams.get('path'), '/apis/entities/v2/workspaces/team-a/members');
+    assert.equal(await page.getByTestId('why-verdict').textContent(), 'Not allowed');
+    assert.match(await page.getByTestId('why-summary').textContent(), /needs `workspaces\.members\.create` in `team-a`/);
+    // Asked on My access by picking an action and a workspace.
     await visit(page, `${nmp.url}/studio/me`);
     await page.selectOption('#why-action', 'add-member');
     await page.fill('#why-workspace', 'team-a');

@@ -17,11 +17,13 @@ use super::StudioState;
 #[derive(Debug, Clone)]
 pub struct SessionIdentity(pub Option<Principal>);
 
-/// An API answer: status and JSON body.
-#[derive(Debug)]
+/// An API answer: status and JSON body, and the request it answers.
+#[derive(Debug, Default)]
 pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
+    /// The method and URI asked (`None` for answers made up by a page).
+    pub asked: Option<(Method, String)>,
 }
 
 impl Answer {
@@ -97,6 +99,7 @@ impl StudioState {
         body: Option<Value>,
         request_id: Option<HeaderValue>,
     ) -> Answer {
+        let asked = Some((method.clone(), uri.to_string()));
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(id) = &request_id {
             request = request.header("x-request-id", id.clone());
@@ -123,7 +126,9 @@ impl StudioState {
         let status = response.status();
         let limit = self.app.settings.file.server.max_body_bytes.max(16 * 1024 * 1024);
         match axum::body::to_bytes(response.into_body(), limit).await {
-            Ok(bytes) => Answer { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) },
+            Ok(bytes) => {
+                Answer { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null), asked }
+            }
             Err(error) => internal(&error.to_string()),
         }
     }
@@ -134,5 +139,6 @@ fn internal(message: &str) -> Answer {
     Answer {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         body: serde_json::json!({"detail": "Internal Server Error"}),
+        asked: None,
     }
 }

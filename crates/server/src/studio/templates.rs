@@ -119,6 +119,8 @@ pub struct ErrorPage {
     pub layout: Layout,
     pub heading: String,
     pub explanation: String,
+    /// For a 403 to a signed-in person: "why can't I…?" on My access, asked about that request.
+    pub why_link: Option<String>,
 }
 
 /// Render a template, or a generic 500 (the details go to the log).
@@ -140,5 +142,5 @@ pub fn page(status: StatusCode, template: &impl Template) -> Response {
 /// An error page without a session (no navigation).
 pub fn render_error(status: StatusCode, heading: &str, explanation: &str) -> Html<String> {
     let layout = Layout { title: status.canonical_reason().unwrap_or("Error").into(), ..Layout::default() };
-    render(&ErrorPage { layout, heading: heading.into(), explanation: explanation.into() })
+    render(&ErrorPage { layout, heading: heading.into(), explanation: explanation.into(), why_link: None })
 }

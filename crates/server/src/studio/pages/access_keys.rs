@@ -143,7 +143,7 @@ async fn render(
         Ok(listed) => listed,
         Err(error) => {
             tracing::error!(%error, "studio: unreadable access-key list");
-            let failed = Answer { status: StatusCode::INTERNAL_SERVER_ERROR, body: Value::Null };
+            let failed = Answer { status: StatusCode::INTERNAL_SERVER_ERROR, ..Answer::default() };
             return refusal(studio, headers, viewer, &failed, "list access keys");
         }
     };
@@ -194,6 +194,7 @@ fn refusal(
     {
         let explained = Answer {
             status: StatusCode::NOT_FOUND,
+            asked: None,
             body: json!({"detail": "Access keys are not enabled on this server: an operator turns them on with auth.access_keys.enabled and a signing key (see the access keys documentation)."}),
         };
         return viewer.refusal(studio, headers, &explained, action, None);
@@ -276,7 +277,7 @@ pub async fn create(
         Ok(created) => created,
         Err(error) => {
             tracing::error!(%error, "studio: unreadable access-key create answer");
-            let failed = Answer { status: StatusCode::INTERNAL_SERVER_ERROR, body: Value::Null };
+            let failed = Answer { status: StatusCode::INTERNAL_SERVER_ERROR, ..Answer::default() };
             return refusal(&studio, &headers, &viewer, &failed, "create access keys");
         }
     };
@@ -312,7 +313,7 @@ async fn find(studio: &StudioState, viewer: &Viewer, jti: &str) -> Result<Option
             return Err(answer);
         }
         let Ok(listed) = serde_json::from_value::<AccessKeyListResponse>(answer.body) else {
-            return Err(Answer { status: StatusCode::INTERNAL_SERVER_ERROR, body: Value::Null });
+            return Err(Answer { status: StatusCode::INTERNAL_SERVER_ERROR, ..Answer::default() });
         };
         if let Some(found) = listed.data.iter().find(|k| k.jti == jti) {
             return Ok(Some(row(found)));
@@ -339,6 +340,7 @@ pub async fn confirm_revoke(
         Ok(None) => {
             let missing = Answer {
                 status: StatusCode::NOT_FOUND,
+                asked: None,
                 body: json!({"detail": format!("Scoped Access Key {jti} was not found")}),
             };
             viewer.refusal(&studio, &headers, &missing, "revoke access keys", None)

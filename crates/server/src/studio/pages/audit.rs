@@ -209,7 +209,7 @@ pub async fn show(
             Ok(listed) => (StatusCode::OK, None, Some(listed)),
             Err(error) => {
                 tracing::error!(%error, "studio: unreadable audit answer");
-                let failed = Answer { status: StatusCode::INTERNAL_SERVER_ERROR, body: Value::Null };
+                let failed = Answer { status: StatusCode::INTERNAL_SERVER_ERROR, ..Answer::default() };
                 return viewer.refusal(&studio, &headers, &failed, "see the audit trail", None);
             }
         },

@@ -102,11 +102,18 @@ impl Viewer {
             ),
             _ => ("Could not do that".to_string(), answer.detail()),
         };
+        let why_link = match (&answer.asked, self.principal()) {
+            (Some((method, uri)), Some(_)) if answer.status == StatusCode::FORBIDDEN => Some(format!(
+                "/studio/me?{}#why",
+                api::query(&[("method", method.as_str()), ("path", uri.as_str())])
+            )),
+            _ => None,
+        };
         let layout = self.layout(studio, heading.clone(), "");
         self.finish(
             studio,
             headers,
-            templates::page(answer.status, &ErrorPage { layout, heading, explanation }),
+            templates::page(answer.status, &ErrorPage { layout, heading, explanation, why_link }),
         )
     }
 
