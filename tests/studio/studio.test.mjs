@@ -352,6 +352,26 @@ studio:
     assert.equal((await withKey(secret)).status, 401);
   });
 
+  test('access keys: a PlatformAdmin makes a service-account key, listed for PlatformAdmins only', async () => {
+    const admin = people.admin;
+    await visit(admin.page, `${nmp.url}/studio/access-keys`);
+    await admin.page.fill('#key-name', 'intake reader');
+    await admin.page.fill('#key-service-account', 'intake-reader');
+    const response = await submit(admin.page, '[data-testid="create-key-form"]');
+    assert.equal(response.status(), 200);
+    assert.match(await admin.page.getByTestId('created-key').textContent(), /service-account:intake-reader/);
+    const secret = (await admin.page.getByTestId('secret').inputValue()).trim();
+    admin.accessKeysShownOnce = [secret];
+    const whoami = await (await withKey(secret)).json();
+    assert.equal(whoami.principal, 'service-account:intake-reader');
+    await visit(admin.page, `${nmp.url}/studio/access-keys`);
+    assert.match(await admin.page.getByTestId('access-keys').textContent(), /intake reader[\s\S]*service-account:intake-reader/);
+    // alice neither sees it nor gets the service-account field.
+    await visit(people.alice.page, `${nmp.url}/studio/access-keys`);
+    assert.doesNotMatch(await people.alice.page.getByTestId('access-keys').textContent(), /intake/);
+    assert.equal(await people.alice.page.locator('#key-service-account').count(), 0);
+  });
+
   test('audit trail: a role change made here shows up, filters narrow it, a non-admin gets the explanation', async () => {
     const { page } = people.alice;
     await visit(page, `${nmp.url}/studio/workspaces/team-a`);
