@@ -252,8 +252,9 @@ pub async fn create(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    // A form is good for one key: a reload (or a double click) of the answer page finds its id
-    // used and lands on the list, with no second key and no secret.
+    // A form is good for one key: a reload of the answer page (a re-post) finds its id used and
+    // lands on the list, with no second key and no secret. Two posts racing each other may both
+    // pass (load and save are not one step): two keys, each shown once, which reveals nothing.
     let form_id = form.form_id.trim().to_string();
     if form_id.is_empty() || viewer.session.data.used_forms.contains(&form_id) {
         return Redirect::to("/studio/access-keys?notice=key-shown-once").into_response();
