@@ -4,7 +4,11 @@
 // docs/test-catalog.md). Tests in a `describe` run in order and share its servers.
 
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -53,12 +57,21 @@ describe('OIDC sign-in against the test IdP', () => {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     idp = await startIdp([origin]);
+    // Access keys on, signed with a throwaway RSA key.
+    const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nmp-studio-signing-'));
+    const signingKey = path.join(keyDir, 'signing.pem');
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    fs.writeFileSync(signingKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     nmp = await startNmp({
       port,
       config: `auth:
   enabled: true
   admin_email: admin@example.com
   seed_default_workspace_editor: false
+  access_keys:
+    enabled: true
+  token_signing:
+    private_key_file: ${signingKey}
   oidc:
     enabled: true
     issuer: ${idp.issuer}
@@ -166,6 +179,53 @@ studio:
     assert.doesNotMatch(await page.getByTestId('members').textContent(), /carol/);
   });
 
+  test('why can\'t I…? on My access: a denial with its rule and remedy, and an allowed action', async () => {
+    const { page } = people.bob;
+    // From a refusal: the explanation page links to the full answer about that very request.
+    await visit(page, `${nmp.url}/studio/workspaces/team-a`);
+    await page.fill('#principal', 'carol@example.com');
+    assert.equal((await submit(page, 'form[action="/studio/workspaces/team-a/members"]')).status(), 403);
+    await Promise.all([page.waitForNavigation(), page.getByTestId('why-link').click()]);
+    assert.equal(new URL(page.url()).pathname, '/studio/me');
+    assert.equal(new URL(page.url()).searchParams.get('method'), 'POST');
+    assert.equal(new URL(page.url()).searchParams.get('path'), '/apis/entities/v2/workspaces/team-a/members');
+    assert.equal(await page.getByTestId('why-verdict').textContent(), 'Not allowed');
+    assert.match(await page.getByTestId('why-summary').textContent(), /needs `workspaces\.members\.create` in `team-a`/);
+    // Asked on My access by picking an action and a workspace.
+    await visit(page, `${nmp.url}/studio/me`);
+    await page.selectOption('#why-action', 'add-member');
+    await page.fill('#why-workspace', 'team-a');
+    await checkPage(page, await submit(page, '[data-testid="why-action-form"]'), { screenshot: 'why-cant-i' });
+    assert.equal(await page.getByTestId('why-verdict').textContent(), 'Not allowed');
+    assert.match(await page.getByTestId('why-answer').textContent(), /POST \/apis\/entities\/v2\/workspaces\/team-a\/members/);
+    const summary = await page.getByTestId('why-summary').textContent();
+    assert.match(summary, /needs `workspaces\.members\.create` in `team-a`/);
+    assert.match(summary, /holds Viewer through/);
+    assert.equal(await page.getByTestId('why-rule').textContent(), 'MissingPermissions');
+    const remedy = await page.getByTestId('why-remedy').textContent();
+    assert.match(remedy, /Ask an Admin of “team-a” \(or a PlatformAdmin\) to give “[^”]+” the Admin role there/);
+    assert.match(remedy, /nemo workspaces members create --workspace team-a --principal \S+ --roles Admin/);
+    // An allowed action says so.
+    await page.selectOption('#why-action', 'view');
+    await page.fill('#why-workspace', 'team-a');
+    await checkPage(page, await submit(page, '[data-testid="why-action-form"]'));
+    assert.equal(await page.getByTestId('why-verdict').textContent(), 'Allowed');
+    assert.match(await page.getByTestId('why-summary').textContent(), /^allowed \(RoleGrants\)/);
+    assert.equal(await page.getByTestId('why-remedy').count(), 0);
+    // Any request by method and path; a payload in it stays text.
+    await page.locator('details summary').click();
+    await page.selectOption('#why-method', 'DELETE');
+    await page.fill('#why-path', '/apis/entities/v2/workspaces/team-a');
+    await checkPage(page, await submit(page, '[data-testid="why-request-form"]'));
+    assert.equal(await page.getByTestId('why-verdict').textContent(), 'Not allowed');
+    assert.match(await page.getByTestId('why-summary').textContent(), /needs `workspaces\.delete` in `team-a`/);
+    await visit(page, `${nmp.url}/studio/me?method=GET&path=${encodeURIComponent('/<img src=x onerror="window.__xss=1">')}`);
+    assert.match(await page.getByTestId('why-answer').textContent(), /<img src=x onerror=/);
+    // An action that needs a workspace, asked without one, says what is missing.
+    await visit(page, `${nmp.url}/studio/me?action=delete&workspace=`);
+    assert.match(await page.getByTestId('why-error').textContent(), /Name the workspace in which you want to delete the workspace/);
+  });
+
   test('the last Admin cannot be demoted, and the page says so', async () => {
     const { page } = people.alice;
     await visit(page, `${nmp.url}/studio/workspaces/team-a`);
@@ -208,13 +268,175 @@ studio:
     assert.match(await people.bob.page.getByTestId('explanation').textContent(), /PlatformAdmin/);
   });
 
-  test('WEB-08 XSS payloads in IdP claims stay inert', async () => {
+  /** Send `secret` as a bearer token to the API, as a script would. */
+  async function withKey(secret, path = '/apis/auth/v2/whoami') {
+    return fetch(`${nmp.url}${path}`, { headers: { authorization: `Bearer ${secret}` } });
+  }
+
+  test('access keys: create shows the secret once with a copy button, and the key works against the API', async () => {
+    const { context, page } = people.alice;
+    await visit(page, `${nmp.url}/studio/`);
+    await Promise.all([page.waitForURL('**/studio/access-keys'), page.getByRole('link', { name: 'Access keys' }).click()]);
+    await page.fill('#key-name', 'ci <img src=x onerror="window.__xss=1">');
+    await page.fill('#key-description', 'nightly <script>window.__xss=1</script>');
+    await page.selectOption('#key-expires', '86400');
+    const response = await submit(page, '[data-testid="create-key-form"]');
+    assert.equal(response.status(), 200);
+    assert.equal(response.headers()['cache-control'], 'no-store');
+    await checkPage(page, response, { screenshot: 'access-key-created' });
+    const secret = (await page.getByTestId('secret').inputValue()).trim();
+    const jti = (await page.getByTestId('created-jti').textContent()).trim();
+    assert.match(secret, /^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
+    assert.match(jti, /^ak_[0-9a-f]{32}$/);
+    people.alice.accessKeysShownOnce = [secret];
+    people.alice.jti = jti;
+    // The copy button is shown and works: its script comes from our origin under the strict CSP.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: nmp.url });
+    await page.getByRole('button', { name: 'Copy the key' }).click();
+    await page.getByTestId('copy-status').filter({ hasText: 'Copied to the clipboard.' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    // The key acts as alice against the API.
+    const whoami = await withKey(secret);
+    assert.equal(whoami.status, 200);
+    const me = await whoami.json();
+    assert.equal(me.email, 'alice@example.com');
+    assert.equal(me.token_kind, 'access_key');
+    const listed = await withKey(secret, '/apis/entities/v2/workspaces?page_size=100');
+    assert.equal(listed.status, 200);
+    assert.ok((await listed.json()).data.some((w) => w.name === 'team-a'), 'the key does not see alice\'s workspace');
+    // Reloading the answer page neither shows the secret again nor makes a second key.
+    await page.reload();
+    assert.equal(new URL(page.url()).pathname, '/studio/access-keys');
+    assert.ok(!(await page.content()).includes(secret), 'the secret is shown again after a reload');
+    await page.getByTestId('notice').filter({ hasText: 'its secret was shown once' }).waitFor();
+    await checkPage(page, await page.reload());
+    const rows = page.getByTestId('access-keys').locator('tbody tr');
+    assert.equal(await rows.count(), 1, 'a reload created another key');
+    assert.match(await rows.first().textContent(), /ci <img src=x onerror="window.__xss=1">[\s\S]*ACTIVE/);
+  });
+
+  test('access keys: suspend, unsuspend and revoke (after confirmation) take effect on the next request', async () => {
+    const { page } = people.alice;
+    const { jti } = people.alice;
+    const [secret] = people.alice.accessKeysShownOnce;
+    const row = () => page.getByTestId('access-keys').locator(`tr[data-jti="${jti}"]`);
+    await visit(page, `${nmp.url}/studio/access-keys`, { screenshot: 'access-keys' });
+    // Someone else cannot touch it: bob's own form post answers as for an unknown key.
+    const bob = people.bob;
+    await visit(bob.page, `${nmp.url}/studio/access-keys`);
+    assert.equal(await bob.page.getByTestId('access-keys').locator(`tr[data-jti="${jti}"]`).count(), 0);
+    const bobCsrf = await bob.page.locator('input[name="csrf"]').first().inputValue();
+    const forged = await bob.context.request.post(`${nmp.url}/studio/access-keys/${jti}/suspend`, {
+      form: { csrf: bobCsrf }, headers: { origin: nmp.url },
+    });
+    assert.equal(forged.status(), 404);
+    assert.equal((await withKey(secret)).status, 200);
+
+    await Promise.all([page.waitForNavigation(), row().getByRole('button', { name: /Suspend/ }).click()]);
+    await page.getByTestId('notice').filter({ hasText: 'Access key suspended' }).waitFor();
+    assert.equal(await row().getByTestId('key-status').textContent(), 'SUSPENDED');
+    assert.equal((await withKey(secret)).status, 401);
+
+    await Promise.all([page.waitForNavigation(), row().getByRole('button', { name: /Unsuspend/ }).click()]);
+    await page.getByTestId('notice').filter({ hasText: 'Access key unsuspended' }).waitFor();
+    assert.equal(await row().getByTestId('key-status').textContent(), 'ACTIVE');
+    assert.equal((await withKey(secret)).status, 200);
+
+    await Promise.all([page.waitForNavigation(), row().getByRole('link', { name: /Revoke/ }).click()]);
+    assert.equal(new URL(page.url()).pathname, `/studio/access-keys/${jti}/revoke`);
+    await checkPage(page, await page.reload(), { screenshot: 'access-key-revoke' });
+    assert.equal((await withKey(secret)).status, 200, 'the confirmation page alone revoked the key');
+    await checkPage(page, await submit(page, 'main form'));
+    await page.getByTestId('notice').filter({ hasText: 'Access key revoked' }).waitFor();
+    assert.equal(await row().getByTestId('key-status').textContent(), 'REVOKED');
+    assert.equal((await withKey(secret)).status, 401);
+  });
+
+  test('access keys: a PlatformAdmin makes a service-account key, listed for PlatformAdmins only', async () => {
+    const admin = people.admin;
+    await visit(admin.page, `${nmp.url}/studio/access-keys`);
+    await admin.page.fill('#key-name', 'intake reader');
+    await admin.page.fill('#key-service-account', 'intake-reader');
+    const response = await submit(admin.page, '[data-testid="create-key-form"]');
+    assert.equal(response.status(), 200);
+    assert.match(await admin.page.getByTestId('created-key').textContent(), /service-account:intake-reader/);
+    const secret = (await admin.page.getByTestId('secret').inputValue()).trim();
+    admin.accessKeysShownOnce = [secret];
+    const whoami = await (await withKey(secret)).json();
+    assert.equal(whoami.principal, 'service-account:intake-reader');
+    await visit(admin.page, `${nmp.url}/studio/access-keys`);
+    assert.match(await admin.page.getByTestId('access-keys').textContent(), /intake reader[\s\S]*service-account:intake-reader/);
+    // alice neither sees it nor gets the service-account field.
+    await visit(people.alice.page, `${nmp.url}/studio/access-keys`);
+    assert.doesNotMatch(await people.alice.page.getByTestId('access-keys').textContent(), /intake/);
+    assert.equal(await people.alice.page.locator('#key-service-account').count(), 0);
+  });
+
+  test('audit trail: a role change made here shows up, filters narrow it, a non-admin gets the explanation', async () => {
+    const { page } = people.alice;
+    await visit(page, `${nmp.url}/studio/workspaces/team-a`);
+    await page.fill('#principal', 'dave@example.com');
+    await page.selectOption('#role', 'Viewer');
+    await submit(page, 'form[action="/studio/workspaces/team-a/members"]');
+    const dave = page.getByTestId('members').locator('tr', { hasText: 'dave@example.com' });
+    await dave.locator('select').selectOption('Editor');
+    const [posted] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/studio/workspaces/team-a/members/roles')),
+      page.waitForNavigation(),
+      dave.getByRole('button', { name: 'Change' }).click(),
+    ]);
+    const requestId = posted.headers()['x-request-id'];
+    assert.ok(requestId, 'the form post has no X-Request-Id');
+    await page.getByTestId('notice').filter({ hasText: 'Role changed.' }).waitFor();
+    // An Admin of team-a reaches its trail from the workspace page (not from the navigation:
+    // the whole platform's trail is for PlatformAdmins).
+    assert.equal(await page.getByRole('link', { name: 'Audit trail', exact: true }).count(), 0);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Audit trail of this workspace' }).click()]);
+    assert.equal(new URL(page.url()).pathname, '/studio/audit');
+    assert.equal(new URL(page.url()).searchParams.get('workspace'), 'team-a');
+    await checkPage(page, await page.reload(), { screenshot: 'audit' });
+    const events = page.getByTestId('audit-events').locator('tbody tr');
+    const change = events.filter({ hasText: 'member.roles_changed' }).filter({ hasText: 'dave@example.com' });
+    assert.equal(await change.count(), 1);
+    assert.match(await change.textContent(), /roles: Viewer\s*roles: Editor\s*u-alice/);
+    // The event names the request the browser made.
+    assert.equal(await change.locator('td').last().textContent(), requestId);
+    // The description's payload, recorded with the workspace, is text here too.
+    assert.match(await events.filter({ hasText: 'workspace.created' }).textContent(), /<script>window.__xss=1<\/script>/);
+    // Filter by action: only member additions remain (bob's and dave's).
+    await page.selectOption('#f-action', 'member.added');
+    await checkPage(page, await submit(page, '[data-testid="audit-filters"]'));
+    const actions = await page.getByTestId('audit-events').locator('tbody tr td:nth-child(2)').allTextContents();
+    assert.ok(actions.length >= 2 && actions.every((a) => a === 'member.added'), `filtered actions: ${actions}`);
+    assert.match(await page.getByTestId('audit-events').textContent(), /dave@example\.com[\s\S]*bob@example\.com/);
+    // The platform's trail is not alice's to read: explained.
+    let response = await page.goto(`${nmp.url}/studio/audit`);
+    assert.equal(response.status(), 403);
+    await checkPage(page, response);
+    assert.match(await page.getByTestId('explanation').textContent(), /cannot see the audit trail: this needs the PlatformAdmin role/);
+    // bob, removed from team-a, gets the explanation for its trail.
+    response = await people.bob.page.goto(`${nmp.url}/studio/audit?workspace=team-a`);
+    assert.equal(response.status(), 403);
+    await checkPage(people.bob.page, response);
+    assert.match(await people.bob.page.getByTestId('explanation').textContent(), /cannot see the audit trail in workspace “team-a”\. Your roles there: none/);
+    // A PlatformAdmin has the navigation link and sees every workspace's events, access keys too.
+    const admin = people.admin.page;
+    await visit(admin, `${nmp.url}/studio/`);
+    await Promise.all([admin.waitForURL('**/studio/audit'), admin.getByRole('link', { name: 'Audit trail', exact: true }).click()]);
+    await admin.selectOption('#f-action', 'access_key.revoked');
+    await checkPage(admin, await submit(admin, '[data-testid="audit-filters"]'));
+    const revoked = await admin.getByTestId('audit-events').textContent();
+    assert.match(revoked, new RegExp(`access_key\\.revoked[\\s\\S]*${people.alice.jti}`));
+  });
+
+  test('WEB-08 XSS payloads in IdP claims and query strings stay inert on every page', async () => {
     const { page } = await signIn('trudy');
     await visit(page, `${nmp.url}/studio/me`);
     assert.match(await page.getByTestId('name').textContent(), /<img src=x onerror=/);
-    for (const path of ['/studio/', '/studio/workspaces/trudy', '/studio/workspaces/team-a']) {
-      await page.goto(`${nmp.url}${path}`);
-      assert.equal(await page.evaluate(() => window.__xss), undefined, path);
+    for (const path of ['/studio/', '/studio/workspaces/trudy', '/studio/workspaces/team-a', '/studio/access-keys',
+      '/studio/audit?workspace=trudy', '/studio/me?action=delete&workspace=trudy',
+      `/studio/audit?workspace=trudy&actor=${encodeURIComponent('"><script>window.__xss=1</script>')}`]) {
+      await visit(page, `${nmp.url}${path}`); // asserts that no payload ran, and axe
     }
   });
 
@@ -293,7 +515,8 @@ studio:
       assert.equal(storage.session, '{}', `${name}: sessionStorage`);
       assert.equal(storage.cookies, '', `${name}: a cookie readable by scripts`);
       assert.ok(context.bodies.length > 5, `${name}: responses were recorded`);
-      assertNoTokenInResponses(assert, context);
+      // The one exception: an access key alice created, in the answer to her create form only.
+      assertNoTokenInResponses(assert, context, { accessKeysShownOnce: people[name].accessKeysShownOnce ?? [] });
     }
   });
 
@@ -356,6 +579,12 @@ describe('quickstart sign-in', () => {
     assert.match(await page.getByTestId('identity').textContent(), /admin@example\.com/);
     await page.getByRole('link', { name: 'admin', exact: true }).waitFor();
     await page.getByTestId('quickstart-banner').waitFor();
+    // Access keys are off on this server: no link, and the page says why.
+    assert.equal(await page.getByRole('link', { name: 'Access keys' }).count(), 0);
+    const off = await page.goto(`${nmp.url}/studio/access-keys`);
+    assert.equal(off.status(), 404);
+    await checkPage(page, off);
+    assert.match(await page.getByTestId('explanation').textContent(), /Access keys are not enabled on this server/);
     assertNoTokenInResponses(assert, context);
   });
 
@@ -426,6 +655,10 @@ describe('auth off', () => {
     await checkPage(page, response, { screenshot: 'auth-off' });
     await page.getByTestId('auth-off-banner').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
+    // Nothing to explain: My access says everything is allowed instead of offering the question.
+    await visit(page, `${nmp.url}/studio/me?action=delete&workspace=default`);
+    await page.getByTestId('why-auth-off').waitFor();
+    assert.equal(await page.getByTestId('why-answer').count(), 0);
     await context.close();
   });
 
@@ -448,6 +681,42 @@ describe('auth off', () => {
     await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Search' }).click()]);
     const names = await page.getByTestId('workspaces').locator('tbody a').allTextContents();
     assert.deepEqual(names.sort(), ['ws-1', ...Array.from({ length: 10 }, (_, i) => `ws-1${i}`)].sort());
+    await context.close();
+  });
+
+  test('audit trail: filters and paging', async () => {
+    const context = await newContext(browser, nmp.url);
+    const page = await context.newPage();
+    await visit(page, `${nmp.url}/studio/`);
+    await Promise.all([page.waitForURL('**/studio/audit'), page.getByRole('link', { name: 'Audit trail', exact: true }).click()]);
+    await visit(page, `${nmp.url}/studio/audit?action=workspace.created&page_size=10`);
+    const total = Number((await page.getByTestId('audit-events').locator('caption').textContent()).match(/(\d+) events/)[1]);
+    assert.ok(total >= 25, `the 25 workspaces made by the previous test: ${total}`);
+    const pages = Math.ceil(total / 10);
+    assert.match(await page.textContent('.pager'), new RegExp(`Page 1 of ${pages}`));
+    const rows = page.getByTestId('audit-events').locator('tbody tr');
+    assert.equal(await rows.count(), 10);
+    const first = await rows.allTextContents();
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Next' }).click()]);
+    assert.match(await page.textContent('.pager'), new RegExp(`Page 2 of ${pages}`));
+    assert.equal(new URL(page.url()).searchParams.get('action'), 'workspace.created', 'the filter survives paging');
+    assert.equal(await rows.count(), 10);
+    const second = await rows.allTextContents();
+    assert.ok(second.every((r) => r.includes('workspace.created') && !first.includes(r)), 'page 2 repeats page 1');
+    // One workspace's trail: its creation only.
+    await page.fill('#f-workspace', 'ws-7');
+    await checkPage(page, await submit(page, '[data-testid="audit-filters"]'));
+    assert.equal(await rows.count(), 1);
+    assert.match(await rows.first().textContent(), /workspace\.created[\s\S]*ws-7/);
+    // A time range: nothing in the far future; a time the API cannot read is named.
+    await page.fill('#f-since', '2999-01-01T00:00');
+    await submit(page, '[data-testid="audit-filters"]');
+    assert.equal(await rows.count(), 0);
+    await page.fill('#f-since', 'yesterday');
+    const response = await submit(page, '[data-testid="audit-filters"]');
+    assert.equal(response.status(), 422);
+    await checkPage(page, response);
+    assert.match(await page.getByTestId('error').textContent(), /since: Input should be a valid datetime/);
     await context.close();
   });
 

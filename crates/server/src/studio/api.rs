@@ -4,7 +4,7 @@
 //! the same path. Nothing about access is cached in the session.
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use nmp_core::Principal;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -17,11 +17,13 @@ use super::StudioState;
 #[derive(Debug, Clone)]
 pub struct SessionIdentity(pub Option<Principal>);
 
-/// An API answer: status and JSON body.
-#[derive(Debug)]
+/// An API answer: status and JSON body, and the request it answers.
+#[derive(Debug, Default)]
 pub struct Answer {
     pub status: StatusCode,
     pub body: Value,
+    /// The method and URI asked (`None` for answers made up by a page).
+    pub asked: Option<(Method, String)>,
 }
 
 impl Answer {
@@ -83,7 +85,25 @@ impl StudioState {
         uri: &str,
         body: Option<Value>,
     ) -> Answer {
+        self.call_as(who, method, uri, body, None).await
+    }
+
+    /// [`Self::call`] within the page request `request_id` (its `X-Request-Id`), which the API
+    /// request then carries, as header and as the request-id layer's extension, so an audit
+    /// event names the request the browser made.
+    pub async fn call_as(
+        &self,
+        who: Option<&Principal>,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+        request_id: Option<HeaderValue>,
+    ) -> Answer {
+        let asked = Some((method.clone(), uri.to_string()));
         let mut request = Request::builder().method(method).uri(uri);
+        if let Some(id) = &request_id {
+            request = request.header("x-request-id", id.clone());
+        }
         let body = match body {
             Some(json) => {
                 request = request.header(header::CONTENT_TYPE, "application/json");
@@ -96,6 +116,9 @@ impl StudioState {
             Err(error) => return internal(&error.to_string()),
         };
         request.extensions_mut().insert(SessionIdentity(who.cloned()));
+        if let Some(id) = request_id {
+            request.extensions_mut().insert(tower_http::request_id::RequestId::new(id));
+        }
         let response = match self.api.clone().oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
@@ -103,7 +126,9 @@ impl StudioState {
         let status = response.status();
         let limit = self.app.settings.file.server.max_body_bytes.max(16 * 1024 * 1024);
         match axum::body::to_bytes(response.into_body(), limit).await {
-            Ok(bytes) => Answer { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) },
+            Ok(bytes) => {
+                Answer { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null), asked }
+            }
             Err(error) => internal(&error.to_string()),
         }
     }
@@ -114,5 +139,6 @@ fn internal(message: &str) -> Answer {
     Answer {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         body: serde_json::json!({"detail": "Internal Server Error"}),
+        asked: None,
     }
 }

@@ -228,7 +228,7 @@ async fn finish_sign_in(
     return_to: &str,
 ) -> Response {
     let principal = user.principal();
-    let data = SessionData { csrf: session::new_data().csrf, user: Some(user), pending: None };
+    let data = SessionData { user: Some(user), ..session::new_data() };
     let session = match session::rotate(studio, old, data).await {
         Ok(session) => session,
         Err(error) => return store_failure(error),

@@ -1,5 +1,5 @@
 //! Studio: the web console at `/studio`, a backend-for-frontend. Server-rendered pages (askama
-//! templates compiled into the binary, no script), a session cookie for the browser and every
+//! templates compiled into the binary; one small script file, for a copy button), a session cookie for the browser and every
 //! token kept on the server (`session.rs`), sign-in by mode (`oidc.rs` for the IdP; an email form
 //! in quickstart; nothing with auth off), and pages that act through the very API router the
 //! HTTP API serves (`api.rs`), so authentication, the PDP, validation and the commit path are the
@@ -69,6 +69,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/studio", get(|| async { Redirect::temporary("/studio/") }))
         .route("/studio/", get(pages::workspaces::list))
         .route("/studio/assets/studio.css", get(stylesheet))
+        .route("/studio/assets/copy.js", get(copy_script))
         .route("/studio/workspaces", post(pages::workspaces::create))
         .route("/studio/workspaces/{workspace}", get(pages::members::show))
         .route(
@@ -79,6 +80,14 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/studio/workspaces/{workspace}/members/roles", post(pages::members::change))
         .route("/studio/workspaces/{workspace}/members/remove", post(pages::members::remove))
         .route("/studio/me", get(pages::me::show))
+        .route("/studio/access-keys", get(pages::access_keys::list).post(pages::access_keys::create))
+        .route(
+            "/studio/access-keys/{jti}/revoke",
+            get(pages::access_keys::confirm_revoke).post(pages::access_keys::revoke),
+        )
+        .route("/studio/access-keys/{jti}/suspend", post(pages::access_keys::suspend))
+        .route("/studio/access-keys/{jti}/unsuspend", post(pages::access_keys::unsuspend))
+        .route("/studio/audit", get(pages::audit::show))
         .route("/studio/platform", get(pages::platform::show).post(pages::platform::grant))
         .route("/studio/platform/revoke", post(pages::platform::revoke))
         .route("/studio/auth/sign-in", get(auth::sign_in_page))
@@ -92,7 +101,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .with_state(state)
 }
 
-/// The only stylesheet; no script exists.
+/// The only stylesheet.
 async fn stylesheet() -> Response {
     (
         [
@@ -100,6 +109,19 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         include_str!("../../assets/studio.css"),
+    )
+        .into_response()
+}
+
+/// The only script: the copy button of the page that shows a new access key (served from here,
+/// since the CSP allows scripts from our origin only, and no inline script).
+async fn copy_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        include_str!("../../assets/copy.js"),
     )
         .into_response()
 }

@@ -33,6 +33,10 @@ pub struct SessionData {
     pub user: Option<SignedInUser>,
     #[serde(default)]
     pub pending: Option<PendingSignIn>,
+    /// Ids of the single-use forms this session has submitted (the access-key create form),
+    /// newest last, a few at most.
+    #[serde(default)]
+    pub used_forms: Vec<String>,
 }
 
 /// A signed-in user, and the tokens that prove it (server-side only).
@@ -89,7 +93,8 @@ pub struct Session {
     pub data: SessionData,
 }
 
-fn random_token() -> String {
+/// 256 random bits, URL-safe.
+pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
@@ -226,7 +231,7 @@ pub async fn create(studio: &StudioState, data: SessionData) -> Result<Session, 
 }
 
 pub fn new_data() -> SessionData {
-    SessionData { csrf: random_token(), user: None, pending: None }
+    SessionData { csrf: random_token(), user: None, pending: None, used_forms: Vec::new() }
 }
 
 /// The request's session, or a new anonymous one (then `fresh` is true: set its cookie).

@@ -16,6 +16,8 @@ pub struct Layout {
     pub auth_off: bool,
     pub quickstart: bool,
     pub platform_admin: bool,
+    /// Access keys are on and the viewer is signed in: the navigation links to them.
+    pub access_keys: bool,
 }
 
 pub struct WorkspaceRow {
@@ -56,6 +58,8 @@ pub struct WorkspacePage {
     pub description: Option<String>,
     pub members: Vec<MemberRow>,
     pub roles: Vec<String>,
+    /// The viewer may read this workspace's audit trail: link to it.
+    pub audit_link: Option<String>,
 }
 
 #[derive(Template)]
@@ -79,6 +83,7 @@ pub struct MePage {
     pub via: String,
     pub expires: String,
     pub rows: Vec<(String, String)>,
+    pub why: super::pages::why::WhySection,
 }
 
 pub struct BindingRow {
@@ -114,6 +119,8 @@ pub struct ErrorPage {
     pub layout: Layout,
     pub heading: String,
     pub explanation: String,
+    /// For a 403 to a signed-in person: "why can't I…?" on My access, asked about that request.
+    pub why_link: Option<String>,
 }
 
 /// Render a template, or a generic 500 (the details go to the log).
@@ -135,5 +142,5 @@ pub fn page(status: StatusCode, template: &impl Template) -> Response {
 /// An error page without a session (no navigation).
 pub fn render_error(status: StatusCode, heading: &str, explanation: &str) -> Html<String> {
     let layout = Layout { title: status.canonical_reason().unwrap_or("Error").into(), ..Layout::default() };
-    render(&ErrorPage { layout, heading: heading.into(), explanation: explanation.into() })
+    render(&ErrorPage { layout, heading: heading.into(), explanation: explanation.into(), why_link: None })
 }

@@ -1,16 +1,22 @@
-//! "My access": who the console thinks you are, and your roles in each workspace you can see,
-//! read from the same bindings the PDP decides with.
+//! "My access": who the console thinks you are, your roles in each workspace you can see, read
+//! from the same bindings the PDP decides with, and "why can't I…?" (`why.rs`).
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 
+use super::why::{self, WhyParams};
 use super::{roles_in, viewer};
 use crate::studio::api::query;
 use crate::studio::templates::{page, MePage};
 use crate::studio::StudioState;
 
-pub async fn show(State(studio): State<StudioState>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn show(
+    State(studio): State<StudioState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(params): Query<WhyParams>,
+) -> Response {
     let viewer = match viewer(&studio, &headers, &uri).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
@@ -67,6 +73,7 @@ pub async fn show(State(studio): State<StudioState>, headers: HeaderMap, uri: Ur
             .map(nmp_proto::timestamps::utc)
             .unwrap_or_else(none),
         rows,
+        why: why::section(&studio, &viewer, &params).await,
     };
     viewer.finish(&studio, &headers, page(StatusCode::OK, &template))
 }

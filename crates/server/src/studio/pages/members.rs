@@ -76,6 +76,12 @@ async fn render(
         description: found.body["description"].as_str().map(str::to_string),
         members: rows,
         roles: WORKSPACE_ROLES.iter().map(|r| r.to_string()).collect(),
+        audit_link: super::audit::may_read(
+            studio,
+            viewer,
+            &format!("/apis/auth/v2/workspaces/{}/audit-events", segment(workspace)),
+        )
+        .then(|| format!("/studio/audit?{}", crate::studio::api::query(&[("workspace", workspace)]))),
     };
     viewer.finish(studio, headers, page(status, &template))
 }

@@ -3,12 +3,15 @@
 //! renders the answer: a page, the API's message (409 last Admin, 422 validation), or for a 403 an
 //! explanation of what the viewer holds and what the action needs.
 
+pub mod access_keys;
+pub mod audit;
 pub mod me;
 pub mod members;
 pub mod platform;
+pub mod why;
 pub mod workspaces;
 
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use nmp_core::Principal;
 
@@ -25,6 +28,9 @@ pub struct Viewer {
     pub session: Session,
     /// The session was made by this request: its cookie must be set.
     fresh: bool,
+    /// The page request's `X-Request-Id`, carried into the API requests it makes, so the audit
+    /// trail names the request the browser saw.
+    request_id: Option<HeaderValue>,
 }
 
 impl Viewer {
@@ -50,6 +56,7 @@ impl Viewer {
             auth_off: studio.mode() == &SignInMode::AuthOff,
             quickstart: studio.mode() == &SignInMode::Quickstart,
             platform_admin,
+            access_keys: user.is_some() && studio.app.settings.access_keys.is_some(),
         }
     }
 
@@ -70,7 +77,7 @@ impl Viewer {
         uri: &str,
         body: Option<serde_json::Value>,
     ) -> Answer {
-        studio.call(self.principal().as_ref(), method, uri, body).await
+        studio.call_as(self.principal().as_ref(), method, uri, body, self.request_id.clone()).await
     }
 
     /// The page for an API refusal: sign-in again (401), an explanation (403), not found (404),
@@ -95,11 +102,18 @@ impl Viewer {
             ),
             _ => ("Could not do that".to_string(), answer.detail()),
         };
+        let why_link = match (&answer.asked, self.principal()) {
+            (Some((method, uri)), Some(_)) if answer.status == StatusCode::FORBIDDEN => Some(format!(
+                "/studio/me?{}#why",
+                api::query(&[("method", method.as_str()), ("path", uri.as_str())])
+            )),
+            _ => None,
+        };
         let layout = self.layout(studio, heading.clone(), "");
         self.finish(
             studio,
             headers,
-            templates::page(answer.status, &ErrorPage { layout, heading, explanation }),
+            templates::page(answer.status, &ErrorPage { layout, heading, explanation, why_link }),
         )
     }
 
@@ -179,7 +193,7 @@ pub async fn viewer(studio: &StudioState, headers: &HeaderMap, uri: &Uri) -> Res
         Ok(found) => found,
         Err(error) => return Err(store_failure(error)),
     };
-    let viewer = Viewer { session, fresh };
+    let viewer = Viewer { session, fresh, request_id: request_id(headers) };
     signed_in(studio, headers, uri, viewer).await
 }
 
@@ -200,7 +214,12 @@ pub async fn poster(
         return Err(csrf_refused());
     }
     let Some(session) = session else { return Err(csrf_refused()) };
-    signed_in(studio, headers, uri, Viewer { session, fresh: false }).await
+    signed_in(studio, headers, uri, Viewer { session, fresh: false, request_id: request_id(headers) }).await
+}
+
+/// The request id the server's request-id layer gave this page request.
+fn request_id(headers: &HeaderMap) -> Option<HeaderValue> {
+    headers.get("x-request-id").cloned()
 }
 
 pub fn csrf_refused() -> Response {
@@ -280,6 +299,10 @@ pub fn notice(code: Option<&str>) -> Option<String> {
             "removed" => "Member removed.",
             "granted" => "Role granted.",
             "revoked" => "Role revoked.",
+            "key-revoked" => "Access key revoked: it is refused from its next request on.",
+            "key-suspended" => "Access key suspended: it is refused until you unsuspend it.",
+            "key-unsuspended" => "Access key unsuspended: it works again.",
+            "key-shown-once" => "That form was already used: its key exists, and its secret was shown once and is stored nowhere, so it cannot be shown again. If you did not copy it, revoke that key and create a new one.",
             _ => return None,
         }
         .to_string(),
