@@ -250,13 +250,19 @@ describe('official Studio bundle, hardened (bff): our session gates it, no token
     const answer = await fromPage(`${API}/alice`);
     assert.equal(answer.status, 200, answer.body);
     assert.equal(JSON.parse(answer.body).created_by, 'u-alice');
-    // Our data, written through the session by the page itself (a mutation through the bridge).
-    const added = await fromPage(`${API}/alice/members`, { method: 'POST', body: { principal: 'bob@example.com', roles: ['Viewer'] } });
-    assert.equal(added.status, 201, added.body);
+    // Our data, written through the session by a call from the page (a mutation through the bridge).
     assert.equal((await fromPage(API, { method: 'POST', body: { name: 'team-bff' } })).status, 201);
   });
 
   test('shows the workspace switcher and the Members page with our data', async () => {
+    // The app's own Add Member form: its POST is authenticated by the session.
+    await page.goto(`${nmp.url}/studio/workspaces/alice/members`);
+    await page.getByRole('button', { name: 'Add Member' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add a Workspace Member' });
+    await dialog.getByRole('textbox', { name: 'Email' }).fill('bob@example.com');
+    const added = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`${API}/alice/members`));
+    await dialog.getByRole('button', { name: 'Add Member' }).click();
+    assert.equal((await added).status(), 201);
     await assertMembersAndSwitcher(page, nmp.url, 'alice',
       [['alice@example.com', 'Admin'], ['bob@example.com', 'Viewer']], ['alice', 'team-bff'], 'bundle-bff-members');
   });

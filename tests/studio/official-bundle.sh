@@ -42,8 +42,15 @@ if [[ ! -f "$target/.complete" ]]; then
     if [[ ! -f "$download/$wheel" ]] || ! echo "$digest  $download/$wheel" | sha256sum --check --status; then
         rm -f "$download/$wheel"
         echo "official-bundle: downloading nemo-platform $version (the wheel only, no dependencies)" >&2
+        # An interpreter without pip (Debian's python3 without python3-pip): a small venv of our own.
+        pip_python="$python"
+        if ! "$python" -m pip --version >/dev/null 2>&1; then
+            "$python" -m venv "$cache/venv" >/dev/null 2>&1 && "$cache/venv/bin/python" -m pip --version >/dev/null 2>&1 \
+                || die "$python has no pip and cannot make a venv with one: install python3-pip (or set NMP_STUDIO_PYTHON)"
+            pip_python="$cache/venv/bin/python"
+        fi
         # The wheel is pure Python (py3-none-any); --python-version lets any interpreter fetch it.
-        "$python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+        "$pip_python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
             --python-version 3.12 --dest "$download" "nemo-platform==$version" \
             || die "pip could not download nemo-platform==$version"
     fi
