@@ -231,7 +231,10 @@ mod tests {
         let mut file = oidc_file();
         file.studio.bundle_dir = Some("/nonexistent/studio/static".into());
         let error = studio(&file).unwrap_err().to_string();
-        assert!(error.contains("studio.bundle_dir") && error.contains("/nonexistent/studio/static"), "{error}");
+        assert!(
+            error.contains("studio.bundle_dir") && error.contains("/nonexistent/studio/static"),
+            "{error}"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("index.html"), "<html>STUDIO_UI_VITE_AUTH_CLIENT_ID</html>").unwrap();
