@@ -12,6 +12,7 @@ use reqwest::header::{
 use reqwest::{redirect, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::studio_sessions::{csrf_of, session_cookie};
 use super::support::{TestServer, QUICKSTART};
 
 const API: &str = "/apis/entities/v2/workspaces";
@@ -143,23 +144,6 @@ async fn official_bundle_is_laid_out_as_the_reference_serves_it_and_nothing_leav
     }
 }
 
-/// The `nmp-studio=...` pair of a response's `Set-Cookie`.
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("nmp-studio=") && !v.contains("Max-Age=0"))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string)
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("a form with a csrf token") + 19;
-    html[start..start + html[start..].find('"').expect("closing quote")].to_string()
-}
-
 #[tokio::test]
 async fn official_bundle_in_bff_mode_is_gated_and_its_api_calls_use_the_session_from_our_origin_only() {
     let dir = tempfile::tempdir().unwrap();
@@ -187,7 +171,7 @@ async fn official_bundle_in_bff_mode_is_gated_and_its_api_calls_use_the_session_
 
     // Quickstart sign-in through our form.
     let sign_in = http.get(format!("{base}/studio/auth/sign-in")).send().await.unwrap();
-    let anonymous = session_cookie(&sign_in).expect("an anonymous session");
+    let anonymous = session_cookie(&sign_in);
     let csrf = csrf_of(&sign_in.text().await.unwrap());
     let signed_in = http
         .post(format!("{base}/studio/auth/quickstart"))
@@ -202,7 +186,7 @@ async fn official_bundle_in_bff_mode_is_gated_and_its_api_calls_use_the_session_
         .await
         .unwrap();
     assert_eq!(signed_in.headers()[LOCATION], "/studio/workspaces/bob/members");
-    let cookie = session_cookie(&signed_in).expect("a signed-in session");
+    let cookie = session_cookie(&signed_in);
 
     let page = http
         .get(format!("{base}/studio/workspaces/bob/members"))
