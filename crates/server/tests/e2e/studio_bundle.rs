@@ -6,9 +6,7 @@
 
 use std::path::Path;
 
-use reqwest::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE,
-};
+use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN};
 use reqwest::{redirect, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
