@@ -5,33 +5,9 @@
 //
 //   cargo build -p nmp-cli --bin nemo && node tests/studio/bundle-pages.mjs
 
-import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { idpLogin, launchBrowser, newContext, officialBundle, startOfficialStudio } from './support.mjs';
 
-import { freePort, idpLogin, launchBrowser, newContext, startIdp, startNmp } from './support.mjs';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const bundleDir = execFileSync(path.join(here, 'official-bundle.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-const port = await freePort();
-const idp = await startIdp([`http://127.0.0.1:${port}`]);
-const nmp = await startNmp({
-  port,
-  config: `auth:
-  enabled: true
-  admin_email: admin@example.com
-  seed_default_workspace_editor: false
-  oidc:
-    enabled: true
-    issuer: ${idp.issuer}
-    client_id: nemo-cli
-    audience: nmp-api
-studio:
-  client_id: nmp-studio
-  bundle_dir: ${bundleDir}
-  bundle_mode: bff
-`,
-});
+const { idp, nmp } = await startOfficialStudio(officialBundle(), 'bff');
 const browser = await launchBrowser();
 try {
   const page = await (await newContext(browser, nmp.url)).newPage();

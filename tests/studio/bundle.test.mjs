@@ -5,22 +5,13 @@
 // authenticates its API calls; no token reaches the browser.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as http from 'node:http';
-import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import {
-  assertNoTokenInResponses, freePort, idpLogin, launchBrowser, newContext, screenshotPath,
-  seriousViolations, startIdp, startNmp,
+  assertNoTokenInResponses, freePort, idpLogin, launchBrowser, newContext, officialBundle, screenshotPath,
+  seriousViolations, startOfficialStudio,
 } from './support.mjs';
-
-/** The bundle directory; fails loudly when it cannot be obtained. */
-function officialBundle() {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'official-bundle.sh');
-  return execFileSync(script, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-}
 
 let browser;
 let bundleDir;
@@ -32,30 +23,6 @@ after(async () => { await browser?.close(); });
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/;
 const API = '/apis/entities/v2/workspaces';
-
-/** nmp with the official bundle in `mode`, against a fresh test IdP. */
-async function startPlatform(mode) {
-  const port = await freePort();
-  const idp = await startIdp([`http://127.0.0.1:${port}`]);
-  const nmp = await startNmp({
-    port,
-    config: `auth:
-  enabled: true
-  admin_email: admin@example.com
-  seed_default_workspace_editor: false
-  oidc:
-    enabled: true
-    issuer: ${idp.issuer}
-    client_id: nemo-cli
-    audience: nmp-api
-studio:
-  client_id: nmp-studio
-  bundle_dir: ${bundleDir}
-  bundle_mode: ${mode}
-`,
-  });
-  return { idp, nmp };
-}
 
 /** The Members page of `workspace` shows these rows (principal and role), and the switcher lists `workspaces`. */
 async function assertMembersAndSwitcher(page, origin, workspace, rows, workspaces, screenshot) {
@@ -138,7 +105,7 @@ describe('official Studio bundle, as the reference (the SPA signs in itself)', (
   const apiCalls = [];
 
   before(async () => {
-    ({ idp, nmp } = await startPlatform('reference'));
+    ({ idp, nmp } = await startOfficialStudio(bundleDir, 'reference'));
     context = await newContext(browser, nmp.url);
     page = await context.newPage();
     page.on('request', (request) => {
@@ -197,7 +164,7 @@ describe('official Studio bundle, hardened (bff): our session gates it, no token
   let nmp; let idp; let context; let page; let attacker; let attackerUrl;
 
   before(async () => {
-    ({ idp, nmp } = await startPlatform('bff'));
+    ({ idp, nmp } = await startOfficialStudio(bundleDir, 'bff'));
     context = await newContext(browser, nmp.url);
     page = await context.newPage();
     // A page on another site that tries the API with the victim's cookie, as a form and as a fetch.
