@@ -5,7 +5,8 @@
 # warnings as errors, every Rust test, the short soak and fault run, and the compatibility suite
 # against the official NeMo Platform CLI and SDK, and the deployment suite (Helm chart, metrics,
 # Traefik; curl and openssl from Debian when missing), and Studio in a real browser (Chromium from
-# Debian when missing; playwright-core and axe-core from npm with a lockfile).
+# Debian when missing; playwright-core and axe-core from npm with a lockfile; the official Studio
+# bundle from the pinned nemo-platform wheel, downloaded by tests/studio/official-bundle.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -3,7 +3,7 @@
 // $CHROMIUM) through playwright-core. Everything listens on 127.0.0.1 and fails loudly when it
 // cannot start; nothing is skipped.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -216,4 +216,37 @@ const screenshotDir = process.env.STUDIO_SCREENSHOTS === '1'
 export function screenshotPath(name) {
   fs.mkdirSync(screenshotDir, { recursive: true });
   return path.join(screenshotDir, `${name}.png`);
+}
+
+/**
+ * The official Studio bundle (nmp/studio/static of the pinned official nemo-platform wheel), by
+ * official-bundle.sh: downloaded once into a cache. Throws when it cannot be obtained.
+ */
+export function officialBundle() {
+  const script = path.join(here, 'official-bundle.sh');
+  return execFileSync(script, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+/** nmp serving the official bundle at `bundleDir` in `mode` (`reference` or `bff`), with a fresh test IdP. */
+export async function startOfficialStudio(bundleDir, mode) {
+  const port = await freePort();
+  const idp = await startIdp([`http://127.0.0.1:${port}`]);
+  const nmp = await startNmp({
+    port,
+    config: `auth:
+  enabled: true
+  admin_email: admin@example.com
+  seed_default_workspace_editor: false
+  oidc:
+    enabled: true
+    issuer: ${idp.issuer}
+    client_id: nemo-cli
+    audience: nmp-api
+studio:
+  client_id: nmp-studio
+  bundle_dir: ${bundleDir}
+  bundle_mode: ${mode}
+`,
+  });
+  return { idp, nmp };
 }

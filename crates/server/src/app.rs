@@ -92,11 +92,8 @@ pub fn build(state: AppState) -> Router {
         .with_state::<()>(state.clone());
     // Studio's pages sit beside the API, outside its authentication layer (they have their own:
     // the session), and act through the API router itself.
-    let router = if state.settings.studio.enabled {
-        crate::studio::router(state.clone(), router.clone()).merge(router)
-    } else {
-        router
-    };
+    let router =
+        if state.settings.studio.enabled { crate::studio::router(state.clone(), router) } else { router };
     router
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), metrics::record_requests))
         .layer(RequestBodyLimitLayer::new(max_body))

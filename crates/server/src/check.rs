@@ -70,9 +70,10 @@ pub struct Deployment {
 type Check = fn(&Settings, &Deployment) -> Vec<Finding>;
 
 /// Every check, in the order of the checklist page.
-const CHECKS: [Check; 9] = [
+const CHECKS: [Check; 10] = [
     auth_off,
     unsigned_tokens,
+    studio_tokens_in_browser,
     no_tls_no_gateway,
     gateway_secret,
     pdp_over_plain_http,
@@ -108,6 +109,26 @@ fn auth_off(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
         Severity::Critical,
         "`auth.enabled` is false: every request is allowed, whoever sends it",
         "set `auth.enabled: true` and configure `auth.oidc` (docs/oidc-setup.md)",
+    )]
+}
+
+/// The official Studio bundle in `reference` mode keeps the IdP's tokens in the browser.
+fn studio_tokens_in_browser(settings: &Settings, _deployment: &Deployment) -> Vec<Finding> {
+    let reference = settings
+        .studio
+        .bundle
+        .as_ref()
+        .is_some_and(|bundle| bundle.mode == crate::studio::bundle::BundleMode::Reference);
+    if !settings.file.auth.enabled || !settings.studio.enabled || !reference {
+        return Vec::new();
+    }
+    vec![finding(
+        "studio-tokens-in-browser",
+        Severity::Warning,
+        "`studio.bundle_mode` is `reference`: the official Studio keeps access, ID and refresh tokens in the \
+         browser's localStorage, readable by any script on the page",
+        "use `studio.bundle_mode: bff` (the bundle gated by the server's session; tokens stay on the server), \
+         or our own console (no `studio.bundle_dir`)",
     )]
 }
 

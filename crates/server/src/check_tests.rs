@@ -214,3 +214,18 @@ fn access_keys_without_a_bounded_lifetime_are_flagged() {
     assert!(ids(&with_max("null")).contains(&"access-keys-lifetime"));
     assert!(ids(&with_max("31536000")).contains(&"access-keys-lifetime"));
 }
+
+#[test]
+fn the_official_studio_in_reference_mode_is_flagged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("index.html"), "<!doctype html>").expect("index.html");
+    let with_mode = |mode: &str| {
+        format!(
+            "{CLEAN}studio:\n  client_id: nmp-studio\n  bundle_dir: {}\n  bundle_mode: {mode}\n",
+            dir.path().display()
+        )
+    };
+    assert!(ids(&with_mode("reference")).contains(&"studio-tokens-in-browser"));
+    assert!(!ids(&with_mode("bff")).contains(&"studio-tokens-in-browser"));
+    assert!(!ids(CLEAN).contains(&"studio-tokens-in-browser"));
+}

@@ -35,6 +35,7 @@ mod e2e {
     mod replicas;
     mod schemas;
     mod shutdown;
+    mod studio_bundle;
     mod studio_sessions;
     mod tls;
     mod workspaces;

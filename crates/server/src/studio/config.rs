@@ -1,10 +1,12 @@
 //! The `studio:` section of the configuration and its validated form.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::bundle::{BundleMode, BundleSettings};
 use crate::config::{ConfigError, FileConfig};
 
 /// `studio:`: the web console at `/studio`.
@@ -27,6 +29,15 @@ pub struct StudioConfig {
     pub session_idle_timeout_seconds: u64,
     /// A session ends this long after sign-in whatever its use, in seconds.
     pub session_absolute_timeout_seconds: u64,
+    /// Serve the official Studio bundle from this directory (`nmp/studio/static` of the official
+    /// `nemo-platform` wheel) at `/studio/` instead of our console.
+    pub bundle_dir: Option<PathBuf>,
+    /// How the official bundle signs in: `bff` (gated by our session, no token in the browser)
+    /// or `reference` (the single-page app signs in at the IdP itself).
+    pub bundle_mode: BundleMode,
+    /// The official bundle's feature flags by the reference's names (`agents_enabled: false`, ...);
+    /// unset ones keep the reference's defaults.
+    pub bundle_feature_flags: BTreeMap<String, bool>,
 }
 
 impl Default for StudioConfig {
@@ -39,6 +50,9 @@ impl Default for StudioConfig {
             scopes: "openid profile email offline_access".into(),
             session_idle_timeout_seconds: 3600,
             session_absolute_timeout_seconds: 12 * 3600,
+            bundle_dir: None,
+            bundle_mode: BundleMode::default(),
+            bundle_feature_flags: BTreeMap::new(),
         }
     }
 }
@@ -81,6 +95,8 @@ pub struct StudioSettings {
     pub absolute_timeout: Duration,
     /// TLS is served directly: the console's own origin is https.
     pub serves_tls: bool,
+    /// The official Studio bundle, when `studio.bundle_dir` is set: served instead of our pages.
+    pub bundle: Option<BundleSettings>,
 }
 
 fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
@@ -157,6 +173,7 @@ impl StudioSettings {
                 "must be at least studio.session_idle_timeout_seconds",
             ));
         }
+        let bundle = super::bundle::settings::from_config(file, &mode, &client_id, &scopes)?;
         Ok(StudioSettings {
             enabled: studio.enabled,
             mode,
@@ -168,6 +185,7 @@ impl StudioSettings {
             idle_timeout: Duration::from_secs(studio.session_idle_timeout_seconds),
             absolute_timeout: Duration::from_secs(studio.session_absolute_timeout_seconds),
             serves_tls: file.server.tls.cert_file.is_some(),
+            bundle,
         })
     }
 }

@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+pub mod bundle;
 mod config;
 mod oidc;
 mod pages;
@@ -61,9 +62,13 @@ impl StudioState {
     }
 }
 
-/// The console's routes, `/` included. `api` is the API router the pages act through.
+/// The console's routes, `/` included, merged with `api`, the API router the pages act through.
+/// With `studio.bundle_dir` set, the official Studio bundle is served instead ([`bundle`]).
 pub fn router(app: AppState, api: Router) -> Router {
-    let state = StudioState { app, api, provider: Arc::new(oidc::Provider::default()) };
+    let state = StudioState { app, api: api.clone(), provider: Arc::new(oidc::Provider::default()) };
+    if let Some(bundle) = state.app.settings.studio.bundle.clone() {
+        return bundle::router(state, &bundle, api);
+    }
     Router::new()
         .route("/", get(|| async { Redirect::permanent("/studio") }))
         .route("/studio", get(|| async { Redirect::temporary("/studio/") }))
@@ -99,6 +104,7 @@ pub fn router(app: AppState, api: Router) -> Router {
         .route("/studio/{*rest}", get(pages::not_found))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers))
         .with_state(state)
+        .merge(api)
 }
 
 /// The only stylesheet.

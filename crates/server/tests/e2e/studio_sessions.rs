@@ -14,7 +14,7 @@ fn client() -> reqwest::Client {
 }
 
 /// The `nmp-studio=...` pair of a response's `Set-Cookie`.
-fn session_cookie(response: &reqwest::Response) -> String {
+pub(super) fn session_cookie(response: &reqwest::Response) -> String {
     response
         .headers()
         .get_all(SET_COOKIE)
@@ -26,7 +26,7 @@ fn session_cookie(response: &reqwest::Response) -> String {
         .to_string()
 }
 
-fn csrf_of(html: &str) -> String {
+pub(super) fn csrf_of(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").expect("a form with a csrf token") + 19;
     html[start..start + html[start..].find('"').expect("closing quote")].to_string()
 }
