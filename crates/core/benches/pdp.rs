@@ -16,6 +16,7 @@
 use std::hint::black_box;
 
 #[path = "../tests/policy/cedar_model.rs"]
+#[allow(dead_code)] // `allows` serves the agreement test
 mod cedar_model;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -118,6 +119,12 @@ fn pdp(c: &mut Criterion) {
             });
             group.bench_with_input(BenchmarkId::new("cedar_deny", size), &size, |b, _| {
                 b.iter(|| allowed(black_box(denied_path)))
+            });
+            // The evaluation alone, on a request built once (as the Rego's input is).
+            let prebuilt = cedar_model::CedarPdp::requests(&principal, "GET", allowed_path, &policy)
+                .expect("inside the Cedar model's domain");
+            group.bench_with_input(BenchmarkId::new("cedar_allow_evaluation", size), &size, |b, _| {
+                b.iter(|| cedar.allows_all(black_box(&prebuilt)))
             });
         }
         if size <= rego_max {
