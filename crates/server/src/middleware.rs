@@ -177,7 +177,7 @@ pub async fn identify(
 pub fn denial(decision: &Decision) -> ApiError {
     match decision.denial() {
         Some(Deny::Anonymous) => ApiError::unauthorized("Unauthorized"),
-        Some(Deny::MissingScope) => ApiError::InsufficientScope { scopes: decision.accepted_scopes.clone() },
+        Some(Deny::MissingScope) => ApiError::InsufficientScope { scopes: decision.accepted_scopes.to_vec() },
         _ => ApiError::forbidden(),
     }
 }
