@@ -112,14 +112,12 @@ pub(crate) fn route_index(endpoints: &[Endpoint]) -> (RoutesByService, Vec<usize
         let literal_prefix = endpoint.pattern.segments().len() > 3
             && endpoint.pattern.segments()[..3].iter().all(|segment| matches!(segment, Segment::Literal(_)));
         match (literal_prefix, endpoint.pattern.segments().get(2)) {
-            (true, Some(Segment::Literal(service))) => {
-                by_service
-                    .entry(endpoint.method.clone())
-                    .or_default()
-                    .entry(service.clone())
-                    .or_default()
-                    .push(position)
-            }
+            (true, Some(Segment::Literal(service))) => by_service
+                .entry(endpoint.method.clone())
+                .or_default()
+                .entry(service.clone())
+                .or_default()
+                .push(position),
             _ => unindexed.push(position),
         }
     }

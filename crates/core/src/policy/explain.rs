@@ -7,7 +7,6 @@
 //! and what the policy data says (which roles grant a permission). So explaining a request on
 //! a workspace the subject holds no role in reads the same whether that workspace exists or not.
 
-
 use super::data::{Grants, PolicyData};
 use super::decide::{decide_observed, Decision, Deny, DenyRule, Layer, Observer, Request, ALL_WORKSPACES};
 use super::grants::{IMPLICIT_ROLES, PLATFORM_ROLES};

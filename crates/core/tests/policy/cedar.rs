@@ -61,7 +61,9 @@ fn compare(
 
 /// Denser worlds than the differential test's (10 to 40 bindings), so that enough requests are
 /// allowed for agreement to mean something.
-fn arb_dense_bindings(roles: &'static [&'static str]) -> impl Strategy<Value = Vec<(String, String, String)>> {
+fn arb_dense_bindings(
+    roles: &'static [&'static str],
+) -> impl Strategy<Value = Vec<(String, String, String)>> {
     prop::collection::vec(
         (select(IDENTITIES), select(WORKSPACES), select(roles))
             .prop_map(|(p, w, r)| (p.to_string(), w.to_string(), r.to_string())),

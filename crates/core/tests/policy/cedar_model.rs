@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet,
-    Request, RestrictedExpression,
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicySet, Request,
+    RestrictedExpression,
 };
 use nmp_core::policy::{BindingIndex, PolicyData, PLATFORM_ADMIN_ROLE};
 use nmp_core::{Principal, SYSTEM_WORKSPACE, WILDCARD_PRINCIPAL};
@@ -154,7 +154,10 @@ impl CedarPdp {
         let token_scopes = principal.scopes.as_deref().unwrap_or(&[]);
         let context = Context::from_pairs([
             ("identities".to_string(), RestrictedExpression::new_set(identities)),
-            ("scoped".to_string(), RestrictedExpression::new_bool(token_scopes.iter().any(|s| s.contains(':')))),
+            (
+                "scoped".to_string(),
+                RestrictedExpression::new_bool(token_scopes.iter().any(|s| s.contains(':'))),
+            ),
             ("token_scopes".to_string(), strings(token_scopes)),
             ("accepted_scopes".to_string(), strings(&route.endpoint.scopes)),
         ])
@@ -180,7 +183,13 @@ impl CedarPdp {
     }
 
     /// The Cedar decision for `principal` calling `method path`; `None` outside the domain.
-    pub fn allows(&self, principal: &Principal, method: &str, path: &str, policy: &PolicyData) -> Option<bool> {
+    pub fn allows(
+        &self,
+        principal: &Principal,
+        method: &str,
+        path: &str,
+        policy: &PolicyData,
+    ) -> Option<bool> {
         Self::requests(principal, method, path, policy).map(|requests| self.allows_all(&requests))
     }
 }
