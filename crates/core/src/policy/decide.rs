@@ -381,14 +381,14 @@ fn explicit_deny(
     if !is_service && super::surface::is_pdp_path(path) {
         return Some(DenyRule::PdpServiceOnly);
     }
-    if !is_service && SECRET_ACCESS.matches(&segments) {
+    if !is_service && SECRET_ACCESS.matches(segments) {
         return Some(DenyRule::SecretAccess);
     }
     if path == BUNDLE_PATH && !holds_in_system(principal, BUNDLE_PERMISSION, policy, index) {
         return Some(DenyRule::Bundle);
     }
     let privileged = || is_service || index.is_platform_admin(principal);
-    if path.starts_with(ENTITIES_PREFIX) && !is_open_entities_path(&segments) && !privileged() {
+    if path.starts_with(ENTITIES_PREFIX) && !is_open_entities_path(segments) && !privileged() {
         return Some(DenyRule::EntitiesPath);
     }
     match route.and_then(|route| route.endpoint.callers) {
