@@ -11,10 +11,12 @@
 //! `cargo bench -p nmp-core --bench pdp` (set `NMP_BENCH_SIZES=10000,100000` to choose sizes;
 //! Rego runs up to `NMP_BENCH_REGO_MAX`, default 100 000, because loading a million bindings
 //! into its data document takes minutes; `NMP_BENCH_REGO_SAMPLES` sets criterion's sample count
-//! for it, default 100, at least 10; Cedar runs up to `NMP_BENCH_CEDAR_MAX`, default 1 000 000).
+//! for it, default 100, at least 10; Cedar runs with `--features cedar`, up to
+//! `NMP_BENCH_CEDAR_MAX`, default 1 000 000).
 
 use std::hint::black_box;
 
+#[cfg(feature = "cedar")]
 #[path = "../tests/policy/cedar_model.rs"]
 #[allow(dead_code)] // `allows` serves the agreement test
 mod cedar_model;
@@ -76,6 +78,7 @@ fn pdp(c: &mut Criterion) {
     };
     let rego_max = setting("NMP_BENCH_REGO_MAX", 100_000);
     let rego_samples = setting("NMP_BENCH_REGO_SAMPLES", 100).max(10);
+    #[cfg(feature = "cedar")]
     let cedar_max = setting("NMP_BENCH_CEDAR_MAX", 1_000_000);
     let principal = bob();
     let allowed_path = "/apis/entities/v2/workspaces/ws-7/members";
@@ -104,6 +107,7 @@ fn pdp(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("visible_workspaces", size), &size, |b, _| {
             b.iter(|| index.visible_workspaces(black_box(&principal)))
         });
+        #[cfg(feature = "cedar")]
         if size <= cedar_max {
             let cedar = cedar_model::CedarPdp::new(&policy, &index);
             let allowed = |path| {

@@ -9,8 +9,10 @@
 #[path = "policy/support.rs"]
 mod support;
 
+#[cfg(feature = "cedar")]
 #[path = "policy/cedar.rs"]
 mod cedar;
+#[cfg(feature = "cedar")]
 #[path = "policy/cedar_model.rs"]
 mod cedar_model;
 #[path = "policy/corpus.rs"]
