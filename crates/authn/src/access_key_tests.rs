@@ -257,3 +257,19 @@ fn without_a_key_verifier_a_token_claiming_to_be_a_key_is_refused() {
     assert_eq!(error.reason(), Some(RejectReason::AccessKeysNotAccepted));
     assert_eq!(error.detail(), crate::DETAIL_INVALID_TOKEN);
 }
+
+/// Access keys on a server with neither OIDC nor quickstart tokens: keys are accepted, any other
+/// bearer token is "not configured", as before the two kinds shared the authenticator.
+#[test]
+fn keys_alone_are_accepted_where_no_other_bearer_token_is() {
+    let platform = keys(&[("k1", RSA1)]);
+    let clock = clock();
+    let settings = crate::AuthnSettings::default();
+    let dyn_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;
+    let verifier = verifier(Arc::clone(&platform), &clock);
+    let auth = crate::Authenticator::with_access_keys(settings, dyn_clock, Some(verifier)).unwrap();
+    let key = platform.sign(&claims("bob@example.com")).unwrap();
+    assert!(matches!(now(auth.authenticate_bearer(&key)), Ok(crate::VerifiedBearer::AccessKey(_))));
+    let quickstart = unsigned_token(&json!({"sub": "alice", "iat": NOW, "exp": NOW + 600}));
+    assert_eq!(now(auth.authenticate_bearer(&quickstart)).unwrap_err(), AuthnError::NotConfigured);
+}
