@@ -31,6 +31,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --workspace
 
+step "the Cedar policy set of the PDP benchmark decides as the native PDP (nmp-core feature cedar)"
+cargo test -p nmp-core --features cedar --test policy cedar
+cargo clippy -p nmp-core --all-targets --features cedar -- -D warnings
+
 step "Studio in a real browser (tests/studio: Chromium, the nmp binary, the test IdP)"
 cargo build -p nmp-cli --bin nemo
 (cd tests/studio && npm test)

@@ -1,4 +1,5 @@
-//! Token validation: a verified-token cache hit, a cold verification through the whole
+//! Token validation: a verified-token cache hit (through `authenticate`, IdP tokens only, and
+//! through `authenticate_bearer`, the server's entry point for both kinds of token), a cold verification through the whole
 //! authenticator (cache off: JWS parsing, key lookup, signature, claims, mapping), and the JWT
 //! library's bare verify of the same token, for RS256, ES256 and EdDSA. Results and the command
 //! are in `docs/benchmarks.md` ("Token validation").
@@ -43,6 +44,18 @@ fn token_validation(c: &mut Criterion) {
         assert!(ready(cold.auth.authenticate(&cold_token)).is_ok());
         group.bench_function(format!("{name}/cache_hit"), |b| {
             b.iter(|| ready(cached.auth.authenticate(black_box(&token))))
+        });
+        // What the server calls: one cache for IdP tokens and access keys, looked up before
+        // anything of the token is decoded.
+        assert!(ready(cached.auth.authenticate_bearer(&token)).is_ok());
+        group.bench_function(format!("{name}/bearer_cache_hit"), |b| {
+            b.iter(|| ready(cached.auth.authenticate_bearer(black_box(&token))))
+        });
+        // What a hit paid on top before the two kinds shared the cache: the payload's
+        // base64 and JSON, read on every request to route access keys.
+        assert!(!nmp_authn::claims_to_be_access_key(&token));
+        group.bench_function(format!("{name}/kind_peek"), |b| {
+            b.iter(|| nmp_authn::claims_to_be_access_key(black_box(&token)))
         });
         group.bench_function(format!("{name}/cold_verify"), |b| {
             b.iter(|| ready(cold.auth.authenticate(black_box(&cold_token))))

@@ -4,16 +4,16 @@
 //! - [`PlatformKeys`]: the RSA signing keys loaded from PEM files. The first signs new keys; all
 //!   of them verify and are published in the JWKS, so the signing key can be rotated while keys
 //!   signed by the previous one keep working until it is removed from the configuration.
-//! - [`AccessKeyVerifier`]: signature, header and claim checks, with a verified-token cache so
-//!   a repeated key costs a hash and a map lookup. Whether the key is still *active* is not
-//!   decided here: the server checks its registry on every request.
+//! - [`AccessKeyVerifier`]: signature, header and claim checks. A repeated key costs a hash and a
+//!   map lookup through the [`crate::Authenticator`]'s verified-token cache, which holds both
+//!   kinds of bearer token. Whether the key is still *active* is not decided here: the server
+//!   checks its registry on every request.
 //! - [`claims_to_be_access_key`]: the unverified peek that routes a bearer token here. A token
 //!   that claims to be an access key is only ever accepted by this verifier.
 //!
 //! The `jsonwebtoken` library signs and verifies; this module only chooses keys and checks claims.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -24,7 +24,6 @@ use crate::compact::{parse_compact, TokenAlgorithm};
 use crate::error::{AuthnError, RejectReason};
 use crate::json::{decode_base64url, parse_unique_object, JsonObject};
 use crate::mapping::{map_principal, ClaimMapping};
-use crate::token_cache::{cache_key, CacheKey};
 
 /// The `nmp_token_type` claim value of an access key.
 pub const ACCESS_KEY_TOKEN_TYPE: &str = "access_key";
@@ -173,7 +172,6 @@ struct VerifierInner {
     issuer: String,
     audience: String,
     clock: Arc<dyn Clock>,
-    cache: VerifiedKeyCache,
 }
 
 impl std::fmt::Debug for AccessKeyVerifier {
@@ -191,17 +189,8 @@ impl AccessKeyVerifier {
         issuer: String,
         audience: String,
         clock: Arc<dyn Clock>,
-        cache_capacity: usize,
     ) -> AccessKeyVerifier {
-        AccessKeyVerifier {
-            inner: Arc::new(VerifierInner {
-                keys,
-                issuer,
-                audience,
-                clock,
-                cache: VerifiedKeyCache { capacity: cache_capacity, entries: RwLock::default() },
-            }),
-        }
+        AccessKeyVerifier { inner: Arc::new(VerifierInner { keys, issuer, audience, clock }) }
     }
 
     pub fn keys(&self) -> &PlatformKeys {
@@ -221,10 +210,6 @@ impl AccessKeyVerifier {
     fn verify_inner(&self, token: &str) -> Result<VerifiedAccessKey, AuthnError> {
         let inner = &self.inner;
         let now = inner.clock.now_unix();
-        let key = cache_key(token);
-        if let Some(hit) = inner.cache.get(&key, now) {
-            return Ok(hit);
-        }
         let parsed = parse_compact(token, MAX_ACCESS_KEY_BYTES)?;
         if parsed.header.algorithm != TokenAlgorithm::Signed(Algorithm::RS256) {
             return Err(RejectReason::BadAlgorithm.into());
@@ -247,36 +232,14 @@ impl AccessKeyVerifier {
                 _ => RejectReason::LibraryRejected,
             }
         })?;
-        let verified = check_access_key_claims(&parsed.claims, now)?;
-        inner.cache.insert(key, verified.clone());
-        Ok(verified)
+        Ok(check_access_key_claims(&parsed.claims, now)?)
     }
 }
 
-/// Verified keys by the token cache's hash of the token (`token_cache::cache_key`), each until
-/// its `exp` + leeway. When full it is emptied at once: simple, O(1) amortized, and a refill
-/// costs one signature check per key.
-struct VerifiedKeyCache {
-    capacity: usize,
-    entries: RwLock<HashMap<CacheKey, (VerifiedAccessKey, i64)>>,
-}
-
-impl VerifiedKeyCache {
-    fn get(&self, key: &CacheKey, now: i64) -> Option<VerifiedAccessKey> {
-        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.get(key).filter(|(_, until)| now < *until).map(|(verified, _)| verified.clone())
-    }
-
-    fn insert(&self, key: CacheKey, verified: VerifiedAccessKey) {
-        if self.capacity == 0 {
-            return;
-        }
-        let until = verified.expires_at.map_or(i64::MAX, |exp| exp.saturating_add(ACCESS_KEY_LEEWAY_SECONDS));
-        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= self.capacity {
-            entries.clear();
-        }
-        entries.insert(key, (verified, until));
+impl VerifiedAccessKey {
+    /// The first instant (seconds) at which the key is refused: `exp` + leeway, or never.
+    pub fn refused_from(&self) -> i64 {
+        self.expires_at.map_or(i64::MAX, |exp| exp.saturating_add(ACCESS_KEY_LEEWAY_SECONDS))
     }
 }
 

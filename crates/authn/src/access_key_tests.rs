@@ -24,7 +24,7 @@ fn keys(list: &[(&str, &[u8])]) -> Arc<PlatformKeys> {
 
 fn verifier(keys: Arc<PlatformKeys>, clock: &Arc<ManualClock>) -> AccessKeyVerifier {
     let clock: Arc<dyn Clock> = Arc::clone(clock) as Arc<dyn Clock>;
-    AccessKeyVerifier::new(keys, ISSUER.into(), AUDIENCE.into(), clock, 100)
+    AccessKeyVerifier::new(keys, ISSUER.into(), AUDIENCE.into(), clock)
 }
 
 fn claims(sub: &str) -> Value {
@@ -159,12 +159,17 @@ fn expiry_has_thirty_seconds_of_leeway_even_from_the_cache() {
     let platform = keys(&[("k1", RSA1)]);
     let clock = clock();
     let check = verifier(Arc::clone(&platform), &clock);
+    let cached = authenticator(Some(check.clone()), &clock);
     let token = platform.sign(&claims("bob@example.com")).unwrap();
     assert!(check.verify(&token).is_ok());
+    assert!(now(cached.authenticate_bearer(&token)).is_ok());
     clock.set(NOW + 600 + 29);
     assert!(check.verify(&token).is_ok(), "within leeway");
+    assert!(now(cached.authenticate_bearer(&token)).is_ok(), "within leeway, from the cache");
+    assert_eq!(cached.stats().token_cache_hits, 1);
     clock.set(NOW + 600 + 30);
-    assert!(check.verify(&token).is_err(), "cached entry ends at exp + leeway");
+    assert!(check.verify(&token).is_err(), "expired at exp + leeway");
+    assert!(now(cached.authenticate_bearer(&token)).is_err(), "cached entry ends at exp + leeway");
     let mut forever = claims("bob@example.com");
     forever.as_object_mut().unwrap().remove("exp");
     assert_eq!(check.verify(&platform.sign(&forever).unwrap()).unwrap().expires_at, None);
@@ -187,4 +192,84 @@ fn jti_pattern_is_the_reference_one() {
     assert!(!is_valid_jti(&format!("ak_{}", "A".repeat(32))));
     assert!(!is_valid_jti(&format!("ak_{}", "a".repeat(31))));
     assert!(!is_valid_jti("not-a-jti"));
+}
+
+/// An unsigned token carrying `body` (quickstart form; the kind peek reads its payload).
+fn unsigned_token(body: &Value) -> String {
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.",
+        engine.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        engine.encode(serde_json::to_vec(body).unwrap())
+    )
+}
+
+/// An authenticator accepting quickstart tokens and, when given, the platform's access keys.
+fn authenticator(access_keys: Option<AccessKeyVerifier>, clock: &Arc<ManualClock>) -> crate::Authenticator {
+    let settings = crate::AuthnSettings { allow_unsigned_jwt: true, ..crate::AuthnSettings::default() };
+    let clock: Arc<dyn Clock> = Arc::clone(clock) as Arc<dyn Clock>;
+    crate::Authenticator::with_access_keys(settings, clock, access_keys).unwrap()
+}
+
+fn now<T>(future: impl std::future::Future<Output = T>) -> T {
+    futures_util::FutureExt::now_or_never(future).expect("no waiting: no IdP configured")
+}
+
+#[test]
+fn one_cache_answers_each_kind_of_bearer_token_only_as_itself() {
+    use crate::VerifiedBearer;
+    let platform = keys(&[("k1", RSA1)]);
+    let clock = clock();
+    let auth = authenticator(Some(verifier(Arc::clone(&platform), &clock)), &clock);
+    let key = platform.sign(&claims("bob@example.com")).unwrap();
+    let quickstart = unsigned_token(&json!({"sub": "alice", "iat": NOW, "exp": NOW + 600}));
+    for round in 0..2 {
+        let Ok(VerifiedBearer::AccessKey(verified)) = now(auth.authenticate_bearer(&key)) else {
+            panic!("round {round}: the access key is verified as an access key");
+        };
+        assert_eq!(verified.principal.id, "bob@example.com");
+        let Ok(VerifiedBearer::Token(verified)) = now(auth.authenticate_bearer(&quickstart)) else {
+            panic!("round {round}: the quickstart token is verified as an IdP token");
+        };
+        assert_eq!(verified.principal.id, "alice");
+    }
+    let stats = auth.stats();
+    assert_eq!((stats.token_cache_misses, stats.token_cache_hits, stats.cached_tokens), (2, 2, 2));
+    // The IdP-only entry point never answers with a cached access key.
+    assert!(now(auth.authenticate(&key)).is_err());
+    // An unsigned token that claims to be a key goes to the key verifier, which refuses it,
+    // although quickstart tokens are accepted (AK-04).
+    let mut forged = claims("bob@example.com");
+    forged["exp"] = json!(NOW + 700);
+    assert!(now(auth.authenticate_bearer(&unsigned_token(&forged))).is_err());
+    // A cached key stops answering at its `exp` + leeway.
+    clock.set(NOW + 600 + ACCESS_KEY_LEEWAY_SECONDS);
+    assert!(now(auth.authenticate_bearer(&key)).is_err());
+}
+
+#[test]
+fn without_a_key_verifier_a_token_claiming_to_be_a_key_is_refused() {
+    let platform = keys(&[("k1", RSA1)]);
+    let clock = clock();
+    let auth = authenticator(None, &clock);
+    let key = platform.sign(&claims("bob@example.com")).unwrap();
+    let error = now(auth.authenticate_bearer(&key)).unwrap_err();
+    assert_eq!(error.reason(), Some(RejectReason::AccessKeysNotAccepted));
+    assert_eq!(error.detail(), crate::DETAIL_INVALID_TOKEN);
+}
+
+/// Access keys on a server with neither OIDC nor quickstart tokens: keys are accepted, any other
+/// bearer token is "not configured", as before the two kinds shared the authenticator.
+#[test]
+fn keys_alone_are_accepted_where_no_other_bearer_token_is() {
+    let platform = keys(&[("k1", RSA1)]);
+    let clock = clock();
+    let settings = crate::AuthnSettings::default();
+    let dyn_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;
+    let verifier = verifier(Arc::clone(&platform), &clock);
+    let auth = crate::Authenticator::with_access_keys(settings, dyn_clock, Some(verifier)).unwrap();
+    let key = platform.sign(&claims("bob@example.com")).unwrap();
+    assert!(matches!(now(auth.authenticate_bearer(&key)), Ok(crate::VerifiedBearer::AccessKey(_))));
+    let quickstart = unsigned_token(&json!({"sub": "alice", "iat": NOW, "exp": NOW + 600}));
+    assert_eq!(now(auth.authenticate_bearer(&quickstart)).unwrap_err(), AuthnError::NotConfigured);
 }

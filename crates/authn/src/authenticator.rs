@@ -1,12 +1,20 @@
-//! The entry point the server calls: [`Authenticator::authenticate`] turns a bearer token into a
-//! [`VerifiedToken`] or an [`AuthnError`], combining the pure parsing and claim rules with the
-//! IdP key cache and the verified-token cache.
+//! The entry point the server calls: [`Authenticator::authenticate_bearer`] turns a bearer token
+//! into a [`VerifiedBearer`] (an IdP token or one of the platform's access keys) or an
+//! [`AuthnError`], combining the pure parsing and claim rules with the IdP key cache and the
+//! verified-token cache. [`Authenticator::authenticate`] accepts IdP tokens only.
+//!
+//! One verified-token cache serves both kinds, looked up first: a repeated token costs a keyed
+//! hash and a map lookup, and nothing of it is decoded. Only on a miss is the payload peeked at
+//! to decide the kind ([`crate::claims_to_be_access_key`]); a token that claims to be an access
+//! key goes to the [`AccessKeyVerifier`] alone, never to the IdP path, and its entry answers
+//! only as an access key.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use nmp_core::Principal;
 
+use crate::access_key::{claims_to_be_access_key, AccessKeyVerifier, VerifiedAccessKey};
 use crate::claims::{check_claims, ClaimRules};
 use crate::compact::{parse_compact, CompactToken, TokenAlgorithm};
 use crate::error::{AuthnError, RejectReason, SettingsError};
@@ -15,7 +23,7 @@ use crate::keys::{select_key, KeyLookup, VerificationKey};
 use crate::mapping::{groups_overage, map_principal, ClaimMapping};
 use crate::provider::{Provider, ProviderMetadata, RefreshCause};
 use crate::settings::{secure_url, AuthnSettings};
-use crate::token_cache::{cache_key, CachedToken, TokenCache};
+use crate::token_cache::{cache_key, CacheKey, Cached, CachedToken, TokenCache};
 use crate::verify::{verify_with_library, LibraryPolicy};
 use nmp_core::clock::Clock;
 
@@ -34,6 +42,15 @@ pub struct VerifiedToken {
     pub key_id: Option<String>,
     /// True for a quickstart `alg: none` token.
     pub unsigned: bool,
+}
+
+/// A bearer token that passed every check, by kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifiedBearer {
+    /// A token of the IdP, or an unsigned quickstart token.
+    Token(VerifiedToken),
+    /// An access key the platform signed (its registry status is the caller's to check).
+    AccessKey(VerifiedAccessKey),
 }
 
 /// Validates bearer tokens. Cheap to clone (one `Arc`), `Send + Sync`.
@@ -55,6 +72,7 @@ struct Inner {
     settings: AuthnSettings,
     clock: Arc<dyn Clock>,
     oidc: Option<OidcRuntime>,
+    access_keys: Option<AccessKeyVerifier>,
     cache: TokenCache,
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
@@ -85,6 +103,16 @@ impl Authenticator {
     /// Check the settings and build the authenticator. No I/O happens here: call
     /// [`Authenticator::spawn_background_refresh`] to load the IdP's keys.
     pub fn new(settings: AuthnSettings, clock: Arc<dyn Clock>) -> Result<Self, SettingsError> {
+        Self::with_access_keys(settings, clock, None)
+    }
+
+    /// [`Authenticator::new`], also accepting the platform's access keys through
+    /// [`Authenticator::authenticate_bearer`] when `access_keys` is given.
+    pub fn with_access_keys(
+        settings: AuthnSettings,
+        clock: Arc<dyn Clock>,
+        access_keys: Option<AccessKeyVerifier>,
+    ) -> Result<Self, SettingsError> {
         let issuer_url = settings.validate()?;
         let oidc = match (&settings.oidc, issuer_url) {
             (Some(oidc), Some(issuer_url)) => {
@@ -123,6 +151,7 @@ impl Authenticator {
                 settings,
                 clock,
                 oidc,
+                access_keys,
                 cache_hits: AtomicU64::new(0),
                 cache_misses: AtomicU64::new(0),
             }),
@@ -201,17 +230,64 @@ impl Authenticator {
         result
     }
 
-    async fn authenticate_inner(&self, token: &str) -> Result<VerifiedToken, AuthnError> {
+    /// Validate a bearer token of either kind: an access key (when this authenticator accepts
+    /// them) or an IdP token. A cache hit decodes nothing; the kind is decided on a miss.
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<VerifiedBearer, AuthnError> {
+        let result = self.authenticate_bearer_inner(token).await;
+        if let Err(error) = &result {
+            tracing::debug!(%error, "bearer token rejected");
+        }
+        result
+    }
+
+    async fn authenticate_bearer_inner(&self, token: &str) -> Result<VerifiedBearer, AuthnError> {
         let inner = &self.inner;
-        if inner.oidc.is_none() && !inner.settings.allow_unsigned_jwt {
-            return Err(AuthnError::NotConfigured);
-        }
-        if token.len() > inner.settings.max_token_bytes {
-            return Err(RejectReason::TooLong.into());
-        }
         let now = inner.clock.now_unix();
         let key = cache_key(token);
-        if let Some(hit) = inner.cache.get(&key, now) {
+        match inner.cache.get(&key, now) {
+            Some(Cached::AccessKey { verified, .. }) => {
+                inner.cache_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(VerifiedBearer::AccessKey(verified));
+            }
+            Some(Cached::Token(hit)) if self.cached_key_still_published(&hit) => {
+                inner.cache_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(VerifiedBearer::Token(hit.verified));
+            }
+            Some(Cached::Token(_)) => inner.cache.remove(&key),
+            None => {}
+        }
+        inner.cache_misses.fetch_add(1, Ordering::Relaxed);
+        if claims_to_be_access_key(token) {
+            // Only the platform's own keys can vouch for a token that says it is an access key.
+            let verifier = inner.access_keys.as_ref().ok_or(RejectReason::AccessKeysNotAccepted)?;
+            let verified = verifier.verify(token)?;
+            let until = verified.refused_from();
+            inner.cache.insert(key, Cached::AccessKey { verified: verified.clone(), until }, now);
+            return Ok(VerifiedBearer::AccessKey(verified));
+        }
+        self.check_token_accepted(token)?;
+        self.verify_token(token, key, now).await.map(VerifiedBearer::Token)
+    }
+
+    /// IdP tokens are accepted at all (OIDC or quickstart configured) and this one is not too long.
+    fn check_token_accepted(&self, token: &str) -> Result<(), AuthnError> {
+        let settings = &self.inner.settings;
+        if self.inner.oidc.is_none() && !settings.allow_unsigned_jwt {
+            return Err(AuthnError::NotConfigured);
+        }
+        if token.len() > settings.max_token_bytes {
+            return Err(RejectReason::TooLong.into());
+        }
+        Ok(())
+    }
+
+    async fn authenticate_inner(&self, token: &str) -> Result<VerifiedToken, AuthnError> {
+        let inner = &self.inner;
+        self.check_token_accepted(token)?;
+        let now = inner.clock.now_unix();
+        let key = cache_key(token);
+        // An access key's entry does not answer here: this path accepts IdP tokens only.
+        if let Some(Cached::Token(hit)) = inner.cache.get(&key, now) {
             if self.cached_key_still_published(&hit) {
                 inner.cache_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(hit.verified);
@@ -219,6 +295,12 @@ impl Authenticator {
             inner.cache.remove(&key);
         }
         inner.cache_misses.fetch_add(1, Ordering::Relaxed);
+        self.verify_token(token, key, now).await
+    }
+
+    /// The IdP path on a cache miss: parse, verify, check the claims, remember.
+    async fn verify_token(&self, token: &str, key: CacheKey, now: i64) -> Result<VerifiedToken, AuthnError> {
+        let inner = &self.inner;
         let parsed = parse_compact(token, inner.settings.max_token_bytes)?;
         let (verified, key_fingerprint) = match parsed.header.algorithm {
             TokenAlgorithm::Unsigned => (self.accept_unsigned(&parsed, now)?, None),
@@ -227,7 +309,8 @@ impl Authenticator {
                 (verified, Some(key.fingerprint))
             }
         };
-        inner.cache.insert(key, CachedToken { verified: verified.clone(), key: key_fingerprint }, now);
+        let entry = Cached::Token(CachedToken { verified: verified.clone(), key: key_fingerprint });
+        inner.cache.insert(key, entry, now);
         Ok(verified)
     }
 

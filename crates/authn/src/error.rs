@@ -150,6 +150,8 @@ pub enum RejectReason {
     BadIdentityClaim,
     #[error("rejected by the JWT library")]
     LibraryRejected,
+    #[error("token claims to be an access key and access keys are not accepted")]
+    AccessKeysNotAccepted,
 }
 
 impl RejectReason {
@@ -184,6 +186,7 @@ impl RejectReason {
             RejectReason::NotAnAccessToken => "NotAnAccessToken",
             RejectReason::BadIdentityClaim => "BadIdentityClaim",
             RejectReason::LibraryRejected => "LibraryRejected",
+            RejectReason::AccessKeysNotAccepted => "AccessKeysNotAccepted",
         }
     }
 }
@@ -270,6 +273,7 @@ mod tests {
             NotAnAccessToken,
             BadIdentityClaim,
             LibraryRejected,
+            AccessKeysNotAccepted,
         ];
         for reason in reasons {
             let debug = format!("{reason:?}");

@@ -9,7 +9,9 @@
 //! Authenticator::new(settings: AuthnSettings, clock: Arc<dyn Clock>) -> Result<Authenticator, SettingsError>
 //! Authenticator::spawn_background_refresh(&self) -> tokio::task::JoinHandle<()>
 //! Authenticator::is_ready(&self) -> bool
-//! Authenticator::authenticate(&self, token: &str) -> impl Future<Output = Result<VerifiedToken, AuthnError>>
+//! Authenticator::with_access_keys(settings, clock, Option<AccessKeyVerifier>) -> Result<Authenticator, SettingsError>
+//! Authenticator::authenticate_bearer(&self, token: &str) -> impl Future<Output = Result<VerifiedBearer, AuthnError>>
+//! Authenticator::authenticate(&self, token: &str) -> impl Future<Output = Result<VerifiedToken, AuthnError>>  // IdP tokens only
 //! Authenticator::provider_metadata(&self) -> Option<ProviderMetadata>
 //! AuthnError::detail(&self) -> &'static str      // the `{"detail": ...}` text
 //! AuthnError::is_unavailable(&self) -> bool      // 503 instead of 401
@@ -58,8 +60,9 @@
 //!   is false and signed tokens get [`AuthnError::KeysUnavailable`] (503) until keys load. The
 //!   same holds while the discovery document names another issuer than the configured one.
 //!   `issuer` and `jwks_uri` must be `https` (plain `http` only for loopback hosts).
-//! - **Verified-token cache.** Up to `token_cache_capacity` (default 10 000) tokens, keyed by
-//!   SHA-256 of the exact token string; an entry ends at the token's `exp` and is dropped as
+//! - **Verified-token cache.** Up to `token_cache_capacity` (default 10 000) tokens of both kinds
+//!   (IdP tokens and access keys), keyed by a keyed 128-bit SipHash of the exact token string and
+//!   looked up before anything of the token is decoded; an entry ends at the token's `exp` and is dropped as
 //!   soon as the key that verified it leaves the JWKS. Revocation of a token itself is not
 //!   seen before `exp` (as with any stateless JWT validation).
 //! - **Quickstart.** `allow_unsigned_jwt: true` accepts `alg: none` tokens (empty signature),
@@ -103,7 +106,7 @@ pub use access_key::{
     claims_to_be_access_key, is_valid_jti, AccessKeyVerifier, PlatformKeys, SigningKeyError,
     VerifiedAccessKey, ACCESS_KEY_LEEWAY_SECONDS, ACCESS_KEY_TOKEN_TYPE, SERVICE_ACCOUNT_PREFIX,
 };
-pub use authenticator::{Authenticator, AuthnStats, VerifiedToken, GROUPS_OVERAGE_WARNING};
+pub use authenticator::{Authenticator, AuthnStats, VerifiedBearer, VerifiedToken, GROUPS_OVERAGE_WARNING};
 pub use bearer::{
     parse_authorization, parse_authorization_with_limit, AuthorizationError, BearerToken,
     DEFAULT_MAX_TOKEN_BYTES,

@@ -8,6 +8,8 @@
 //! entry never outlives the token's `exp`.
 //! Entries of signed tokens remember which key verified them; the caller re-checks that the key
 //! is still in the JWKS, so a key removed at the IdP stops cached tokens too.
+//! One cache holds both kinds of bearer token, IdP tokens and the platform's access keys: the
+//! kind is decided once, on the miss, and an entry answers only as the kind it was verified as.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::RwLock;
@@ -16,7 +18,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::OnceLock;
 
 use crate::keys::KeyFingerprint;
-use crate::VerifiedToken;
+use crate::{VerifiedAccessKey, VerifiedToken};
 
 pub type CacheKey = u128;
 
@@ -36,9 +38,28 @@ pub struct CachedToken {
     pub key: Option<KeyFingerprint>,
 }
 
+/// A cached bearer token of either kind.
+#[derive(Debug, Clone)]
+pub enum Cached {
+    /// A token of the IdP (or an unsigned quickstart token).
+    Token(CachedToken),
+    /// An access key signed by the platform, valid until `until` (`exp` + leeway, or never).
+    AccessKey { verified: VerifiedAccessKey, until: i64 },
+}
+
+impl Cached {
+    /// The first instant (seconds) at which the entry no longer answers.
+    fn until(&self) -> i64 {
+        match self {
+            Cached::Token(token) => token.verified.expires_at,
+            Cached::AccessKey { until, .. } => *until,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Entries {
-    by_key: HashMap<CacheKey, CachedToken>,
+    by_key: HashMap<CacheKey, Cached>,
     insertion_order: VecDeque<CacheKey>,
 }
 
@@ -68,16 +89,16 @@ impl TokenCache {
     }
 
     /// The entry for `key` if `now` is before the token's `exp`; an expired entry is dropped.
-    pub fn get(&self, key: &CacheKey, now: i64) -> Option<CachedToken> {
+    pub fn get(&self, key: &CacheKey, now: i64) -> Option<Cached> {
         {
             let entries = self.read();
             let hit = entries.by_key.get(key)?;
-            if now < hit.verified.expires_at {
+            if now < hit.until() {
                 return Some(hit.clone());
             }
         }
         let mut entries = self.lock();
-        if entries.by_key.get(key).is_some_and(|hit| now >= hit.verified.expires_at) {
+        if entries.by_key.get(key).is_some_and(|hit| now >= hit.until()) {
             entries.by_key.remove(key);
         }
         None
@@ -88,8 +109,8 @@ impl TokenCache {
     }
 
     /// Remember a verified token, unless the cache is disabled or the token is already at `exp`.
-    pub fn insert(&self, key: CacheKey, entry: CachedToken, now: i64) {
-        if self.capacity == 0 || now >= entry.verified.expires_at {
+    pub fn insert(&self, key: CacheKey, entry: Cached, now: i64) {
+        if self.capacity == 0 || now >= entry.until() {
             return;
         }
         let mut entries = self.lock();
@@ -119,8 +140,8 @@ mod tests {
     use super::*;
     use nmp_core::Principal;
 
-    fn entry(id: &str, expires_at: i64) -> CachedToken {
-        CachedToken {
+    fn entry(id: &str, expires_at: i64) -> Cached {
+        Cached::Token(CachedToken {
             verified: VerifiedToken {
                 principal: Principal::new(id),
                 jti: None,
@@ -131,7 +152,7 @@ mod tests {
                 unsigned: true,
             },
             key: None,
-        }
+        })
     }
 
     #[test]

@@ -1,15 +1,25 @@
 //! The policy decision point at 10 000, 100 000 and 1 000 000 active bindings: the native
 //! `decide`, `explain` (the same decision with its explanation), the shipped Rego evaluated by
-//! `regorus` on the same bundle data, and the visible-workspace listing. Results and the command are in `docs/benchmarks.md` ("PDP").
+//! `regorus` on the same bundle data, the equivalent constant Cedar policy set evaluated by
+//! `cedar-policy` on entities built from the same bindings (`tests/policy/cedar_model.rs`, which
+//! `tests/policy/cedar.rs` proves decides as the native PDP does), and the visible-workspace
+//! listing. Results and the command are in `docs/benchmarks.md` ("PDP").
 //!
 //! World of size N: N/10 workspaces, each with one Admin and nine Viewers (users and groups);
 //! the caller, bob, holds Viewer in three of them and is in one group bound elsewhere.
 //!
 //! `cargo bench -p nmp-core --bench pdp` (set `NMP_BENCH_SIZES=10000,100000` to choose sizes;
 //! Rego runs up to `NMP_BENCH_REGO_MAX`, default 100 000, because loading a million bindings
-//! into its data document takes minutes).
+//! into its data document takes minutes; `NMP_BENCH_REGO_SAMPLES` sets criterion's sample count
+//! for it, default 100, at least 10; Cedar runs with `--features cedar`, up to
+//! `NMP_BENCH_CEDAR_MAX`, default 1 000 000).
 
 use std::hint::black_box;
+
+#[cfg(feature = "cedar")]
+#[path = "../tests/policy/cedar_model.rs"]
+#[allow(dead_code)] // `allows` serves the agreement test
+mod cedar_model;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use nmp_core::policy::{
@@ -63,8 +73,13 @@ fn sizes() -> Vec<usize> {
 
 fn pdp(c: &mut Criterion) {
     let policy = PolicyData::builtin().expect("shipped policy");
-    let rego_max: usize =
-        std::env::var("NMP_BENCH_REGO_MAX").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let setting = |name: &str, default: usize| -> usize {
+        std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+    };
+    let rego_max = setting("NMP_BENCH_REGO_MAX", 100_000);
+    let rego_samples = setting("NMP_BENCH_REGO_SAMPLES", 100).max(10);
+    #[cfg(feature = "cedar")]
+    let cedar_max = setting("NMP_BENCH_CEDAR_MAX", 1_000_000);
     let principal = bob();
     let allowed_path = "/apis/entities/v2/workspaces/ws-7/members";
     let denied_path = "/apis/entities/v2/workspaces/ws-8/members";
@@ -92,6 +107,30 @@ fn pdp(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("visible_workspaces", size), &size, |b, _| {
             b.iter(|| index.visible_workspaces(black_box(&principal)))
         });
+        #[cfg(feature = "cedar")]
+        if size <= cedar_max {
+            let cedar = cedar_model::CedarPdp::new(&policy, &index);
+            let allowed = |path| {
+                let requests = cedar_model::CedarPdp::requests(&principal, "GET", path, &policy);
+                cedar.allows_all(&requests.expect("inside the Cedar model's domain"))
+            };
+            assert!(allowed(allowed_path), "Cedar agrees with the native PDP (allow)");
+            assert!(!allowed(denied_path), "Cedar agrees with the native PDP (deny)");
+            // The Cedar request is built from the principal and the route on every call, as the
+            // native PDP works from them on every call.
+            group.bench_with_input(BenchmarkId::new("cedar_allow", size), &size, |b, _| {
+                b.iter(|| allowed(black_box(allowed_path)))
+            });
+            group.bench_with_input(BenchmarkId::new("cedar_deny", size), &size, |b, _| {
+                b.iter(|| allowed(black_box(denied_path)))
+            });
+            // The evaluation alone, on a request built once (as the Rego's input is).
+            let prebuilt = cedar_model::CedarPdp::requests(&principal, "GET", allowed_path, &policy)
+                .expect("inside the Cedar model's domain");
+            group.bench_with_input(BenchmarkId::new("cedar_allow_evaluation", size), &size, |b, _| {
+                b.iter(|| cedar.allows_all(black_box(&prebuilt)))
+            });
+        }
         if size <= rego_max {
             let mut engine = regorus::Engine::new();
             for (name, source) in rego_sources() {
@@ -102,12 +141,14 @@ fn pdp(c: &mut Criterion) {
             engine.set_input(input.clone());
             let answer = engine.eval_rule("data.authz.allow".to_string()).expect("allow evaluates");
             assert_eq!(answer["allowed"], regorus::Value::from(true), "Rego agrees with the native PDP");
+            group.sample_size(rego_samples);
             group.bench_with_input(BenchmarkId::new("rego_allow", size), &size, |b, _| {
                 b.iter(|| {
                     engine.set_input(input.clone());
                     engine.eval_rule("data.authz.allow".to_string())
                 })
             });
+            group.sample_size(100);
         }
     }
     group.finish();

@@ -1,5 +1,5 @@
 //! The policy integration tests, one binary: the YAML corpus, the generated role × scope ×
-//! workspace matrix against an independent model, the Rego differential test, invariants,
+//! workspace matrix against an independent model, the Rego differential test, the Cedar policy set of the benchmark against the native PDP, invariants,
 //! loading and validation, the binding index, the generated documentation, and the check that
 //! every reference in comments and docs resolves inside the repository.
 
@@ -9,6 +9,12 @@
 #[path = "policy/support.rs"]
 mod support;
 
+#[cfg(feature = "cedar")]
+#[path = "policy/cedar.rs"]
+mod cedar;
+#[cfg(feature = "cedar")]
+#[path = "policy/cedar_model.rs"]
+mod cedar_model;
 #[path = "policy/corpus.rs"]
 mod corpus;
 #[path = "policy/differential.rs"]

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use nmp_authn::{AccessKeyVerifier, Authenticator};
+use nmp_authn::Authenticator;
 use nmp_core::policy::{
     self, Allow, BindingIndex, BindingIndexBuilder, Decision, Deny, PolicyData, Verdict, Visibility,
 };
@@ -52,8 +52,7 @@ pub struct Access {
     index: RwLock<BindingIndex>,
     pub authenticator: Option<Authenticator>,
     pub opa: Option<OpaClient>,
-    /// Scoped Access Keys: the signature verifier (when keys are accepted) and the registry copy.
-    pub access_key_verifier: Option<AccessKeyVerifier>,
+    /// Scoped Access Keys: the registry copy (their signatures are the authenticator's to verify).
     access_keys: RwLock<KeyRegistry>,
 }
 
@@ -75,15 +74,8 @@ impl Access {
             index: RwLock::new(BindingIndex::new()),
             authenticator,
             opa,
-            access_key_verifier: None,
             access_keys: RwLock::new(KeyRegistry::default()),
         }
-    }
-
-    /// Accept access keys verified by `verifier` (set once, at start).
-    pub fn with_access_key_verifier(mut self, verifier: Option<AccessKeyVerifier>) -> Access {
-        self.access_key_verifier = verifier;
-        self
     }
 
     fn key_registry(&self) -> std::sync::RwLockReadGuard<'_, KeyRegistry> {

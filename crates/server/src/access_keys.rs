@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use nmp_authn::SERVICE_ACCOUNT_PREFIX;
+use nmp_authn::{VerifiedAccessKey, SERVICE_ACCOUNT_PREFIX};
 use nmp_core::Principal;
 use nmp_proto::access_keys::{
     AccessKeyCreateResponse, AccessKeyListResponse, AccessKeyMetadataResponse, AccessKeyRevokeResponse,
@@ -30,22 +30,11 @@ fn invalid_token() -> ApiError {
     ApiError::Unauthorized { detail: nmp_authn::DETAIL_INVALID_TOKEN.into(), token_presented: true }
 }
 
-/// Authenticate a bearer token that claims to be an access key. It is accepted only when the
-/// feature is on, a platform signing key verifies it, and its registry entry is active for
-/// its subject; otherwise 401, whatever else the token may be.
-pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Identity> {
+/// Admit an access key whose signature and claims the authenticator verified (it routes every
+/// token that claims to be an access key to the platform's keys alone): it is accepted only when
+/// its registry entry is active for its subject; otherwise 401, whatever else the token may be.
+pub async fn admit(state: &AppState, verified: VerifiedAccessKey) -> ApiResult<Identity> {
     let metrics = &state.metrics;
-    let Some(verifier) = &state.access.access_key_verifier else {
-        metrics.authentication("rejected", "access_keys_not_accepted");
-        return Err(invalid_token());
-    };
-    let verified = match verifier.verify(token) {
-        Ok(verified) => verified,
-        Err(error) => {
-            metrics.authentication("rejected", crate::metrics::reject_reason_name(&error));
-            return Err(invalid_token());
-        }
-    };
     let now = state.now().unix_timestamp();
     let mut check = state.access.check_access_key(&verified.jti, &verified.principal.id, now);
     if check == KeyCheck::Unknown {

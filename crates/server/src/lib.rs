@@ -127,13 +127,6 @@ pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     let auth = &settings.file.auth;
     let policy =
         nmp_core::policy::PolicyData::with_extensions(&auth.policy).context("config key `auth.policy`")?;
-    let authenticator = match &settings.authn {
-        Some(authn) => Some(
-            nmp_authn::Authenticator::new(authn.clone(), Arc::clone(&clock))
-                .map_err(|e| anyhow::anyhow!("config key `auth.oidc`: {e}"))?,
-        ),
-        None => None,
-    };
     let opa = if auth.policy_decision_point_provider == config::PdpProvider::Opa {
         Some(opa::OpaClient::new(&auth.policy_decision_point_base_url, settings.timings.pdp_request_timeout)?)
     } else {
@@ -145,11 +138,26 @@ pub fn build_access(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
             keys.issuer.clone(),
             keys.audience.clone(),
             Arc::clone(&clock),
-            auth.token_cache_max_entries,
         )
     });
-    Ok(Access::new(auth.enabled, policy, authenticator, auth.policy_decision_point_provider, opa)
-        .with_access_key_verifier(access_key_verifier))
+    // One authenticator for both kinds of bearer token (one verified-token cache); with access
+    // keys but neither OIDC nor unsigned tokens, it refuses every other token as not configured.
+    let authn = match (&settings.authn, &access_key_verifier) {
+        (Some(authn), _) => Some(authn.clone()),
+        (None, Some(_)) => Some(nmp_authn::AuthnSettings {
+            token_cache_capacity: auth.token_cache_max_entries,
+            ..nmp_authn::AuthnSettings::default()
+        }),
+        (None, None) => None,
+    };
+    let authenticator = match authn {
+        Some(authn) => Some(
+            nmp_authn::Authenticator::with_access_keys(authn, Arc::clone(&clock), access_key_verifier)
+                .map_err(|e| anyhow::anyhow!("config key `auth.oidc`: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(Access::new(auth.enabled, policy, authenticator, auth.policy_decision_point_provider, opa))
 }
 
 /// The TLS files of the settings, loaded (and reloaded on SIGHUP), when TLS is served directly.

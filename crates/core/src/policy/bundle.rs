@@ -55,8 +55,8 @@ pub fn bundle_data(policy: &PolicyData, index: &BindingIndex) -> Value {
             json!({
                 "method": endpoint.method,
                 "path": endpoint.pattern.as_str(),
-                "permissions": endpoint.permissions,
-                "scopes": endpoint.scopes,
+                "permissions": &*endpoint.permissions,
+                "scopes": &*endpoint.scopes,
                 "deny": endpoint.deny,
                 "callers": endpoint.callers.map(|callers| callers.as_str()),
             })

@@ -2,7 +2,9 @@
 //! decision reads. Built once at start (shipped TSV data plus operator extensions, see `load`)
 //! and never changed afterwards; bindings live in `BindingIndex`, not here.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::extensions::Callers;
 use super::pattern::{path_segments, PathPattern, Segment};
@@ -53,10 +55,10 @@ impl Role {
 pub struct Endpoint {
     pub method: String,
     pub pattern: PathPattern,
-    /// All required; empty means "any authenticated caller".
-    pub permissions: Vec<String>,
-    /// Any one accepted; empty means no scope is needed.
-    pub scopes: Vec<String>,
+    /// All required; empty means "any authenticated caller". Shared with every decision.
+    pub permissions: Arc<[String]>,
+    /// Any one accepted; empty means no scope is needed. Shared with every decision.
+    pub scopes: Arc<[String]>,
     pub deny: bool,
     pub callers: Option<Callers>,
 }
@@ -76,8 +78,9 @@ pub struct PolicyData {
     pub(crate) role_positions: HashMap<String, usize>,
     pub(crate) permissions: BTreeSet<String>,
     pub(crate) endpoints: Vec<Endpoint>,
-    /// Endpoint positions by (method, third path segment: the service in `/apis/<service>/...`),
-    /// so routing looks at a handful of patterns instead of all of them.
+    /// Endpoint positions by method, then third path segment (the service in `/apis/<service>/...`),
+    /// so routing looks at a handful of patterns instead of all of them, and looks them up by
+    /// borrowed names.
     pub(crate) routes_by_service: RoutesByService,
     /// Endpoints whose first three segments are not all literal: always considered.
     pub(crate) routes_unindexed: Vec<usize>,
@@ -99,8 +102,8 @@ pub(crate) fn grantors(roles: &[Role], permissions: &BTreeSet<String>) -> HashMa
 }
 
 /// The routing index of `endpoints` (see [`PolicyData::routes_by_service`]).
-/// Endpoint positions keyed by (method, service segment).
-pub(crate) type RoutesByService = HashMap<(String, String), Vec<usize>>;
+/// Endpoint positions keyed by method, then service segment.
+pub(crate) type RoutesByService = HashMap<String, HashMap<String, Vec<usize>>>;
 
 pub(crate) fn route_index(endpoints: &[Endpoint]) -> (RoutesByService, Vec<usize>) {
     let mut by_service = RoutesByService::new();
@@ -109,9 +112,12 @@ pub(crate) fn route_index(endpoints: &[Endpoint]) -> (RoutesByService, Vec<usize
         let literal_prefix = endpoint.pattern.segments().len() > 3
             && endpoint.pattern.segments()[..3].iter().all(|segment| matches!(segment, Segment::Literal(_)));
         match (literal_prefix, endpoint.pattern.segments().get(2)) {
-            (true, Some(Segment::Literal(service))) => {
-                by_service.entry((endpoint.method.clone(), service.clone())).or_default().push(position)
-            }
+            (true, Some(Segment::Literal(service))) => by_service
+                .entry(endpoint.method.clone())
+                .or_default()
+                .entry(service.clone())
+                .or_default()
+                .push(position),
             _ => unindexed.push(position),
         }
     }
@@ -166,20 +172,37 @@ impl PolicyData {
     /// fewest placeholders; ties go to the pattern that sorts first, so the answer never
     /// depends on declaration order.
     pub fn route<'a>(&'a self, method: &str, path: &'a str) -> Option<Route<'a>> {
-        let method = method.to_ascii_uppercase();
-        let segments = path_segments(path);
-        let service = segments.get(2).map(|s| (*s).to_string()).unwrap_or_default();
-        let indexed =
-            self.routes_by_service.get(&(method.clone(), service)).map(Vec::as_slice).unwrap_or(&[]);
+        self.route_segments(&upper_case(method), &path_segments(path))
+    }
+
+    /// [`PolicyData::route`] for an upper-case method and a path already split into segments.
+    /// Allocation-free.
+    pub(crate) fn route_segments<'a>(&'a self, method: &str, segments: &[&'a str]) -> Option<Route<'a>> {
+        let service = segments.get(2).copied().unwrap_or_default();
+        let indexed = self
+            .routes_by_service
+            .get(method)
+            .and_then(|by_service| by_service.get(service))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let best = indexed
             .iter()
             .chain(&self.routes_unindexed)
             .map(|&position| &self.endpoints[position])
-            .filter(|endpoint| endpoint.method == method && endpoint.pattern.matches(&segments))
+            .filter(|endpoint| endpoint.method == method && endpoint.pattern.matches(segments))
             .min_by(|a, b| {
                 (a.pattern.placeholders(), a.pattern.as_str())
                     .cmp(&(b.pattern.placeholders(), b.pattern.as_str()))
             })?;
-        Some(Route { endpoint: best, workspace: best.pattern.workspace_in(&segments) })
+        Some(Route { endpoint: best, workspace: best.pattern.workspace_in(segments) })
+    }
+}
+
+/// `method` in upper case, borrowed when it already is (the usual case).
+pub(crate) fn upper_case(method: &str) -> Cow<'_, str> {
+    if method.bytes().any(|byte| byte.is_ascii_lowercase()) {
+        Cow::Owned(method.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(method)
     }
 }

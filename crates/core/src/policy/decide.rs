@@ -6,10 +6,9 @@
 //! Order: health paths are open; anonymous callers get nothing else; explicit denies override
 //! every allow; then PlatformAdmin, unmatched service paths, the scope layer and the role layer.
 
-use std::collections::BTreeSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
-use super::data::{PolicyData, Route};
+use super::data::{upper_case, PolicyData, Route};
 use super::extensions::Callers;
 use super::grammar::{is_read_method, is_write_method};
 use super::index::{BindingIndex, PLATFORM_ADMIN_ROLE};
@@ -43,11 +42,12 @@ pub struct Decision {
     pub verdict: Verdict,
     /// The workspace the matched endpoint names (`-` = all workspaces).
     pub workspace: Option<String>,
-    /// The matched endpoint pattern.
-    pub endpoint: Option<String>,
-    pub required_permissions: Vec<String>,
+    /// The matched endpoint pattern. The three endpoint fields share the policy's own strings,
+    /// so a decision copies none of them.
+    pub endpoint: Option<Arc<str>>,
+    pub required_permissions: Arc<[String]>,
     /// Scopes the endpoint accepts (any one); for `WWW-Authenticate: ... scope="..."`.
-    pub accepted_scopes: Vec<String>,
+    pub accepted_scopes: Arc<[String]>,
 }
 
 /// Allowed or denied, each with the rule that decided: a denial reason cannot sit on an allow.
@@ -221,8 +221,9 @@ pub enum Layer {
 pub(crate) trait Observer {
     /// `layer` was evaluated; `passed` says whether the request went on to the next layer.
     fn layer(&mut self, _layer: Layer, _passed: bool) {}
-    /// The role layer read exactly these effective roles of the principal in `workspace`.
-    fn roles(&mut self, _workspace: &str, _roles: &BTreeSet<String>) {}
+    /// The role layer read exactly these effective roles of the principal in `workspace`
+    /// (distinct, in no particular order).
+    fn roles(&mut self, _workspace: &str, _roles: &[&str]) {}
 }
 
 struct NoObserver;
@@ -236,15 +237,16 @@ pub(crate) fn decide_observed(
     index: &BindingIndex,
     observer: &mut impl Observer,
 ) -> Decision {
-    let method = request.method.to_ascii_uppercase();
+    let method = upper_case(request.method);
     let path = strip_query(request.path);
-    let route = policy.route(&method, path);
+    let segments = path_segments(path);
+    let route = policy.route_segments(&method, &segments);
     let answer = |verdict: Verdict| Decision {
         verdict,
         workspace: route.and_then(|r| r.workspace.map(str::to_string)),
-        endpoint: route.map(|r| r.endpoint.pattern.as_str().to_string()),
-        required_permissions: route.map(|r| r.endpoint.permissions.clone()).unwrap_or_default(),
-        accepted_scopes: route.map(|r| r.endpoint.scopes.clone()).unwrap_or_default(),
+        endpoint: route.map(|r| r.endpoint.pattern.shared()),
+        required_permissions: route.map(|r| Arc::clone(&r.endpoint.permissions)).unwrap_or_default(),
+        accepted_scopes: route.map(|r| Arc::clone(&r.endpoint.scopes)).unwrap_or_default(),
     };
 
     let health = HEALTH_PATHS.contains(&path);
@@ -260,7 +262,7 @@ pub(crate) fn decide_observed(
         }
     };
     observer.layer(Layer::Identified, true);
-    if let Some(rule) = explicit_deny(principal, path, route, policy, index) {
+    if let Some(rule) = explicit_deny(principal, path, &segments, route, policy, index) {
         observer.layer(Layer::ExplicitDenies, false);
         return answer(Verdict::Deny(Deny::ExplicitDeny(rule)));
     }
@@ -324,7 +326,14 @@ fn role_check(
     index: &BindingIndex,
     observer: &mut impl Observer,
 ) -> Verdict {
-    let roles = index.effective_roles(principal, workspace);
+    // The distinct effective roles, borrowed from the index: a handful, so a vector beats a set.
+    let mut roles: Vec<&str> = Vec::new();
+    index.any_effective_role(principal, workspace, |role| {
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+        false
+    });
     observer.roles(workspace, &roles);
     if roles.is_empty() {
         observer.layer(Layer::Roles, false);
@@ -334,17 +343,19 @@ fn role_check(
     observer.layer(Layer::Roles, missing.is_empty());
     if missing.is_empty() {
         // Name only the roles that contributed, so a log line says why.
-        let roles = roles
+        let mut roles: Vec<String> = roles
             .into_iter()
             .filter(|role| permissions.iter().any(|p| policy.role_grants(role, p)))
+            .map(str::to_string)
             .collect();
+        roles.sort_unstable();
         Verdict::Allow(Allow::RoleGrants { workspace: workspace.to_string(), roles })
     } else {
         Verdict::Deny(Deny::MissingPermissions { workspace: workspace.to_string(), missing })
     }
 }
 
-fn missing_permissions(roles: &BTreeSet<String>, permissions: &[String], policy: &PolicyData) -> Vec<String> {
+fn missing_permissions(roles: &[&str], permissions: &[String], policy: &PolicyData) -> Vec<String> {
     permissions
         .iter()
         .filter(|permission| !roles.iter().any(|role| policy.role_grants(role, permission)))
@@ -355,12 +366,12 @@ fn missing_permissions(roles: &BTreeSet<String>, permissions: &[String], policy:
 fn explicit_deny(
     principal: &Principal,
     path: &str,
+    segments: &[&str],
     route: Option<Route<'_>>,
     policy: &PolicyData,
     index: &BindingIndex,
 ) -> Option<DenyRule> {
     let is_service = principal.is_service();
-    let segments = path_segments(path);
     if policy.endpoints().is_empty() {
         return Some(DenyRule::NoPolicyData);
     }
@@ -370,14 +381,14 @@ fn explicit_deny(
     if !is_service && super::surface::is_pdp_path(path) {
         return Some(DenyRule::PdpServiceOnly);
     }
-    if !is_service && SECRET_ACCESS.matches(&segments) {
+    if !is_service && SECRET_ACCESS.matches(segments) {
         return Some(DenyRule::SecretAccess);
     }
     if path == BUNDLE_PATH && !holds_in_system(principal, BUNDLE_PERMISSION, policy, index) {
         return Some(DenyRule::Bundle);
     }
     let privileged = || is_service || index.is_platform_admin(principal);
-    if path.starts_with(ENTITIES_PREFIX) && !is_open_entities_path(&segments) && !privileged() {
+    if path.starts_with(ENTITIES_PREFIX) && !is_open_entities_path(segments) && !privileged() {
         return Some(DenyRule::EntitiesPath);
     }
     match route.and_then(|route| route.endpoint.callers) {

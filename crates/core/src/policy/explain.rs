@@ -7,8 +7,6 @@
 //! and what the policy data says (which roles grant a permission). So explaining a request on
 //! a workspace the subject holds no role in reads the same whether that workspace exists or not.
 
-use std::collections::BTreeSet;
-
 use super::data::{Grants, PolicyData};
 use super::decide::{decide_observed, Decision, Deny, DenyRule, Layer, Observer, Request, ALL_WORKSPACES};
 use super::grants::{IMPLICIT_ROLES, PLATFORM_ROLES};
@@ -115,7 +113,7 @@ impl Observer for Recorder {
         self.layers.push((layer, passed));
     }
 
-    fn roles(&mut self, workspace: &str, roles: &BTreeSet<String>) {
+    fn roles(&mut self, workspace: &str, roles: &[&str]) {
         self.roles_read = Some(workspace.to_string());
         self.no_roles = roles.is_empty();
     }
@@ -321,7 +319,7 @@ fn remedy(
                 return Remedy::Impossible("the endpoint accepts no scope");
             };
             let mut changes =
-                vec![Change::AddScope { scope: scope.clone(), accepted: decision.accepted_scopes.clone() }];
+                vec![Change::AddScope { scope: scope.clone(), accepted: decision.accepted_scopes.to_vec() }];
             // With the scope, the remaining layers decide: ask the decision again.
             let mut scoped = principal.clone();
             scoped.scopes.get_or_insert_with(Vec::new).push(scope);

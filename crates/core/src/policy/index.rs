@@ -298,11 +298,11 @@ impl BindingIndex {
     /// identities and `*`, plus `ServiceSystem` for a `service:` principal without bindings of its
     /// own; a role may come more than once) until it returns true; returns whether it did.
     /// Allocation-free. Anonymous principals (no identity) hold nothing, not even `*` roles.
-    pub fn any_effective_role(
-        &self,
+    pub fn any_effective_role<'a>(
+        &'a self,
         principal: &Principal,
         workspace: &str,
-        mut visit: impl FnMut(&str) -> bool,
+        mut visit: impl FnMut(&'a str) -> bool,
     ) -> bool {
         if !principal.is_identified() {
             return false;

@@ -57,7 +57,7 @@ impl PolicyData {
         }
         for spec in &extensions.endpoints {
             let endpoint = compile_endpoint(spec)?;
-            for permission in &endpoint.permissions {
+            for permission in endpoint.permissions.iter() {
                 let namespace = permission.split('.').next().unwrap_or_default();
                 if shipped_namespaces.contains(namespace) {
                     require_known(&endpoint, &permissions)?;
@@ -196,8 +196,8 @@ fn compile_endpoint(spec: &EndpointSpec) -> Result<Endpoint, PolicyError> {
     Ok(Endpoint {
         method: spec.method.clone(),
         pattern,
-        permissions: spec.permissions.clone(),
-        scopes: spec.scopes.clone(),
+        permissions: spec.permissions.as_slice().into(),
+        scopes: spec.scopes.as_slice().into(),
         deny: spec.deny,
         callers: spec.callers,
     })

@@ -301,11 +301,11 @@ roles:
   - {name: ReportAdmin, includes: [ReportWriter, Admin], permissions: [reports.admin]}
   - {name: Viewer, permissions: [models.prompts.list]}
 "#;
-const EXTENDED_ROLES: &[&str] =
+pub const EXTENDED_ROLES: &[&str] =
     &["ReportReader", "ReportWriteOnly", "ReportWriter", "ReportAdmin", "Viewer", "PlatformAdmin", "Bogus"];
 static EXTENDED_COUNTS: Counts = Counts::new();
 
-fn extended_policy() -> &'static PolicyData {
+pub fn extended_policy() -> &'static PolicyData {
     static POLICY: std::sync::OnceLock<PolicyData> = std::sync::OnceLock::new();
     POLICY.get_or_init(|| {
         let extensions = serde_yaml_ng::from_str(EXTENSIONS).expect("extensions parse");
@@ -314,7 +314,7 @@ fn extended_policy() -> &'static PolicyData {
 }
 
 /// Requests on the extension routes (the shipped ones are covered above) or on no route.
-fn arb_extension_request() -> impl Strategy<Value = (String, String)> {
+pub fn arb_extension_request() -> impl Strategy<Value = (String, String)> {
     let extended = extended_policy();
     let shipped = policy().endpoints().len();
     arb_request_in(extended).prop_filter("extension routes", move |(method, path)| {

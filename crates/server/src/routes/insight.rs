@@ -228,10 +228,10 @@ fn to_wire(subject: &str, explanation: &policy::Explanation) -> wire::Explanatio
         principal: subject.to_string(),
         method: explanation.method.clone(),
         path: explanation.path.clone(),
-        endpoint: decision.endpoint.clone(),
+        endpoint: decision.endpoint.as_deref().map(str::to_string),
         workspace: decision.workspace.clone(),
-        required_permissions: decision.required_permissions.clone(),
-        accepted_scopes: decision.accepted_scopes.clone(),
+        required_permissions: decision.required_permissions.to_vec(),
+        accepted_scopes: decision.accepted_scopes.to_vec(),
         identities: explanation
             .identities
             .iter()
