@@ -170,6 +170,17 @@ impl ProcessServer {
     }
 }
 
+impl Drop for ProcessServer {
+    /// A test that ends (or panics) with its server still running stops it: no server outlives
+    /// its test run.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// One request to `base` with a bearer token: the status and the JSON body (`null` when none).
 pub async fn call(
     base: &str,
