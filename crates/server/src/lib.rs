@@ -58,7 +58,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         Arc::clone(&replication),
         Arc::clone(&clock),
     ));
-    let state = AppState {
+    let state = AppState::new(state::AppStateParts {
         settings: Arc::new(settings),
         store,
         access,
@@ -67,7 +67,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
         replication,
         metrics,
         shutdown: shutdown::Shutdown::new(),
-    };
+    });
     let (store, auth, at) = (Arc::clone(&state.store), state.settings.file.auth.clone(), state.now());
     tokio::task::spawn_blocking(move || seed::seed(store.as_ref(), &auth, at)).await?.context("seeding")?;
     let (store, access) = (Arc::clone(&state.store), Arc::clone(&state.access));

@@ -15,8 +15,27 @@ use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
+/// The server's shared state: one `Arc`, so the per-request clones the router and its layers
+/// make cost one reference count, not one per part (a profile of `/health/live` spent about a
+/// tenth of its CPU cloning and dropping the parts one by one).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl AppState {
+    pub fn new(parts: AppStateParts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct AppStateParts {
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
     pub access: Arc<Access>,

@@ -476,19 +476,20 @@ async fn a_replica_on_postgres_exits_cleanly_on_sigterm() {
         status(&server.base, &admin, Method::POST, WS, Some(json!({"name": "ws1"}))).await,
         StatusCode::CREATED
     );
-    let ProcessServer { mut child, stderr, .. } = server;
-    let term = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let mut server = server;
+    let term =
+        std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
     assert!(term.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
+        if let Some(exit) = server.child.try_wait().unwrap() {
             break exit;
         }
         assert!(Instant::now() < deadline, "the replica did not exit after SIGTERM");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let log = stderr.lock().unwrap().join("\n");
+    let log = server.log();
     assert!(exit.success(), "exit {exit:?}:\n{log}");
     assert!(!log.contains("panicked") && !log.contains("runtime"), "{log}");
 }
