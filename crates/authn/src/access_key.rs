@@ -272,7 +272,7 @@ fn check_access_key_claims(claims: &JsonObject, now: i64) -> Result<VerifiedAcce
         return Err(RejectReason::Expired);
     }
     let principal = map_principal(claims, &ClaimMapping::default())?;
-    if principal.id.starts_with("service:") {
+    if principal.is_service() {
         return Err(RejectReason::BadIdentityClaim);
     }
     let service_account = principal.id.starts_with(SERVICE_ACCOUNT_PREFIX);

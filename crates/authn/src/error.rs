@@ -186,7 +186,8 @@ impl RejectReason {
             RejectReason::NotAnAccessToken => "NotAnAccessToken",
             RejectReason::BadIdentityClaim => "BadIdentityClaim",
             RejectReason::LibraryRejected => "LibraryRejected",
-            RejectReason::AccessKeysNotAccepted => "AccessKeysNotAccepted",
+            // Named before access keys and IdP tokens shared one path; dashboards use this name.
+            RejectReason::AccessKeysNotAccepted => "access_keys_not_accepted",
         }
     }
 }
@@ -273,13 +274,13 @@ mod tests {
             NotAnAccessToken,
             BadIdentityClaim,
             LibraryRejected,
-            AccessKeysNotAccepted,
         ];
         for reason in reasons {
             let debug = format!("{reason:?}");
             assert_eq!(reason.label(), debug.split('(').next().unwrap_or_default());
             assert_eq!(AuthnError::from(reason).label(), reason.label());
         }
+        assert_eq!(AccessKeysNotAccepted.label(), "access_keys_not_accepted");
         for error in [AuthnError::NotConfigured, AuthnError::UnsignedRefused, AuthnError::KeysUnavailable] {
             assert_eq!(error.label(), format!("{error:?}"));
         }

@@ -35,11 +35,16 @@ impl MakeRequestId for MakeId {
 
 /// A client-sent request id is kept only if short and plain (it ends up in the audit trail).
 pub fn usable_request_id(value: &HeaderValue) -> Option<String> {
-    let text = value.to_str().ok()?;
-    let plain = !text.is_empty()
-        && text.len() <= MAX_REQUEST_ID
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
-    plain.then(|| text.to_string())
+    is_usable_request_id(value).then(|| value.to_str().ok().map(str::to_string)).flatten()
+}
+
+/// Whether a request id is short and plain, without copying it (checked on every request).
+fn is_usable_request_id(value: &HeaderValue) -> bool {
+    value.to_str().is_ok_and(|text| {
+        !text.is_empty()
+            && text.len() <= MAX_REQUEST_ID
+            && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    })
 }
 
 /// Who changes access in this request, when, and the request id: the `AuditContext` handed to
@@ -70,7 +75,7 @@ pub async fn sanitize_request_id(
 ) -> axum::response::Response {
     let header = axum::http::header::HeaderName::from_static("x-request-id");
     if let Some(value) = request.headers().get(&header) {
-        if usable_request_id(value).is_none() {
+        if !is_usable_request_id(value) {
             request.headers_mut().remove(&header);
         }
     }

@@ -168,11 +168,6 @@ impl Metrics {
     }
 }
 
-/// The name of an authentication rejection (`BadSignature`, `Expired`, ...): a fixed set.
-pub fn reject_reason_name(error: &nmp_authn::AuthnError) -> &'static str {
-    error.label()
-}
-
 /// Token cache and JWKS figures, read from the authenticator at scrape time.
 #[derive(Debug)]
 struct AuthnCollector {

@@ -61,9 +61,6 @@ pub struct Credential {
     pub expires_at: Option<i64>,
 }
 
-/// The rejection label of a token that claims to be an access key where keys are not accepted.
-const ACCESS_KEYS_NOT_ACCEPTED: &str = "access_keys_not_accepted";
-
 /// Establish the caller's identity from trusted headers or a bearer token.
 pub async fn identify(
     state: &AppState,
@@ -120,7 +117,7 @@ pub async fn identify(
     };
     let Some(authenticator) = &state.access.authenticator else {
         if nmp_authn::claims_to_be_access_key(token.as_str()) {
-            metrics.authentication("rejected", ACCESS_KEYS_NOT_ACCEPTED);
+            metrics.authentication("rejected", RejectReason::AccessKeysNotAccepted.label());
             return Err(ApiError::Unauthorized {
                 detail: nmp_authn::DETAIL_INVALID_TOKEN.into(),
                 token_presented: true,
@@ -161,12 +158,7 @@ pub async fn identify(
             Err(ApiError::Unavailable(error.to_string()))
         }
         Err(error) => {
-            let reason = match error.reason() {
-                // The name this rejection had before keys and tokens shared one path.
-                Some(RejectReason::AccessKeysNotAccepted) => ACCESS_KEYS_NOT_ACCEPTED,
-                _ => crate::metrics::reject_reason_name(&error),
-            };
-            metrics.authentication("rejected", reason);
+            metrics.authentication("rejected", error.label());
             tracing::debug!(reason = %error, "bearer token rejected");
             Err(ApiError::Unauthorized { detail: error.detail().into(), token_presented: true })
         }

@@ -2,6 +2,7 @@
 //! access-insight API.
 //! `can-i` exits 0 for yes and 1 for no, printing the answer either way.
 
+use futures_util::TryStreamExt;
 use nmp_client::wire::insight::{ExplainInput, Explanation, SuggestedChange};
 use nmp_client::Error;
 
@@ -209,7 +210,7 @@ const AUDIT_COLUMNS: &[output::Column] = &[
 pub async fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<()> {
     let session = Session::open(cli).await?;
     let insight = session.client.insight();
-    let mut query = nmp_client::AuditEventQuery {
+    let query = nmp_client::AuditEventQuery {
         workspace: args.workspace.clone(),
         principal: args.principal.clone(),
         actor: args.actor.clone(),
@@ -220,16 +221,11 @@ pub async fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<()> {
         page_size: args.page_size,
         sort: args.oldest_first.then(|| "created_at".to_string()),
     };
-    let mut events = Vec::new();
-    loop {
-        let page = insight.audit_events(&query).await?;
-        let last = page.pagination.page >= page.pagination.total_pages || page.data.is_empty();
-        events.extend(page.data);
-        if !args.all_pages || last {
-            break;
-        }
-        query.page = Some(page.pagination.page + 1);
-    }
+    let events = if args.all_pages {
+        insight.audit_events_all(query).try_collect().await?
+    } else {
+        insight.audit_events(&query).await?.data
+    };
     output::print(session.format, &events, AUDIT_COLUMNS)
 }
 

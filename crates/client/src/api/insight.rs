@@ -1,6 +1,7 @@
 //! Access insight (`/apis/auth/v2/...`, our own API): whoami, explain, the caller's permissions
 //! in a workspace, who-can, the audit trail and the access-state export.
 
+use futures_util::Stream;
 use nmp_proto::insight::{
     AccessState, AuditEvent, ExplainInput, Explanation, PermissionList, WhoAmI, WhoCan,
 };
@@ -9,6 +10,7 @@ use reqwest::Method;
 
 use crate::client::{query_pairs, Client};
 use crate::error::Result;
+use crate::pagination::all_pages;
 
 /// Filters and paging of the audit trail. With `workspace`, the workspace's own endpoint is
 /// asked (open to its Admins); without, the platform-wide one (PlatformAdmins).
@@ -32,7 +34,7 @@ pub struct InsightApi<'a> {
     pub(crate) client: &'a Client,
 }
 
-impl InsightApi<'_> {
+impl<'a> InsightApi<'a> {
     /// Identity, groups, scopes, token kind and expiry, platform roles.
     pub async fn whoami(&self) -> Result<WhoAmI> {
         self.client.send(Method::GET, &["apis", "auth", "v2", "whoami"], &[], None).await
@@ -80,6 +82,15 @@ impl InsightApi<'_> {
                 self.client.send(Method::GET, &["apis", "auth", "v2", "audit-events"], &pairs, None).await
             }
         }
+    }
+
+    /// Every matching audit event, page after page from `query.page` (default 1).
+    pub fn audit_events_all(&self, query: AuditEventQuery) -> impl Stream<Item = Result<AuditEvent>> + 'a {
+        let api = *self;
+        all_pages(query.page.unwrap_or(1), move |page| {
+            let query = AuditEventQuery { page: Some(page), ..query.clone() };
+            async move { api.audit_events(&query).await }
+        })
     }
 
     /// Who holds which role where (every active binding).

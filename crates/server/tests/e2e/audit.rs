@@ -68,7 +68,7 @@ async fn access_changes_are_audited_with_actor_before_after_and_request_id() {
     with_request_id(&server, &admin, Method::POST, WS, Some(json!({"name": "gone"})), "req-9").await;
     with_request_id(&server, &admin, Method::DELETE, &format!("{WS}/gone"), None, "req-10").await;
 
-    // The PlatformAdmin reads everything, newest first.
+    // The PlatformAdmin reads everything, oldest first.
     let (status, page) =
         server.as_token(&admin, Method::GET, &format!("{EVENTS}?page_size=100&sort=created_at"), None).await;
     assert_eq!(status, StatusCode::OK, "{page}");
