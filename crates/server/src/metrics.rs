@@ -36,14 +36,14 @@ struct RouteLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
-    outcome: String,
-    reason: String,
+    outcome: &'static str,
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
-    result: String,
-    reason: String,
+    result: &'static str,
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -147,16 +147,15 @@ impl Metrics {
     }
 
     /// One caller identified (or not). `reason` must come from a fixed set of names.
-    pub fn authentication(&self, outcome: &'static str, reason: &str) {
-        self.authentications
-            .get_or_create(&OutcomeLabels { outcome: outcome.into(), reason: reason.into() })
-            .inc();
+    pub fn authentication(&self, outcome: &'static str, reason: &'static str) {
+        // Static labels: counting a request allocates nothing.
+        self.authentications.get_or_create(&OutcomeLabels { outcome, reason }).inc();
     }
 
     /// One access decision; `reason` is [`nmp_core::policy::Reason::kind`].
     pub fn decision(&self, allowed: bool, reason: &'static str) {
         let result = if allowed { "allow" } else { "deny" };
-        self.decisions.get_or_create(&DecisionLabels { result: result.into(), reason: reason.into() }).inc();
+        self.decisions.get_or_create(&DecisionLabels { result, reason }).inc();
     }
 
     /// One store call, with whether it failed as unavailable.

@@ -188,6 +188,13 @@ pub fn workspace_list_pagination_sort_filter_and_visibility(store: impl Store) {
     assert_eq!((past_the_end.items.len(), past_the_end.total), (0, 3));
     let filtered = store.list_workspaces(&query(1, 10, "name", Some(r#"name~"a""#)), Some(&three)).unwrap();
     assert_eq!(names(&filtered), vec!["alpha", "bravo", "delta"]);
+    // Nothing visible, and exactly as many names as one statement looks up by name (64).
+    let none = store.list_workspaces(&query(1, 10, "name", None), Some(&BTreeSet::new())).unwrap();
+    assert_eq!((none.items.len(), none.total), (0, 0));
+    let mut sixty_four: BTreeSet<String> = (0..62).map(|i| format!("other-{i}")).collect();
+    sixty_four.extend(["delta".to_string(), "alpha".to_string()]);
+    let boundary = store.list_workspaces(&query(1, 10, "-name", None), Some(&sixty_four)).unwrap();
+    assert_eq!((names(&boundary), boundary.total), (vec!["delta", "alpha"], 2));
     // A large visible set (a user in hundreds of workspaces) gives the same answer.
     let mut many: BTreeSet<String> = (0..500).map(|i| format!("other-{i}")).collect();
     many.extend(["bravo".to_string(), "charlie".to_string()]);

@@ -3,7 +3,10 @@
 //! and never changed afterwards; bindings live in `BindingIndex`, not here.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+// Policy lookups by method, service, role and permission name: foldhash, randomly seeded.
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::extensions::Callers;
@@ -106,7 +109,7 @@ pub(crate) fn grantors(roles: &[Role], permissions: &BTreeSet<String>) -> HashMa
 pub(crate) type RoutesByService = HashMap<String, HashMap<String, Vec<usize>>>;
 
 pub(crate) fn route_index(endpoints: &[Endpoint]) -> (RoutesByService, Vec<usize>) {
-    let mut by_service = RoutesByService::new();
+    let mut by_service = RoutesByService::default();
     let mut unindexed = Vec::new();
     for (position, endpoint) in endpoints.iter().enumerate() {
         let literal_prefix = endpoint.pattern.segments().len() > 3

@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock};
 use super::data::{upper_case, PolicyData, Route};
 use super::extensions::Callers;
 use super::grammar::{is_read_method, is_write_method};
-use super::index::{BindingIndex, PLATFORM_ADMIN_ROLE};
+use super::index::{BindingIndex, Resolved, PLATFORM_ADMIN_ROLE};
 use super::pattern::{path_segments, strip_query, PathPattern};
 use crate::{Principal, SYSTEM_WORKSPACE};
 
@@ -262,12 +262,14 @@ pub(crate) fn decide_observed(
         }
     };
     observer.layer(Layer::Identified, true);
-    if let Some(rule) = explicit_deny(principal, path, &segments, route, policy, index) {
+    // The caller's identities as index ids, once for every lookup below.
+    let who = index.resolve(principal);
+    if let Some(rule) = explicit_deny(&who, principal, path, &segments, route, policy, index) {
         observer.layer(Layer::ExplicitDenies, false);
         return answer(Verdict::Deny(Deny::ExplicitDeny(rule)));
     }
     observer.layer(Layer::ExplicitDenies, true);
-    if index.is_platform_admin(principal) {
+    if index.is_resolved_platform_admin(&who) {
         observer.layer(Layer::PlatformAdmin, false);
         return answer(Verdict::Allow(Allow::PlatformAdmin));
     }
@@ -300,10 +302,8 @@ pub(crate) fn decide_observed(
             observer.layer(Layer::AllWorkspaces, false);
             Verdict::Deny(Deny::AllWorkspacesWrite)
         }
-        Some(workspace) => {
-            role_check(principal, workspace, &route.endpoint.permissions, policy, index, observer)
-        }
-        None => role_check(principal, SYSTEM_WORKSPACE, &route.endpoint.permissions, policy, index, observer),
+        Some(workspace) => role_check(&who, workspace, &route.endpoint.permissions, policy, index, observer),
+        None => role_check(&who, SYSTEM_WORKSPACE, &route.endpoint.permissions, policy, index, observer),
     };
     answer(verdict)
 }
@@ -319,7 +319,7 @@ pub fn scopes_allow(token_scopes: Option<&[String]>, accepted: &[String]) -> boo
 }
 
 fn role_check(
-    principal: &Principal,
+    who: &Resolved<'_>,
     workspace: &str,
     permissions: &[String],
     policy: &PolicyData,
@@ -328,7 +328,7 @@ fn role_check(
 ) -> Verdict {
     // The distinct effective roles, borrowed from the index: a handful, so a vector beats a set.
     let mut roles: Vec<&str> = Vec::new();
-    index.any_effective_role(principal, workspace, |role| {
+    index.any_resolved_role(who, workspace, |role| {
         if !roles.contains(&role) {
             roles.push(role);
         }
@@ -364,6 +364,7 @@ fn missing_permissions(roles: &[&str], permissions: &[String], policy: &PolicyDa
 }
 
 fn explicit_deny(
+    who: &Resolved<'_>,
     principal: &Principal,
     path: &str,
     segments: &[&str],
@@ -384,10 +385,12 @@ fn explicit_deny(
     if !is_service && SECRET_ACCESS.matches(segments) {
         return Some(DenyRule::SecretAccess);
     }
-    if path == BUNDLE_PATH && !holds_in_system(principal, BUNDLE_PERMISSION, policy, index) {
+    if path == BUNDLE_PATH
+        && !index.any_resolved_role(who, SYSTEM_WORKSPACE, |role| policy.role_grants(role, BUNDLE_PERMISSION))
+    {
         return Some(DenyRule::Bundle);
     }
-    let privileged = || is_service || index.is_platform_admin(principal);
+    let privileged = || is_service || index.is_resolved_platform_admin(who);
     if path.starts_with(ENTITIES_PREFIX) && !is_open_entities_path(segments) && !privileged() {
         return Some(DenyRule::EntitiesPath);
     }
@@ -401,15 +404,6 @@ fn explicit_deny(
 static SECRET_ACCESS: LazyLock<PathPattern> = LazyLock::new(|| {
     PathPattern::parse(SECRET_ACCESS_PATTERN).expect("the constant secret-access pattern parses")
 });
-
-fn holds_in_system(
-    principal: &Principal,
-    permission: &str,
-    policy: &PolicyData,
-    index: &BindingIndex,
-) -> bool {
-    index.any_effective_role(principal, SYSTEM_WORKSPACE, |role| policy.role_grants(role, permission))
-}
 
 /// Entity-store paths open to ordinary principals: the workspace collection, one workspace,
 /// and `members`/`projects`/`entities` under a named workspace (not `-`).

@@ -49,6 +49,27 @@ impl Visibility {
     }
 }
 
+const INLINE_IDS: usize = 8;
+
+/// A principal with its identities looked up in one [`BindingIndex`] ([`BindingIndex::resolve`]).
+/// Valid only against that index, while it is unchanged (the caller holds its read lock).
+#[derive(Debug)]
+pub struct Resolved<'p> {
+    principal: &'p Principal,
+    inline: [u32; INLINE_IDS],
+    len: usize,
+    /// Identities past the eighth (a principal in many groups).
+    more: Vec<u32>,
+    /// Whether the principal's own id has a binding (a service without one holds `ServiceSystem`).
+    has_own_binding: bool,
+}
+
+impl Resolved<'_> {
+    fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.inline[..self.len].iter().chain(&self.more).copied()
+    }
+}
+
 /// Builds an index from many bindings at once (start-up, reload): appends, then sorts each
 /// list once, instead of keeping every list sorted on every insert.
 #[derive(Default)]
@@ -294,6 +315,30 @@ impl BindingIndex {
         self.len == 0
     }
 
+    /// The principal's identities (id, email, groups, then `*`) as index ids, looked up once so
+    /// that the several role lookups of one decision hash no name twice. Identities without any
+    /// binding are left out. Allocation-free for up to eight identities.
+    pub fn resolve<'p>(&self, principal: &'p Principal) -> Resolved<'p> {
+        let mut resolved =
+            Resolved { principal, inline: [0; INLINE_IDS], len: 0, more: Vec::new(), has_own_binding: false };
+        if !principal.is_identified() {
+            return resolved;
+        }
+        for name in names_of(principal).chain([WILDCARD_PRINCIPAL]) {
+            let Some(identity) = self.identities.get(name) else { continue };
+            if name == principal.id.as_str() {
+                resolved.has_own_binding = !self.by_identity[identity as usize].is_empty();
+            }
+            if resolved.len < INLINE_IDS {
+                resolved.inline[resolved.len] = identity;
+                resolved.len += 1;
+            } else {
+                resolved.more.push(identity);
+            }
+        }
+        resolved
+    }
+
     /// Calls `visit` with each of the principal's roles in `workspace` (the union over its
     /// identities and `*`, plus `ServiceSystem` for a `service:` principal without bindings of its
     /// own; a role may come more than once) until it returns true; returns whether it did.
@@ -302,20 +347,36 @@ impl BindingIndex {
         &'a self,
         principal: &Principal,
         workspace: &str,
+        visit: impl FnMut(&'a str) -> bool,
+    ) -> bool {
+        self.any_resolved_role(&self.resolve(principal), workspace, visit)
+    }
+
+    /// [`any_effective_role`](Self::any_effective_role) for a principal already resolved by
+    /// [`resolve`](Self::resolve) against this index.
+    pub fn any_resolved_role<'a>(
+        &'a self,
+        who: &Resolved<'_>,
+        workspace: &str,
         mut visit: impl FnMut(&'a str) -> bool,
     ) -> bool {
+        let principal = who.principal;
         if !principal.is_identified() {
             return false;
         }
         if let Some(workspace) = self.workspaces.get(workspace) {
-            for name in names_of(principal).chain([WILDCARD_PRINCIPAL]) {
-                let Some(identity) = self.identities.get(name) else { continue };
+            for identity in who.ids() {
                 if self.pairs_in(identity, workspace).iter().any(|&(_, role)| visit(self.roles.name(role))) {
                     return true;
                 }
             }
         }
-        principal.is_service() && !self.has_any_binding(&principal.id) && visit(SERVICE_DEFAULT_ROLE)
+        principal.is_service() && !who.has_own_binding && visit(SERVICE_DEFAULT_ROLE)
+    }
+
+    /// `PlatformAdmin` among the resolved principal's effective roles in `system`.
+    pub fn is_resolved_platform_admin(&self, who: &Resolved<'_>) -> bool {
+        self.any_resolved_role(who, SYSTEM_WORKSPACE, |held| held == PLATFORM_ADMIN_ROLE)
     }
 
     /// Whether `role` is among the principal's effective roles in `workspace`. Allocation-free.
@@ -349,16 +410,12 @@ impl BindingIndex {
         if principal.is_service() && principal.on_behalf_of.is_none() {
             return Visibility::All;
         }
-        let principal = principal.effective();
-        if self.is_platform_admin(principal) {
+        let who = self.resolve(principal.effective());
+        if self.is_resolved_platform_admin(&who) {
             return Visibility::All;
         }
         let mut visible = BTreeSet::new();
-        if !principal.is_identified() {
-            return Visibility::Only(visible);
-        }
-        for name in names_of(principal).chain([WILDCARD_PRINCIPAL]) {
-            let Some(identity) = self.identities.get(name) else { continue };
+        for identity in who.ids() {
             let mut last = None;
             for &(workspace, _) in &self.by_identity[identity as usize] {
                 if last != Some(workspace) {

@@ -35,7 +35,9 @@ pub use explain::{
 };
 pub use extensions::{Callers, EndpointSpec, PolicyExtensions, RoleSpec};
 pub use grants::{GrantError, IMPLICIT_ROLES, PLATFORM_ROLES};
-pub use index::{BindingIndex, BindingIndexBuilder, Visibility, PLATFORM_ADMIN_ROLE, SERVICE_DEFAULT_ROLE};
+pub use index::{
+    BindingIndex, BindingIndexBuilder, Resolved, Visibility, PLATFORM_ADMIN_ROLE, SERVICE_DEFAULT_ROLE,
+};
 pub use load::{PolicySources, MAX_INCLUDE_DEPTH, SHIPPED};
 pub use pattern::{PathPattern, Segment};
 pub use surface::{classify, is_pdp_path, PathClass};

@@ -117,8 +117,10 @@ impl PathPattern {
         } else {
             (count, path_segments.len() == count)
         };
+        // From the last segment back: patterns of one service share their first segments
+        // (`/apis/<service>/v2/...`) and differ at the end, so a miss is found in one comparison.
         ok_len
-            && self.segments[..fixed].iter().zip(path_segments).all(|(segment, actual)| match segment {
+            && self.segments[..fixed].iter().zip(path_segments).rev().all(|(segment, actual)| match segment {
                 Segment::Literal(literal) => literal == actual,
                 Segment::Placeholder(_) => !actual.is_empty(),
             })

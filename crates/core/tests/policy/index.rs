@@ -105,3 +105,35 @@ fn bundle_data_is_deterministic_and_holds_active_bindings() {
         }
     }
 }
+
+#[test]
+fn resolved_principal_answers_as_the_named_lookups_do() {
+    // Twelve groups: past the eight identities a resolved principal keeps inline.
+    let groups: Vec<String> = (0..12).map(|i| format!("group-{i}")).collect();
+    let mut index = BindingIndex::new();
+    index.grant(key("group-11", "ws1", "Editor"));
+    index.grant(key("group-2", "ws1", "Viewer"));
+    index.grant(key("*", "ws2", "Viewer"));
+    index.grant(key("carol", "system", "PlatformAdmin"));
+    index.grant(key("service:bound", "ws3", "Viewer"));
+    let many = Principal::new("bob").with_email("bob@example.com").with_groups(groups);
+    let who = index.resolve(&many);
+    let mut roles = BTreeSet::new();
+    assert!(!index.any_resolved_role(&who, "ws1", |role| {
+        roles.insert(role.to_string());
+        false
+    }));
+    assert_eq!(roles, set(&["Editor", "Viewer"]), "the twelfth group's role is found too");
+    assert_eq!(index.effective_roles(&many, "ws1"), roles);
+    assert!(index.any_resolved_role(&who, "ws2", |role| role == "Viewer"), "`*` is among the ids");
+    assert!(!index.is_resolved_platform_admin(&who));
+    assert!(index.is_resolved_platform_admin(&index.resolve(&Principal::new("carol"))));
+    // A service holds ServiceSystem only while its own id has no binding.
+    let free = Principal::new("service:free");
+    assert!(index.any_resolved_role(&index.resolve(&free), "anywhere", |role| role == "ServiceSystem"));
+    let bound = Principal::new("service:bound");
+    assert!(!index.any_resolved_role(&index.resolve(&bound), "anywhere", |role| role == "ServiceSystem"));
+    // Nobody (no identity at all) holds nothing, not even `*` roles.
+    let nobody = Principal::new("");
+    assert!(!index.any_resolved_role(&index.resolve(&nobody), "ws2", |_| true));
+}

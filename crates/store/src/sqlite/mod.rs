@@ -82,7 +82,12 @@ pub(crate) fn unavailable(error: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
+/// Prepared statements kept per connection: every query the store runs, plus one
+/// name-lookup statement per count of visible workspaces (up to 64).
+const STATEMENT_CACHE: usize = 256;
+
 fn configure(connection: &Connection) -> rusqlite::Result<()> {
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.pragma_update(None, "synchronous", "FULL")?;

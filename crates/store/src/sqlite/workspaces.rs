@@ -60,6 +60,33 @@ fn sort_like_sql(rows: &mut [Workspace], query: &ListQuery) {
     });
 }
 
+/// The workspaces named in `names` (those that exist), in one statement and so one snapshot:
+/// `SELECT .. WHERE name = ?1 UNION ALL SELECT .. WHERE name = ?2 ..`, cached per count of names.
+fn lookup_by_names(c: &rusqlite::Connection, names: &BTreeSet<String>) -> rusqlite::Result<Vec<Workspace>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        let mut texts = Vec::with_capacity(MAX_INLINE_NAMES);
+        let mut sql = String::new();
+        for i in 1..=MAX_INLINE_NAMES {
+            if i > 1 {
+                sql.push_str(" UNION ALL ");
+            }
+            sql.push_str(&format!("SELECT {COLUMNS} FROM workspaces WHERE name = ?{i}"));
+            texts.push(sql.clone());
+        }
+        texts
+    });
+    let Some(sql) = texts.get(names.len() - 1) else {
+        return Err(rusqlite::Error::InvalidParameterCount(names.len(), MAX_INLINE_NAMES));
+    };
+    let mut statement = c.prepare_cached(sql)?;
+    let rows = statement.query_map(params_from_iter(names.iter()), workspace_from_row)?;
+    rows.collect()
+}
+
 fn insert(tx: &rusqlite::Connection, new: &NewWorkspace) -> rusqlite::Result<Workspace> {
     let workspace = Workspace {
         id: crate::new_id("workspace"),
@@ -143,16 +170,23 @@ impl WorkspaceStore for SqliteStore {
         match visible {
             Some(names) if names.len() <= MAX_INLINE_NAMES => {
                 // The usual case (a user in a few workspaces): look the few rows up by name and
-                // sort and page them here, which costs SQLite no sorter and no window.
-                let marks = vec!["?"; names.len()].join(",");
-                condition.push_str(&format!(" AND name IN ({marks})"));
-                params.extend(names.iter().cloned().map(SqlValue::Text));
-                let mut rows = self.read(|c| {
-                    let mut statement =
-                        c.prepare_cached(&format!("SELECT {COLUMNS} FROM workspaces WHERE {condition}"))?;
-                    let rows = statement.query_map(params_from_iter(params.iter()), workspace_from_row)?;
-                    rows.collect::<rusqlite::Result<Vec<_>>>()
-                })?;
+                // sort and page them here, which costs SQLite no sorter and no window. Without a
+                // filter, one primary-key lookup per name joined by UNION ALL: `name IN (...)`
+                // would build an ephemeral b-tree (its own pager and page cache) per request.
+                let mut rows = if query.filter.is_none() {
+                    self.read(|c| lookup_by_names(c, names))?
+                } else {
+                    let marks = vec!["?"; names.len()].join(",");
+                    condition.push_str(&format!(" AND name IN ({marks})"));
+                    params.extend(names.iter().cloned().map(SqlValue::Text));
+                    self.read(|c| {
+                        let mut statement =
+                            c.prepare_cached(&format!("SELECT {COLUMNS} FROM workspaces WHERE {condition}"))?;
+                        let rows =
+                            statement.query_map(params_from_iter(params.iter()), workspace_from_row)?;
+                        rows.collect::<rusqlite::Result<Vec<_>>>()
+                    })?
+                };
                 sort_like_sql(&mut rows, query);
                 let total = rows.len() as u64;
                 let start = usize::try_from(query.page.saturating_sub(1).saturating_mul(query.page_size))
