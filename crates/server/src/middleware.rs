@@ -31,7 +31,14 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Api
     }
 }
 
+/// What every `X-NMP-*` header name starts with, in the lower case `HeaderMap` keeps names in.
+const PRINCIPAL_HEADER_PREFIX: &str = "x-nmp-";
+
 pub(crate) fn principal_headers(headers: &HeaderMap) -> Result<PrincipalHeaders<'_>, ApiError> {
+    // Most requests carry none: one pass over the few names present instead of seven lookups.
+    if !headers.keys().any(|name| name.as_str().starts_with(PRINCIPAL_HEADER_PREFIX)) {
+        return Ok(PrincipalHeaders::default());
+    }
     Ok(PrincipalHeaders {
         id: header(headers, principal::HEADER_PRINCIPAL_ID)?,
         email: header(headers, principal::HEADER_PRINCIPAL_EMAIL)?,
@@ -222,8 +229,10 @@ pub async fn authenticate_and_authorize(
     next: Next,
 ) -> Response {
     request.extensions_mut().insert(BodyLimit(state.settings.file.server.max_body_bytes));
-    let path = request.uri().path().to_string();
-    if classify(&path) != PathClass::Decided {
+    // Borrowed from the request until the decision is made; nothing below changes the URI.
+    let uri = request.uri().clone();
+    let path = uri.path();
+    if classify(path) != PathClass::Decided {
         request.extensions_mut().insert(Caller::default());
         return next.run(request).await;
     }
@@ -248,7 +257,7 @@ pub async fn authenticate_and_authorize(
     }
     if state.auth_enabled() {
         if let Err(error) =
-            authorize(&state, identity.principal.as_ref(), request.method().as_str(), &path).await
+            authorize(&state, identity.principal.as_ref(), request.method().as_str(), path).await
         {
             return error.into_response();
         }
@@ -272,5 +281,30 @@ async fn authorize(
         Ok(())
     } else {
         Err(denial(&decision))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_principal_header_starts_with_the_prefix_the_fast_path_looks_for() {
+        for name in [
+            principal::HEADER_PRINCIPAL_ID,
+            principal::HEADER_PRINCIPAL_EMAIL,
+            principal::HEADER_PRINCIPAL_GROUPS,
+            principal::HEADER_SCOPES,
+            principal::HEADER_ON_BEHALF_OF,
+            principal::HEADER_ON_BEHALF_OF_EMAIL,
+            principal::HEADER_ON_BEHALF_OF_GROUPS,
+        ] {
+            assert!(name.to_ascii_lowercase().starts_with(PRINCIPAL_HEADER_PREFIX), "{name}");
+            let mut headers = HeaderMap::new();
+            headers.insert(axum::http::HeaderName::from_static("accept"), "*/*".parse().unwrap());
+            headers.insert(axum::http::HeaderName::try_from(name).unwrap(), "x".parse().unwrap());
+            assert!(principal_headers(&headers).unwrap().any_present(), "{name} is seen");
+        }
+        assert!(!principal_headers(&HeaderMap::new()).unwrap().any_present());
     }
 }

@@ -12,7 +12,7 @@ use crate::access_rules;
 use crate::audit::{created_event, deleted_event};
 use crate::error::workspace_not_found;
 use crate::{
-    AuditContext, DeletedWorkspace, EntityUpdate, Grant, ListQuery, NewWorkspace, PageOf, RoleBinding,
+    AuditContext, DeletedWorkspace, EntityUpdate, Grant, ListQuery, NewWorkspace, PageOf, RoleBinding, Sort,
     SortField, StoreError, StoreResult, Workspace, WorkspaceStore,
 };
 
@@ -33,14 +33,46 @@ pub(crate) fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
 }
 
 pub(crate) fn order_by(query: &ListQuery) -> String {
-    let column = match query.sort.field {
+    order_by_sort(query.sort)
+}
+
+fn order_by_sort(sort: Sort) -> String {
+    let column = match sort.field {
         SortField::CreatedAt => "created_at",
         SortField::UpdatedAt => "updated_at",
         SortField::Name => "name",
     };
-    let direction = if query.sort.descending { "DESC" } else { "ASC" };
+    let direction = if sort.descending { "DESC" } else { "ASC" };
     // `id` breaks ties so pages never overlap or skip.
     format!("{column} {direction}, id {direction}")
+}
+
+/// The statement of an unfiltered page (the admin's list) for `sort`, with the kept total as its
+/// last column: built once per sort, so the most common list formats no SQL per request.
+fn unfiltered_page_sql(sort: Sort) -> &'static str {
+    const FIELDS: [SortField; 3] = [SortField::CreatedAt, SortField::UpdatedAt, SortField::Name];
+    // Exhaustive: a new sort field fails to compile here until FIELDS has it too.
+    let position = match sort.field {
+        SortField::CreatedAt => 0,
+        SortField::UpdatedAt => 1,
+        SortField::Name => 2,
+    } * 2
+        + usize::from(sort.descending);
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        let sorts =
+            FIELDS.iter().flat_map(|&field| [false, true].map(|descending| Sort { field, descending }));
+        sorts
+            .map(|sort| {
+                let order = order_by_sort(sort);
+                format!(
+                    "SELECT {COLUMNS}, (SELECT total FROM workspace_count) FROM workspaces \
+                     ORDER BY {order} LIMIT ? OFFSET ?"
+                )
+            })
+            .collect()
+    });
+    &texts[position]
 }
 
 /// The order `order_by` gives in SQL (`<field> <dir>, id <dir>`, byte-wise text comparison).
@@ -206,15 +238,18 @@ impl WorkspaceStore for SqliteStore {
             None => {}
         }
         let offset = query.page.saturating_sub(1).saturating_mul(query.page_size);
-        let order = order_by(query);
         // Unfiltered, the total is the count the triggers keep (migration 0005), read in the
         // same statement, so in the same snapshot as the page.
         let unfiltered = query.filter.is_none() && visible.is_none();
-        let kept_total = if unfiltered { "(SELECT total FROM workspace_count)" } else { "NULL" };
         self.read(|c| {
-            let mut statement = c.prepare_cached(&format!(
-                "SELECT {COLUMNS}, {kept_total} FROM workspaces WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
-            ))?;
+            let mut statement = if unfiltered {
+                c.prepare_cached(unfiltered_page_sql(query.sort))?
+            } else {
+                let order = order_by(query);
+                c.prepare_cached(&format!(
+                    "SELECT {COLUMNS}, NULL FROM workspaces WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
+                ))?
+            };
             let mut all_params = params.clone();
             all_params.push(SqlValue::Integer(i64::try_from(query.page_size).unwrap_or(i64::MAX)));
             all_params.push(SqlValue::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
