@@ -273,3 +273,43 @@ fn keys_alone_are_accepted_where_no_other_bearer_token_is() {
     let quickstart = unsigned_token(&json!({"sub": "alice", "iat": NOW, "exp": NOW + 600}));
     assert_eq!(now(auth.authenticate_bearer(&quickstart)).unwrap_err(), AuthnError::NotConfigured);
 }
+
+/// The kind of a bearer token does not depend on `max_token_bytes`: with a limit above the
+/// access keys' own 16 KiB, an oversized token that claims to be a key still goes to the key
+/// verifier alone (which refuses it as too long), never to the IdP path, which here would have
+/// accepted it as a quickstart token.
+#[test]
+fn an_oversized_token_claiming_to_be_a_key_never_reaches_the_idp_path_whatever_the_limit() {
+    let platform = keys(&[("k1", RSA1)]);
+    let clock = clock();
+    let large_limit = |access_keys: Option<AccessKeyVerifier>| {
+        let settings = crate::AuthnSettings {
+            allow_unsigned_jwt: true,
+            max_token_bytes: 1 << 20,
+            ..crate::AuthnSettings::default()
+        };
+        let dyn_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;
+        crate::Authenticator::with_access_keys(settings, dyn_clock, access_keys).unwrap()
+    };
+    let mut forged = claims("bob@example.com");
+    forged["padding"] = json!("x".repeat(20 * 1024));
+    let oversized = unsigned_token(&forged);
+    assert!(oversized.len() > 16 * 1024);
+    assert!(claims_to_be_access_key(&oversized));
+
+    let with_keys = large_limit(Some(verifier(Arc::clone(&platform), &clock)));
+    let error = now(with_keys.authenticate_bearer(&oversized)).unwrap_err();
+    assert_eq!(error.reason(), Some(RejectReason::TooLong));
+    let without_keys = large_limit(None);
+    let error = now(without_keys.authenticate_bearer(&oversized)).unwrap_err();
+    assert_eq!(error.reason(), Some(RejectReason::AccessKeysNotAccepted));
+
+    // A token as large that does not claim to be a key is still the IdP path's to accept.
+    let mut large = json!({"sub": "alice", "iat": NOW, "exp": NOW + 600});
+    large["padding"] = json!("x".repeat(20 * 1024));
+    let Ok(crate::VerifiedBearer::Token(verified)) = now(with_keys.authenticate_bearer(&unsigned_token(&large)))
+    else {
+        panic!("a large quickstart token within the limit is accepted");
+    };
+    assert_eq!(verified.principal.id, "alice");
+}
