@@ -159,7 +159,6 @@ pub struct VerifiedAccessKey {
     pub jti: String,
     /// `exp`; `None` for a key that never expires.
     pub expires_at: Option<i64>,
-    pub issued_at: i64,
     pub service_account: bool,
 }
 
@@ -285,7 +284,7 @@ fn check_access_key_claims(claims: &JsonObject, now: i64) -> Result<VerifiedAcce
     }
     // Keys never carry scopes: a key acts with its principal's roles, nothing narrower.
     let principal = Principal { scopes: None, ..principal };
-    Ok(VerifiedAccessKey { principal, jti: jti.to_owned(), expires_at, issued_at, service_account })
+    Ok(VerifiedAccessKey { principal, jti: jti.to_owned(), expires_at, service_account })
 }
 
 #[cfg(test)]
