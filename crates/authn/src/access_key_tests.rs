@@ -150,11 +150,7 @@ fn claim_rules_refuse_what_the_platform_never_signs() {
     let check = verifier(Arc::clone(&platform), &clock());
     type Mutation = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Mutation, RejectReason)> = vec![
-        (
-            "service principal",
-            Box::new(|c| c["sub"] = json!("service:evil")),
-            RejectReason::BadIdentityClaim,
-        ),
+        ("service principal", Box::new(|c| c["sub"] = json!("service:evil")), RejectReason::BadIdentityClaim),
         (
             "SA without entity type",
             Box::new(|c| c["sub"] = json!("service-account:x")),
@@ -341,7 +337,8 @@ fn an_oversized_token_claiming_to_be_a_key_never_reaches_the_idp_path_whatever_t
     // A token as large that does not claim to be a key is still the IdP path's to accept.
     let mut large = json!({"sub": "alice", "iat": NOW, "exp": NOW + 600});
     large["padding"] = json!("x".repeat(20 * 1024));
-    let Ok(crate::VerifiedBearer::Token(verified)) = now(with_keys.authenticate_bearer(&unsigned_token(&large)))
+    let Ok(crate::VerifiedBearer::Token(verified)) =
+        now(with_keys.authenticate_bearer(&unsigned_token(&large)))
     else {
         panic!("a large quickstart token within the limit is accepted");
     };

@@ -14,7 +14,9 @@ use std::sync::{Arc, Weak};
 
 use nmp_core::Principal;
 
-use crate::access_key::{claims_to_be_access_key, AccessKeyVerifier, VerifiedAccessKey, MAX_ACCESS_KEY_BYTES};
+use crate::access_key::{
+    claims_to_be_access_key, AccessKeyVerifier, VerifiedAccessKey, MAX_ACCESS_KEY_BYTES,
+};
 use crate::claims::{check_claims, ClaimRules};
 use crate::compact::{parse_compact, CompactToken, TokenAlgorithm};
 use crate::error::{AuthnError, RejectReason, SettingsError};

@@ -161,7 +161,9 @@ mod tests {
         // What a shell would split or expand is quoted.
         assert_eq!(
             grant("ML Readers", "ml-team", "Viewer").command().as_deref(),
-            Some("nemo workspaces members create --workspace ml-team --principal 'ML Readers' --roles Viewer")
+            Some(
+                "nemo workspaces members create --workspace ml-team --principal 'ML Readers' --roles Viewer"
+            )
         );
         assert_eq!(
             grant("*", "system", "Viewer").command().as_deref(),
