@@ -32,7 +32,7 @@ pub const ACCESS_KEY_LEEWAY_SECONDS: i64 = 30;
 /// Prefix of service-account principals.
 pub const SERVICE_ACCOUNT_PREFIX: &str = "service-account:";
 /// Longest access key accepted (they are about 1 KiB).
-const MAX_ACCESS_KEY_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_ACCESS_KEY_BYTES: usize = 16 * 1024;
 
 /// `ak_` followed by 32 lowercase hex digits.
 pub fn is_valid_jti(jti: &str) -> bool {
@@ -139,12 +139,14 @@ impl PlatformKeys {
 
 /// True when the token's (unverified) payload says it is an access key. Such a token is
 /// accepted only by [`AccessKeyVerifier::verify`], never by the IdP path.
+///
+/// The whole payload is read whatever its length: a length cap here would send an oversized
+/// token that claims to be a key to the IdP path whenever the IdP token limit is larger than the
+/// cap. Callers bound the cost by bounding the token ([`crate::Authenticator::authenticate_bearer`]
+/// refuses one longer than both limits before peeking; the server's header parser caps it).
 pub fn claims_to_be_access_key(token: &str) -> bool {
     let mut segments = token.split('.');
     let (Some(_), Some(payload)) = (segments.next(), segments.next()) else { return false };
-    if payload.len() > MAX_ACCESS_KEY_BYTES {
-        return false;
-    }
     decode_base64url(payload).and_then(|bytes| parse_unique_object(&bytes)).is_some_and(|claims| {
         claims.get("nmp_token_type").and_then(|v| v.as_str()) == Some(ACCESS_KEY_TOKEN_TYPE)
     })
@@ -157,7 +159,6 @@ pub struct VerifiedAccessKey {
     pub jti: String,
     /// `exp`; `None` for a key that never expires.
     pub expires_at: Option<i64>,
-    pub issued_at: i64,
     pub service_account: bool,
 }
 
@@ -283,7 +284,7 @@ fn check_access_key_claims(claims: &JsonObject, now: i64) -> Result<VerifiedAcce
     }
     // Keys never carry scopes: a key acts with its principal's roles, nothing narrower.
     let principal = Principal { scopes: None, ..principal };
-    Ok(VerifiedAccessKey { principal, jti: jti.to_owned(), expires_at, issued_at, service_account })
+    Ok(VerifiedAccessKey { principal, jti: jti.to_owned(), expires_at, service_account })
 }
 
 #[cfg(test)]

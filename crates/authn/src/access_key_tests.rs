@@ -36,6 +36,14 @@ fn claims(sub: &str) -> Value {
     })
 }
 
+/// Why `check` refuses `token` (the test fails if it accepts it).
+fn refused(check: &AccessKeyVerifier, token: &str) -> RejectReason {
+    match check.verify(token) {
+        Ok(_) => panic!("the token was accepted"),
+        Err(error) => error.reason().expect("refused for a reason of the token itself"),
+    }
+}
+
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(NOW))
 }
@@ -84,7 +92,10 @@ fn non_rsa_or_duplicate_keys_are_refused_at_load() {
         load(vec![("k".into(), RSA1.to_vec()), ("k".into(), RSA2.to_vec())]),
         Err(SigningKeyError::DuplicateKeyId("k".into()))
     );
-    assert!(load(vec![("k".into(), b"not a pem".to_vec())]).is_err());
+    assert_eq!(
+        load(vec![("k".into(), b"not a pem".to_vec())]),
+        Err(SigningKeyError::NotRsaPrivateKey { key_id: "k".into() })
+    );
 }
 
 #[test]
@@ -97,13 +108,13 @@ fn ak_04_forged_keys_are_refused() {
     header.kid = Some("k1".into());
     let attacker =
         jsonwebtoken::encode(&header, &body, &EncodingKey::from_rsa_pem(ATTACKER).unwrap()).unwrap();
-    assert!(check.verify(&attacker).is_err());
+    assert_eq!(refused(&check, &attacker), RejectReason::BadSignature);
     // HS256 keyed with the platform's public key material (the JWKS `n`).
     let n = platform.jwks()["keys"][0]["n"].as_str().unwrap().to_owned();
     let mut hs = Header::new(Algorithm::HS256);
     hs.kid = Some("k1".into());
     let confused = jsonwebtoken::encode(&hs, &body, &EncodingKey::from_secret(n.as_bytes())).unwrap();
-    assert!(check.verify(&confused).is_err());
+    assert_eq!(refused(&check, &confused), RejectReason::SymmetricAlgorithm);
     // Unsigned.
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let unsigned = format!(
@@ -112,21 +123,24 @@ fn ak_04_forged_keys_are_refused() {
         engine.encode(serde_json::to_vec(&body).unwrap())
     );
     assert!(claims_to_be_access_key(&unsigned));
-    assert!(check.verify(&unsigned).is_err());
+    assert_eq!(refused(&check, &unsigned), RejectReason::BadAlgorithm);
     // A tampered payload keeps the signature of the original.
     let genuine = platform.sign(&body).unwrap();
     let parts: Vec<&str> = genuine.split('.').collect();
     let mut evil = body.clone();
     evil["sub"] = json!("root@example.com");
     let tampered = format!("{}.{}.{}", parts[0], engine.encode(serde_json::to_vec(&evil).unwrap()), parts[2]);
-    assert!(check.verify(&tampered).is_err());
+    assert_eq!(refused(&check, &tampered), RejectReason::BadSignature);
     // Unknown kid, wrong issuer, wrong audience.
     let other = keys(&[("k2", RSA1)]);
-    assert!(check.verify(&other.sign(&body).unwrap()).is_err());
-    for (claim, value) in [("iss", "http://elsewhere/apis/auth"), ("aud", "another-audience")] {
+    assert_eq!(refused(&check, &other.sign(&body).unwrap()), RejectReason::UnknownKey);
+    for (claim, value, reason) in [
+        ("iss", "http://elsewhere/apis/auth", RejectReason::WrongIssuer),
+        ("aud", "another-audience", RejectReason::WrongAudience),
+    ] {
         let mut wrong = body.clone();
         wrong[claim] = json!(value);
-        assert!(check.verify(&platform.sign(&wrong).unwrap()).is_err(), "{claim}");
+        assert_eq!(refused(&check, &platform.sign(&wrong).unwrap()), reason, "{claim}");
     }
 }
 
@@ -135,22 +149,31 @@ fn claim_rules_refuse_what_the_platform_never_signs() {
     let platform = keys(&[("k1", RSA1)]);
     let check = verifier(Arc::clone(&platform), &clock());
     type Mutation = Box<dyn Fn(&mut Value)>;
-    let cases: Vec<(&str, Mutation)> = vec![
-        ("service principal", Box::new(|c| c["sub"] = json!("service:evil"))),
-        ("SA without entity type", Box::new(|c| c["sub"] = json!("service-account:x"))),
+    let cases: Vec<(&str, Mutation, RejectReason)> = vec![
+        ("service principal", Box::new(|c| c["sub"] = json!("service:evil")), RejectReason::BadIdentityClaim),
+        (
+            "SA without entity type",
+            Box::new(|c| c["sub"] = json!("service-account:x")),
+            RejectReason::BadIdentityClaim,
+        ),
         (
             "entity type on a user",
             Box::new(|c| c["nmp_access_key"]["entity_type"] = json!("SERVICE_ACCOUNT")),
+            RejectReason::BadIdentityClaim,
         ),
-        ("malformed jti", Box::new(|c| c["jti"] = json!("ak_XYZ"))),
-        ("no nbf", Box::new(|c| drop(c.as_object_mut().unwrap().remove("nbf")))),
-        ("future nbf", Box::new(|c| c["nbf"] = json!(NOW + 31))),
-        ("wrong type", Box::new(|c| c["nmp_token_type"] = json!("oidc"))),
+        ("malformed jti", Box::new(|c| c["jti"] = json!("ak_XYZ")), RejectReason::BadClaimType("jti")),
+        (
+            "no nbf",
+            Box::new(|c| drop(c.as_object_mut().unwrap().remove("nbf"))),
+            RejectReason::MissingClaim("nbf"),
+        ),
+        ("future nbf", Box::new(|c| c["nbf"] = json!(NOW + 31)), RejectReason::NotYetValid),
+        ("wrong type", Box::new(|c| c["nmp_token_type"] = json!("oidc")), RejectReason::WrongTokenType),
     ];
-    for (name, mutate) in cases {
+    for (name, mutate, reason) in cases {
         let mut body = claims("bob@example.com");
         mutate(&mut body);
-        assert!(check.verify(&platform.sign(&body).unwrap()).is_err(), "{name}");
+        assert_eq!(refused(&check, &platform.sign(&body).unwrap()), reason, "{name}");
     }
 }
 
@@ -168,8 +191,12 @@ fn expiry_has_thirty_seconds_of_leeway_even_from_the_cache() {
     assert!(now(cached.authenticate_bearer(&token)).is_ok(), "within leeway, from the cache");
     assert_eq!(cached.stats().token_cache_hits, 1);
     clock.set(NOW + 600 + 30);
-    assert!(check.verify(&token).is_err(), "expired at exp + leeway");
-    assert!(now(cached.authenticate_bearer(&token)).is_err(), "cached entry ends at exp + leeway");
+    assert_eq!(refused(&check, &token), RejectReason::Expired, "expired at exp + leeway");
+    assert_eq!(
+        now(cached.authenticate_bearer(&token)).unwrap_err().reason(),
+        Some(RejectReason::Expired),
+        "cached entry ends at exp + leeway"
+    );
     let mut forever = claims("bob@example.com");
     forever.as_object_mut().unwrap().remove("exp");
     assert_eq!(check.verify(&platform.sign(&forever).unwrap()).unwrap().expires_at, None);
@@ -183,7 +210,7 @@ fn rotation_keeps_keys_of_the_previous_signing_key_until_it_is_removed() {
     assert_eq!(during.signing_key_id(), Some("new"));
     assert!(verifier(during, &clock()).verify(&token).is_ok());
     let after = keys(&[("new", RSA2)]);
-    assert!(verifier(after, &clock()).verify(&token).is_err());
+    assert_eq!(refused(&verifier(after, &clock()), &token), RejectReason::UnknownKey);
 }
 
 #[test]
@@ -236,15 +263,18 @@ fn one_cache_answers_each_kind_of_bearer_token_only_as_itself() {
     let stats = auth.stats();
     assert_eq!((stats.token_cache_misses, stats.token_cache_hits, stats.cached_tokens), (2, 2, 2));
     // The IdP-only entry point never answers with a cached access key.
-    assert!(now(auth.authenticate(&key)).is_err());
+    assert_eq!(now(auth.authenticate(&key)).unwrap_err().reason(), Some(RejectReason::SignedNotEnabled));
     // An unsigned token that claims to be a key goes to the key verifier, which refuses it,
     // although quickstart tokens are accepted (AK-04).
     let mut forged = claims("bob@example.com");
     forged["exp"] = json!(NOW + 700);
-    assert!(now(auth.authenticate_bearer(&unsigned_token(&forged))).is_err());
+    assert_eq!(
+        now(auth.authenticate_bearer(&unsigned_token(&forged))).unwrap_err().reason(),
+        Some(RejectReason::BadAlgorithm)
+    );
     // A cached key stops answering at its `exp` + leeway.
     clock.set(NOW + 600 + ACCESS_KEY_LEEWAY_SECONDS);
-    assert!(now(auth.authenticate_bearer(&key)).is_err());
+    assert_eq!(now(auth.authenticate_bearer(&key)).unwrap_err().reason(), Some(RejectReason::Expired));
 }
 
 #[test]
@@ -272,4 +302,45 @@ fn keys_alone_are_accepted_where_no_other_bearer_token_is() {
     assert!(matches!(now(auth.authenticate_bearer(&key)), Ok(crate::VerifiedBearer::AccessKey(_))));
     let quickstart = unsigned_token(&json!({"sub": "alice", "iat": NOW, "exp": NOW + 600}));
     assert_eq!(now(auth.authenticate_bearer(&quickstart)).unwrap_err(), AuthnError::NotConfigured);
+}
+
+/// The kind of a bearer token does not depend on `max_token_bytes`: with a limit above the
+/// access keys' own 16 KiB, an oversized token that claims to be a key still goes to the key
+/// verifier alone (which refuses it as too long), never to the IdP path, which here would have
+/// accepted it as a quickstart token.
+#[test]
+fn an_oversized_token_claiming_to_be_a_key_never_reaches_the_idp_path_whatever_the_limit() {
+    let platform = keys(&[("k1", RSA1)]);
+    let clock = clock();
+    let large_limit = |access_keys: Option<AccessKeyVerifier>| {
+        let settings = crate::AuthnSettings {
+            allow_unsigned_jwt: true,
+            max_token_bytes: 1 << 20,
+            ..crate::AuthnSettings::default()
+        };
+        let dyn_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;
+        crate::Authenticator::with_access_keys(settings, dyn_clock, access_keys).unwrap()
+    };
+    let mut forged = claims("bob@example.com");
+    forged["padding"] = json!("x".repeat(20 * 1024));
+    let oversized = unsigned_token(&forged);
+    assert!(oversized.len() > 16 * 1024);
+    assert!(claims_to_be_access_key(&oversized));
+
+    let with_keys = large_limit(Some(verifier(Arc::clone(&platform), &clock)));
+    let error = now(with_keys.authenticate_bearer(&oversized)).unwrap_err();
+    assert_eq!(error.reason(), Some(RejectReason::TooLong));
+    let without_keys = large_limit(None);
+    let error = now(without_keys.authenticate_bearer(&oversized)).unwrap_err();
+    assert_eq!(error.reason(), Some(RejectReason::AccessKeysNotAccepted));
+
+    // A token as large that does not claim to be a key is still the IdP path's to accept.
+    let mut large = json!({"sub": "alice", "iat": NOW, "exp": NOW + 600});
+    large["padding"] = json!("x".repeat(20 * 1024));
+    let Ok(crate::VerifiedBearer::Token(verified)) =
+        now(with_keys.authenticate_bearer(&unsigned_token(&large)))
+    else {
+        panic!("a large quickstart token within the limit is accepted");
+    };
+    assert_eq!(verified.principal.id, "alice");
 }

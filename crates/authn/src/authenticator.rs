@@ -14,7 +14,9 @@ use std::sync::{Arc, Weak};
 
 use nmp_core::Principal;
 
-use crate::access_key::{claims_to_be_access_key, AccessKeyVerifier, VerifiedAccessKey};
+use crate::access_key::{
+    claims_to_be_access_key, AccessKeyVerifier, VerifiedAccessKey, MAX_ACCESS_KEY_BYTES,
+};
 use crate::claims::{check_claims, ClaimRules};
 use crate::compact::{parse_compact, CompactToken, TokenAlgorithm};
 use crate::error::{AuthnError, RejectReason, SettingsError};
@@ -257,6 +259,11 @@ impl Authenticator {
             None => {}
         }
         inner.cache_misses.fetch_add(1, Ordering::Relaxed);
+        // Longer than either verifier takes: refused before the kind peek decodes anything. The
+        // peek itself has no limit, so the route of a token never depends on `max_token_bytes`.
+        if token.len() > inner.settings.max_token_bytes.max(MAX_ACCESS_KEY_BYTES) {
+            return Err(RejectReason::TooLong.into());
+        }
         if claims_to_be_access_key(token) {
             // Only the platform's own keys can vouch for a token that says it is an access key.
             let verifier = inner.access_keys.as_ref().ok_or(RejectReason::AccessKeysNotAccepted)?;

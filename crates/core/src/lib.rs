@@ -18,7 +18,7 @@ pub use policy::{decide, BindingIndex, Decision, PolicyData, Request, Verdict, V
 pub use principal::{Principal, PrincipalHeaderError};
 
 /// The workspace that holds platform-level bindings (`PlatformAdmin`, `WorkspaceCreator`, ...).
-pub const SYSTEM_WORKSPACE: &str = "system";
+pub use nmp_proto::names::SYSTEM_WORKSPACE;
 /// The workspace every authenticated user may edit by default.
 pub const DEFAULT_WORKSPACE: &str = "default";
 /// The principal that stands for "every authenticated principal" in a binding.

@@ -100,6 +100,80 @@ pub enum SuggestedChange {
     Grant { principal: String, workspace: String, role: String },
 }
 
+impl SuggestedChange {
+    /// The `nemo` command that makes this change, when a command can; the one rule for the CLI's
+    /// `auth explain` and Studio's "why" page. A grant in `system` is a platform-level binding,
+    /// made through the IAM role-bindings API (which stores it in `system` by default); a grant
+    /// anywhere else is a workspace membership. A missing scope needs a new token: no command.
+    /// Arguments are quoted for a POSIX shell (a group name may hold spaces, `*` would glob).
+    pub fn command(&self) -> Option<String> {
+        match self {
+            SuggestedChange::AddScope { .. } => None,
+            SuggestedChange::Grant { principal, workspace, role }
+                if workspace == crate::names::SYSTEM_WORKSPACE =>
+            {
+                Some(shell_words::join([
+                    "nemo",
+                    "iam",
+                    "role-bindings",
+                    "create",
+                    "--principal",
+                    principal,
+                    "--role",
+                    role,
+                ]))
+            }
+            SuggestedChange::Grant { principal, workspace, role } => Some(shell_words::join([
+                "nemo",
+                "workspaces",
+                "members",
+                "create",
+                "--workspace",
+                workspace,
+                "--principal",
+                principal,
+                "--roles",
+                role,
+            ])),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SuggestedChange;
+
+    fn grant(principal: &str, workspace: &str, role: &str) -> SuggestedChange {
+        SuggestedChange::Grant { principal: principal.into(), workspace: workspace.into(), role: role.into() }
+    }
+
+    #[test]
+    fn each_suggested_change_has_the_command_that_makes_it() {
+        assert_eq!(
+            grant("bob@example.com", "ml-team", "Admin").command().as_deref(),
+            Some("nemo workspaces members create --workspace ml-team --principal bob@example.com --roles Admin")
+        );
+        // Platform-level bindings live in `system` and are made through the IAM API.
+        assert_eq!(
+            grant("bob@example.com", "system", "WorkspaceCreator").command().as_deref(),
+            Some("nemo iam role-bindings create --principal bob@example.com --role WorkspaceCreator")
+        );
+        // What a shell would split or expand is quoted.
+        assert_eq!(
+            grant("ML Readers", "ml-team", "Viewer").command().as_deref(),
+            Some(
+                "nemo workspaces members create --workspace ml-team --principal 'ML Readers' --roles Viewer"
+            )
+        );
+        assert_eq!(
+            grant("*", "system", "Viewer").command().as_deref(),
+            Some("nemo iam role-bindings create --principal '*' --role Viewer")
+        );
+        let scope = SuggestedChange::AddScope { scope: "entities:write".into(), accepted: vec![] };
+        assert_eq!(scope.command(), None);
+    }
+}
+
 /// `GET /apis/auth/v2/whoami`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

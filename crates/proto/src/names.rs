@@ -7,6 +7,10 @@ use std::sync::LazyLock;
 /// `a-z0-9-@.+_`, no `--`, not ending in `-`.
 pub const NAME_PATTERN: &str = r"^[a-z](?!.*--)[a-z0-9\-@.+_]{1,62}(?<!-)$";
 
+/// The workspace that holds platform-level bindings (`PlatformAdmin`, `WorkspaceCreator`, ...);
+/// the IAM role-bindings API's default when a binding names no workspace.
+pub const SYSTEM_WORKSPACE: &str = "system";
+
 /// The longest valid name.
 pub const MAX_NAME_LEN: usize = 63;
 

@@ -91,14 +91,37 @@ pub fn spawn_retention(state: &AppState) {
     let state = state.clone();
     tokio::spawn(async move {
         loop {
-            let before =
-                state.now() - time::Duration::days(i64::try_from(days).unwrap_or(i64::MAX / 86_400 / 2));
-            match state.store(move |store| store.prune_audit_events(before)).await {
-                Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, days, "pruned audit events past their retention"),
-                Err(error) => tracing::warn!(?error, "pruning audit events failed; retrying later"),
+            // Config validation bounds `days`; should a cut-off still not fit a date, nothing
+            // can be that old, so there is nothing to prune this round (and nothing to panic on).
+            if let Some(before) = retention_cutoff(state.now(), days) {
+                match state.store(move |store| store.prune_audit_events(before)).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, days, "pruned audit events past their retention"),
+                    Err(error) => tracing::warn!(?error, "pruning audit events failed; retrying later"),
+                }
             }
             tokio::time::sleep(PRUNE_EVERY).await;
         }
     });
+}
+
+/// The instant before which events are pruned: `now` minus `days` days, or `None` when that
+/// date does not exist (checked arithmetic all the way: any `days` is safe).
+pub fn retention_cutoff(now: time::OffsetDateTime, days: u64) -> Option<time::OffsetDateTime> {
+    let seconds = i64::try_from(days).ok()?.checked_mul(86_400)?;
+    now.checked_sub(time::Duration::seconds(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retention_cutoff;
+
+    #[test]
+    fn retention_cutoff_is_checked_for_any_number_of_days() {
+        let now = time::macros::datetime!(2026-11-30 12:00 UTC);
+        assert_eq!(retention_cutoff(now, 30), Some(time::macros::datetime!(2026-10-31 12:00 UTC)));
+        assert_eq!(retention_cutoff(now, 10_u64.pow(12)), None);
+        assert_eq!(retention_cutoff(now, u64::MAX), None);
+        assert_eq!(retention_cutoff(now, i64::MAX as u64 / 86_400), None);
+    }
 }

@@ -220,8 +220,13 @@ pub struct ServerConfig {
     /// After SIGTERM, how long requests in flight may take to finish, in seconds.
     pub shutdown_grace_seconds: u64,
     /// Audit events older than this many days are deleted (hourly); 0 keeps them forever.
+    /// At most [`MAX_AUDIT_RETENTION_DAYS`].
     pub audit_retention_days: u64,
 }
+
+/// Longest audit retention accepted, in days (100 years): any longer cut-off date would be
+/// before the first event ever written, and far enough out it no longer fits a date at all.
+pub const MAX_AUDIT_RETENTION_DAYS: u64 = 36_500;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -453,6 +458,14 @@ impl Settings {
         }
         if file.server.shutdown_grace_seconds == 0 {
             return Err(invalid("server.shutdown_grace_seconds", "must be at least 1"));
+        }
+        if file.server.audit_retention_days > MAX_AUDIT_RETENTION_DAYS {
+            return Err(invalid(
+                "server.audit_retention_days",
+                format!(
+                    "must be at most {MAX_AUDIT_RETENTION_DAYS} (100 years); 0 keeps audit events forever"
+                ),
+            ));
         }
         let tls = tls_files(&file.server.tls)?;
         let metrics_address = match &file.server.metrics_address {

@@ -172,9 +172,11 @@ fn print_explanation(e: &Explanation) {
             SuggestedChange::AddScope { scope, accepted } => {
                 println!("  to allow:    add scope {scope} to the token (any of {})", accepted.join(", "))
             }
-            SuggestedChange::Grant { principal, workspace, role } => println!(
-                "  to allow:    nemo workspaces members create --workspace {workspace} --principal {principal} --roles {role}"
-            ),
+            SuggestedChange::Grant { .. } => {
+                if let Some(command) = change.command() {
+                    println!("  to allow:    {command}")
+                }
+            }
         }
     }
     if let Some(why) = &e.impossible {

@@ -108,6 +108,13 @@ fn can_i_explain_whoami_and_who_can_with_quickstart_tokens() {
         ),
         "{why}"
     );
+    // A platform-level grant (in `system`) is suggested through the IAM role-bindings API.
+    let why = expect(&bob, &["auth", "explain", "GET", "/apis/auth/v2/iam/role-bindings", "-f", "table"], 0);
+    assert!(
+        why.contains("to allow:    nemo iam role-bindings create --principal bob@example.com --role "),
+        "{why}"
+    );
+    assert!(!why.contains("--workspace system"), "{why}");
     let as_bob =
         json(&expect(&admin, &["auth", "explain", "GET", ws, "--as", "bob@example.com", "-f", "json"], 0));
     assert_eq!(

@@ -52,6 +52,20 @@ fn invalid_values_and_unimplemented_features_are_named() {
     assert!(message.contains("auth.gateway.trusted_cidrs"), "{message}");
 }
 
+/// A retention so long its cut-off date does not exist used to stop (or panic) the pruning task;
+/// it is refused at start instead, naming the key and the bound.
+#[test]
+fn audit_retention_days_beyond_the_bound_are_refused_at_start() {
+    let message = start_error("server:\n  audit_retention_days: 1000000000000\n");
+    assert!(
+        message.contains("server.audit_retention_days") && message.contains("at most 36500"),
+        "{message}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let longest = settings_from_yaml("server:\n  audit_retention_days: 36500\n", dir.path());
+    assert_eq!(longest.file.server.audit_retention_days, nmp_server::config::MAX_AUDIT_RETENTION_DAYS);
+}
+
 #[test]
 fn environment_overrides_the_file_with_double_underscore_nesting() {
     figment::Jail::expect_with(|jail| {

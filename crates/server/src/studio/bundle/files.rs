@@ -178,14 +178,6 @@ impl Bundle {
         Ok(Bundle { dir: root, files, inline_script_hashes, rewritten })
     }
 
-    pub fn len(&self) -> usize {
-        self.files.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-    }
-
     fn index(&self) -> Resolved<'_> {
         match self.files.get("index.html") {
             Some(file) => Resolved::File { file, html: true },

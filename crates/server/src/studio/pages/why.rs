@@ -181,17 +181,13 @@ fn in_words(e: &Explanation) -> WhyAnswer {
             ),
             SuggestedChange::Grant { principal, workspace, role } if workspace == nmp_core::SYSTEM_WORKSPACE => (
                 format!("Ask a PlatformAdmin to give “{principal}” the {role} role on the platform (workspace “{workspace}”)."),
-                Some(format!(
-                    "nemo iam role-bindings create --principal {principal} --role {role}"
-                )),
+                change.command(),
             ),
             SuggestedChange::Grant { principal, workspace, role } => (
                 format!(
                     "Ask an Admin of “{workspace}” (or a PlatformAdmin) to give “{principal}” the {role} role there."
                 ),
-                Some(format!(
-                    "nemo workspaces members create --workspace {workspace} --principal {principal} --roles {role}"
-                )),
+                change.command(),
             ),
         })
         .collect();
