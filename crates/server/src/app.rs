@@ -75,7 +75,7 @@ pub fn build(state: AppState) -> Router {
     } else {
         router
     };
-    let router: Router = router
+    let router = router
         .route(
             "/openapi.json",
             get(move || async move {
@@ -86,8 +86,18 @@ pub fn build(state: AppState) -> Router {
             }),
         )
         .fallback(|| async { ApiError::NotFound("Not Found".into()) })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::replication::wait_for_propagation))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    // Only a store with a change feed (replicas on PostgreSQL) has propagation to wait for; a
+    // layer that does nothing would still be cloned for every request.
+    let router = if state.store.change_feed().is_some() {
+        router.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::replication::wait_for_propagation,
+        ))
+    } else {
+        router
+    };
+    let router: Router = router
         .layer(axum::middleware::from_fn_with_state(state.clone(), authenticate_and_authorize))
         .with_state::<()>(state.clone());
     // Studio's pages sit beside the API, outside its authentication layer (they have their own:

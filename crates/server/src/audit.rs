@@ -59,7 +59,7 @@ impl FromRequestParts<AppState> for Audit {
         let actor = parts
             .extensions
             .get::<Caller>()
-            .and_then(|caller| caller.principal.as_ref())
+            .and_then(|caller| caller.principal.as_deref())
             .map(|principal| principal.id.to_string())
             .unwrap_or_else(|| "anonymous".to_string());
         let request_id =

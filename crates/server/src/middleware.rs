@@ -61,7 +61,7 @@ pub struct Identity {
     pub expires_at: Option<i64>,
 }
 
-/// How the caller proved who they are, for `whoami` (a request extension beside [`Caller`]).
+/// How the caller proved who they are, for `whoami` (part of [`Caller`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Credential {
     pub token_kind: Option<&'static str>,
@@ -262,10 +262,10 @@ pub async fn authenticate_and_authorize(
             return error.into_response();
         }
     }
+    let credential = Credential { token_kind: identity.token_kind, expires_at: identity.expires_at };
     request
         .extensions_mut()
-        .insert(Credential { token_kind: identity.token_kind, expires_at: identity.expires_at });
-    request.extensions_mut().insert(Caller { principal: identity.principal });
+        .insert(Caller { principal: identity.principal.map(std::sync::Arc::new), credential });
     next.run(request).await
 }
 

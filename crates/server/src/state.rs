@@ -108,9 +108,13 @@ impl AppState {
 }
 
 /// Who is making the request, as the middleware established it. Handlers read it for attribution.
+/// The principal is shared: extracting `Extension<Caller>` clones the extension, and a principal
+/// is several strings.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
-    pub principal: Option<Principal>,
+    pub principal: Option<Arc<Principal>>,
+    /// How the principal proved who it is (for `whoami`).
+    pub credential: crate::middleware::Credential,
 }
 
 impl Caller {

@@ -185,7 +185,7 @@ async fn create_access_key(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<AccessKeyCreateResponse>> {
     let input = create_input(&body)?;
-    access_keys::create(&state, caller.principal.as_ref(), input, &audit).await.map(Json)
+    access_keys::create(&state, caller.principal.as_deref(), input, &audit).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/apis/auth/v2/access-keys", tag = "Auth",
@@ -200,7 +200,7 @@ async fn list_access_keys(
     let page = query.integer("page", 1, 1, u64::from(u32::MAX));
     let page_size = query.integer("page_size", 100, 1, 100);
     query.finish()?;
-    access_keys::list(&state, caller.principal.as_ref(), page, page_size).await.map(Json)
+    access_keys::list(&state, caller.principal.as_deref(), page, page_size).await.map(Json)
 }
 
 #[utoipa::path(delete, path = "/apis/auth/v2/access-keys/{jti}", tag = "Auth",
@@ -214,7 +214,7 @@ async fn revoke_access_key(
     Path(jti): Path<String>,
 ) -> ApiResult<Json<AccessKeyRevokeResponse>> {
     check_jti(&jti)?;
-    access_keys::revoke(&state, caller.principal.as_ref(), &jti, &audit).await.map(Json)
+    access_keys::revoke(&state, caller.principal.as_deref(), &jti, &audit).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/apis/auth/v2/access-keys/{jti}/suspend", tag = "Auth",
@@ -229,7 +229,7 @@ async fn suspend_access_key(
     Path(jti): Path<String>,
 ) -> ApiResult<Json<AccessKeyStatusChangeResponse>> {
     check_jti(&jti)?;
-    access_keys::suspend(&state, caller.principal.as_ref(), &jti, true, &audit).await.map(Json)
+    access_keys::suspend(&state, caller.principal.as_deref(), &jti, true, &audit).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/apis/auth/v2/access-keys/{jti}/unsuspend", tag = "Auth",
@@ -244,7 +244,7 @@ async fn unsuspend_access_key(
     Path(jti): Path<String>,
 ) -> ApiResult<Json<AccessKeyStatusChangeResponse>> {
     check_jti(&jti)?;
-    access_keys::suspend(&state, caller.principal.as_ref(), &jti, false, &audit).await.map(Json)
+    access_keys::suspend(&state, caller.principal.as_deref(), &jti, false, &audit).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/apis/auth/jwks", tag = "Auth",

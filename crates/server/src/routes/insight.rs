@@ -12,7 +12,7 @@
 
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use nmp_core::policy::{self, Change, Remedy, Request};
+use nmp_core::policy::{self, Change, Remedy, Request, PLATFORM_ADMIN_ROLE};
 use nmp_core::principal::{validate_email, validate_id};
 use nmp_core::{Principal, SYSTEM_WORKSPACE};
 use nmp_proto::insight as wire;
@@ -22,7 +22,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult};
-use crate::middleware::Credential;
 use crate::state::{AppState, Caller};
 use crate::validate::{error, BodyFields, JsonBody, Query};
 
@@ -50,7 +49,7 @@ fn require_auth(state: &AppState) -> ApiResult<()> {
 
 /// The caller; with auth on the middleware has refused anonymous callers already.
 fn caller_principal(caller: &Caller) -> ApiResult<&Principal> {
-    caller.principal.as_ref().ok_or_else(|| ApiError::unauthorized("Unauthorized"))
+    caller.principal.as_deref().ok_or_else(|| ApiError::unauthorized("Unauthorized"))
 }
 
 #[utoipa::path(get, path = "/apis/auth/v2/whoami", tag = "Auth",
@@ -58,20 +57,17 @@ fn caller_principal(caller: &Caller) -> ApiResult<&Principal> {
 async fn whoami(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    credential: Option<Extension<Credential>>,
 ) -> ApiResult<Json<wire::WhoAmI>> {
-    let credential = credential.map(|Extension(c)| c).unwrap_or_default();
-    let principal = caller.principal.as_ref();
-    let (platform_roles, platform_admin) = match principal {
+    let credential = caller.credential;
+    let principal = caller.principal.as_deref();
+    let platform_roles: Vec<String> = match principal {
         Some(principal) if state.auth_enabled() => {
-            let index = state.access.index();
-            (
-                index.effective_roles(principal, SYSTEM_WORKSPACE).into_iter().collect(),
-                index.is_platform_admin(principal),
-            )
+            state.access.index().effective_roles(principal, SYSTEM_WORKSPACE).into_iter().collect()
         }
-        _ => (Vec::new(), false),
+        _ => Vec::new(),
     };
+    // PlatformAdmin is exactly that role among the effective roles in `system`.
+    let platform_admin = platform_roles.iter().any(|role| role == PLATFORM_ADMIN_ROLE);
     let expires_at = credential
         .expires_at
         .and_then(|exp| time::OffsetDateTime::from_unix_timestamp(exp).ok())
