@@ -35,16 +35,18 @@ impl MakeRequestId for MakeId {
 
 /// A client-sent request id is kept only if short and plain (it ends up in the audit trail).
 pub fn usable_request_id(value: &HeaderValue) -> Option<String> {
-    is_usable_request_id(value).then(|| value.to_str().ok().map(str::to_string)).flatten()
+    value.to_str().ok().filter(|text| is_plain_request_id(text)).map(str::to_string)
 }
 
-/// Whether a request id is short and plain, without copying it (checked on every request).
+/// [`usable_request_id`] without copying it (checked on every request).
 fn is_usable_request_id(value: &HeaderValue) -> bool {
-    value.to_str().is_ok_and(|text| {
-        !text.is_empty()
-            && text.len() <= MAX_REQUEST_ID
-            && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
-    })
+    value.to_str().is_ok_and(is_plain_request_id)
+}
+
+fn is_plain_request_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_REQUEST_ID
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
 }
 
 /// Who changes access in this request, when, and the request id: the `AuditContext` handed to

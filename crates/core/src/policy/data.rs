@@ -4,10 +4,10 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 // Policy lookups by method, service, role and permission name: foldhash, randomly seeded.
 use foldhash::HashMap;
-use std::sync::Arc;
 
 use super::extensions::Callers;
 use super::pattern::{path_segments, PathPattern, Segment};

@@ -264,7 +264,7 @@ pub(crate) fn decide_observed(
     observer.layer(Layer::Identified, true);
     // The caller's identities as index ids, once for every lookup below.
     let who = index.resolve(principal);
-    if let Some(rule) = explicit_deny(&who, principal, path, &segments, route, policy, index) {
+    if let Some(rule) = explicit_deny(&who, path, &segments, route, policy, index) {
         observer.layer(Layer::ExplicitDenies, false);
         return answer(Verdict::Deny(Deny::ExplicitDeny(rule)));
     }
@@ -365,14 +365,13 @@ fn missing_permissions(roles: &[&str], permissions: &[String], policy: &PolicyDa
 
 fn explicit_deny(
     who: &Resolved<'_>,
-    principal: &Principal,
     path: &str,
     segments: &[&str],
     route: Option<Route<'_>>,
     policy: &PolicyData,
     index: &BindingIndex,
 ) -> Option<DenyRule> {
-    let is_service = principal.is_service();
+    let is_service = who.principal().is_service();
     if policy.endpoints().is_empty() {
         return Some(DenyRule::NoPolicyData);
     }

@@ -64,7 +64,11 @@ pub struct Resolved<'p> {
     has_own_binding: bool,
 }
 
-impl Resolved<'_> {
+impl<'p> Resolved<'p> {
+    pub fn principal(&self) -> &'p Principal {
+        self.principal
+    }
+
     fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.inline[..self.len].iter().chain(&self.more).copied()
     }
@@ -342,7 +346,8 @@ impl BindingIndex {
     /// Calls `visit` with each of the principal's roles in `workspace` (the union over its
     /// identities and `*`, plus `ServiceSystem` for a `service:` principal without bindings of its
     /// own; a role may come more than once) until it returns true; returns whether it did.
-    /// Allocation-free. Anonymous principals (no identity) hold nothing, not even `*` roles.
+    /// Allocation-free for up to eight identities ([`resolve`](Self::resolve)). Anonymous
+    /// principals (no identity) hold nothing, not even `*` roles.
     pub fn any_effective_role<'a>(
         &'a self,
         principal: &Principal,
@@ -379,7 +384,8 @@ impl BindingIndex {
         self.any_resolved_role(who, SYSTEM_WORKSPACE, |held| held == PLATFORM_ADMIN_ROLE)
     }
 
-    /// Whether `role` is among the principal's effective roles in `workspace`. Allocation-free.
+    /// Whether `role` is among the principal's effective roles in `workspace` (allocation-free as
+    /// [`any_effective_role`](Self::any_effective_role)).
     pub fn holds_role(&self, principal: &Principal, workspace: &str, role: &str) -> bool {
         self.any_effective_role(principal, workspace, |held| held == role)
     }
@@ -398,7 +404,7 @@ impl BindingIndex {
         roles
     }
 
-    /// `PlatformAdmin` among the principal's effective roles in `system`. Allocation-free.
+    /// `PlatformAdmin` among the principal's effective roles in `system`.
     pub fn is_platform_admin(&self, principal: &Principal) -> bool {
         self.holds_role(principal, SYSTEM_WORKSPACE, PLATFORM_ADMIN_ROLE)
     }

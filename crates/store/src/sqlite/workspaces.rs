@@ -50,29 +50,18 @@ fn order_by_sort(sort: Sort) -> String {
 /// The statement of an unfiltered page (the admin's list) for `sort`, with the kept total as its
 /// last column: built once per sort, so the most common list formats no SQL per request.
 fn unfiltered_page_sql(sort: Sort) -> &'static str {
-    const FIELDS: [SortField; 3] = [SortField::CreatedAt, SortField::UpdatedAt, SortField::Name];
-    // Exhaustive: a new sort field fails to compile here until FIELDS has it too.
-    let position = match sort.field {
+    static TEXTS: [std::sync::OnceLock<String>; 6] = [const { std::sync::OnceLock::new() }; 6];
+    let field = match sort.field {
         SortField::CreatedAt => 0,
         SortField::UpdatedAt => 1,
         SortField::Name => 2,
-    } * 2
-        + usize::from(sort.descending);
-    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let texts = TEXTS.get_or_init(|| {
-        let sorts =
-            FIELDS.iter().flat_map(|&field| [false, true].map(|descending| Sort { field, descending }));
-        sorts
-            .map(|sort| {
-                let order = order_by_sort(sort);
-                format!(
-                    "SELECT {COLUMNS}, (SELECT total FROM workspace_count) FROM workspaces \
-                     ORDER BY {order} LIMIT ? OFFSET ?"
-                )
-            })
-            .collect()
-    });
-    &texts[position]
+    };
+    TEXTS[field * 2 + usize::from(sort.descending)].get_or_init(|| {
+        let order = order_by_sort(sort);
+        format!(
+            "SELECT {COLUMNS}, (SELECT total FROM workspace_count) FROM workspaces ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+    })
 }
 
 /// The order `order_by` gives in SQL (`<field> <dir>, id <dir>`, byte-wise text comparison).
