@@ -155,8 +155,9 @@ pub fn claims_to_be_access_key(token: &str) -> bool {
 /// A key whose signature and claims check out. Its registry status is the caller's to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAccessKey {
-    pub principal: Principal,
-    pub jti: String,
+    /// Shared: a cache hit hands out the same principal without copying it.
+    pub principal: Arc<Principal>,
+    pub jti: Arc<str>,
     /// `exp`; `None` for a key that never expires.
     pub expires_at: Option<i64>,
     pub service_account: bool,
@@ -284,7 +285,7 @@ fn check_access_key_claims(claims: &JsonObject, now: i64) -> Result<VerifiedAcce
     }
     // Keys never carry scopes: a key acts with its principal's roles, nothing narrower.
     let principal = Principal { scopes: None, ..principal };
-    Ok(VerifiedAccessKey { principal, jti: jti.to_owned(), expires_at, service_account })
+    Ok(VerifiedAccessKey { principal: Arc::new(principal), jti: Arc::from(jti), expires_at, service_account })
 }
 
 #[cfg(test)]

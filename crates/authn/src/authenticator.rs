@@ -32,16 +32,17 @@ use nmp_core::clock::Clock;
 /// A token that passed every check. Holds no token bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
-    pub principal: Principal,
-    pub jti: Option<String>,
+    /// Shared: a cache hit hands out the same principal without copying it.
+    pub principal: Arc<Principal>,
+    pub jti: Option<Arc<str>>,
     /// `exp`, seconds since the epoch.
     pub expires_at: i64,
     /// `iat`, seconds since the epoch.
     pub issued_at: i64,
     /// `iss` as the token stated it (for signed tokens: one of the accepted issuers).
-    pub issuer: Option<String>,
+    pub issuer: Option<Arc<str>>,
     /// `kid` of the JWKS key that verified the token.
-    pub key_id: Option<String>,
+    pub key_id: Option<Arc<str>>,
     /// True for a quickstart `alg: none` token.
     pub unsigned: bool,
 }
@@ -344,11 +345,11 @@ impl Authenticator {
         let principal = map_principal(&parsed.claims, &mapping)?;
         warn_on_groups_overage(&parsed.claims, &mapping, &principal);
         Ok(VerifiedToken {
-            principal,
-            jti: checked.jti,
+            principal: Arc::new(principal),
+            jti: checked.jti.map(Arc::from),
             expires_at: checked.expires_at,
             issued_at: checked.issued_at,
-            issuer: checked.issuer,
+            issuer: checked.issuer.map(Arc::from),
             key_id: None,
             unsigned: true,
         })
@@ -381,12 +382,12 @@ impl Authenticator {
         let principal = map_principal(&parsed.claims, &oidc.mapping)?;
         warn_on_groups_overage(&parsed.claims, &oidc.mapping, &principal);
         let verified = VerifiedToken {
-            principal,
-            jti: checked.jti,
+            principal: Arc::new(principal),
+            jti: checked.jti.map(Arc::from),
             expires_at: checked.expires_at,
             issued_at: checked.issued_at,
-            issuer: checked.issuer,
-            key_id: key.key_id.clone(),
+            issuer: checked.issuer.map(Arc::from),
+            key_id: key.key_id.as_deref().map(Arc::from),
             unsigned: false,
         };
         Ok((verified, key))

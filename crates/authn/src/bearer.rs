@@ -6,21 +6,18 @@ use std::fmt;
 /// Default longest token accepted, in bytes. Real access tokens are 1–4 KiB.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 
-/// A raw bearer token. Its `Debug` never shows the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BearerToken(String);
+/// A raw bearer token, borrowed from the header value it was parsed from (no copy per request).
+/// Its `Debug` never shows the value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct BearerToken<'a>(&'a str);
 
-impl BearerToken {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
+impl<'a> BearerToken<'a> {
+    pub fn as_str(&self) -> &'a str {
         self.0
     }
 }
 
-impl fmt::Debug for BearerToken {
+impl fmt::Debug for BearerToken<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("BearerToken([redacted])")
     }
@@ -43,7 +40,7 @@ pub enum AuthorizationError {
 }
 
 /// Parse an `Authorization` header value with the default length cap.
-pub fn parse_authorization(value: &[u8]) -> Result<BearerToken, AuthorizationError> {
+pub fn parse_authorization(value: &[u8]) -> Result<BearerToken<'_>, AuthorizationError> {
     parse_authorization_with_limit(value, DEFAULT_MAX_TOKEN_BYTES)
 }
 
@@ -52,7 +49,7 @@ pub fn parse_authorization(value: &[u8]) -> Result<BearerToken, AuthorizationErr
 pub fn parse_authorization_with_limit(
     value: &[u8],
     max_token_bytes: usize,
-) -> Result<BearerToken, AuthorizationError> {
+) -> Result<BearerToken<'_>, AuthorizationError> {
     const SCHEME: &[u8] = b"bearer";
     // Cap first: the longest acceptable value is "Bearer " plus the longest token.
     if value.len() > max_token_bytes.saturating_add(SCHEME.len() + 1) {
@@ -70,7 +67,7 @@ pub fn parse_authorization_with_limit(
     }
     // is_b64token admits ASCII only, so this cannot fail; map it anyway rather than panic.
     let token = std::str::from_utf8(token).map_err(|_| AuthorizationError::Malformed)?;
-    Ok(BearerToken(token.to_owned()))
+    Ok(BearerToken(token))
 }
 
 fn is_b64token(token: &[u8]) -> bool {

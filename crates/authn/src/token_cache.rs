@@ -1,8 +1,9 @@
 //! Verified-token cache: a token seen before costs a hash and a map lookup. Keyed by a 128-bit
-//! keyed hash of the exact token string (two SipHash-1-3 passes under a random per-process key: a
-//! pseudo-random function, so without the keys no one can make two tokens share an entry, and
-//! about a tenth of the cost of SHA-256 on every request; two spellings of "the same" token never
-//! share an entry), bounded in
+//! keyed hash of the exact token string (one SipHash-1-3 pass with 128-bit output under a random
+//! per-process key: a pseudo-random function, so without the key no one can make two tokens share
+//! an entry, and about a tenth of the cost of SHA-256 on every request; two spellings of "the
+//! same" token never share an entry). The map indexes entries by that key's own bits, which are
+//! already uniform, instead of hashing them once more. Bounded in
 //! size (`auth.token_cache_max_entries`, oldest inserted evicted first, O(1) amortized per insert
 //! so a flood of distinct valid tokens costs neither unbounded memory nor quadratic time), and an
 //! entry never outlives the token's `exp`.
@@ -12,23 +13,51 @@
 //! kind is decided once, on the miss, and an entry answers only as the kind it was verified as.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::RwLock;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::{OnceLock, RwLock};
 
-use std::hash::{BuildHasher, RandomState};
-use std::sync::OnceLock;
+use siphasher::sip128::{Hasher128, SipHasher13};
 
 use crate::keys::KeyFingerprint;
 use crate::{VerifiedAccessKey, VerifiedToken};
 
 pub type CacheKey = u128;
 
-/// Keyed hash of the full token bytes (the keys are drawn once per process).
+/// Keyed hash of the full token bytes (the 128-bit key is drawn once per process).
 pub fn cache_key(token: &str) -> CacheKey {
-    static KEY: OnceLock<RandomState> = OnceLock::new();
-    let key = KEY.get_or_init(RandomState::new);
-    // Two outputs of one pseudo-random function on distinct inputs: 128 independent-looking bits.
-    (u128::from(key.hash_one((0u8, token.as_bytes()))) << 64)
-        | u128::from(key.hash_one((1u8, token.as_bytes())))
+    static KEY: OnceLock<(u64, u64)> = OnceLock::new();
+    let &(k0, k1) = KEY.get_or_init(|| {
+        let random = RandomState::new();
+        (random.hash_one(0u8), random.hash_one(1u8))
+    });
+    let mut hasher = SipHasher13::new_with_keys(k0, k1);
+    hasher.write(token.as_bytes());
+    hasher.finish128().as_u128()
+}
+
+/// The map's hasher for [`CacheKey`]s: they are outputs of a keyed pseudo-random function, so
+/// their low bits are already uniform and unpredictable; hashing them again would only cost time.
+#[derive(Default)]
+struct KeyBits(u64);
+
+impl Hasher for KeyBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for a `u128` key (it calls `write_u128`); folds anything else all the same.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        // Both halves, so the map spreads entries even if one half were constant.
+        self.0 = (key as u64) ^ ((key >> 64) as u64);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +88,7 @@ impl Cached {
 
 #[derive(Debug, Default)]
 struct Entries {
-    by_key: HashMap<CacheKey, Cached>,
+    by_key: HashMap<CacheKey, Cached, BuildHasherDefault<KeyBits>>,
     insertion_order: VecDeque<CacheKey>,
 }
 
@@ -143,7 +172,7 @@ mod tests {
     fn entry(id: &str, expires_at: i64) -> Cached {
         Cached::Token(CachedToken {
             verified: VerifiedToken {
-                principal: Principal::new(id),
+                principal: Principal::new(id).into(),
                 jti: None,
                 expires_at,
                 issued_at: 0,

@@ -6,6 +6,7 @@
 //! bearer tokens are not examined, as in the reference.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap};
@@ -53,10 +54,11 @@ pub(crate) fn principal_headers(headers: &HeaderMap) -> Result<PrincipalHeaders<
 /// Who a request says it is, once verified.
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
-    pub principal: Option<Principal>,
+    /// Shared with the token cache: a cached token's principal is never copied.
+    pub principal: Option<Arc<Principal>>,
     /// `oidc_access_token`, `unsigned_token` or `gateway_headers`.
     pub token_kind: Option<&'static str>,
-    pub jti: Option<String>,
+    pub jti: Option<Arc<str>>,
     /// The token's `exp` (seconds since the epoch), for `whoami`.
     pub expires_at: Option<i64>,
 }
@@ -77,7 +79,7 @@ pub async fn identify(
     let values = principal_headers(headers)?;
     if !state.auth_enabled() {
         let principal = values.parse().map_err(|e| ApiError::BadRequest(e.0))?;
-        return Ok(Identity { principal, ..Identity::default() });
+        return Ok(Identity { principal: principal.map(Arc::new), ..Identity::default() });
     }
     let metrics = &state.metrics;
     if values.any_present() {
@@ -96,7 +98,11 @@ pub async fn identify(
             }
         }
         metrics.authentication("accepted", "gateway_headers");
-        return Ok(Identity { principal, token_kind: Some("gateway_headers"), ..Identity::default() });
+        return Ok(Identity {
+            principal: principal.map(Arc::new),
+            token_kind: Some("gateway_headers"),
+            ..Identity::default()
+        });
     }
     let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = authorizations.next() else {
@@ -241,9 +247,11 @@ pub async fn authenticate_and_authorize(
     // wire); it replaces the bearer token, and the PDP below decides as for any caller.
     let session = request.extensions().get::<crate::studio::SessionIdentity>().cloned();
     let identity = match session {
-        Some(crate::studio::SessionIdentity(principal)) => {
-            Identity { principal, token_kind: Some("studio_session"), ..Identity::default() }
-        }
+        Some(crate::studio::SessionIdentity(principal)) => Identity {
+            principal: principal.map(Arc::new),
+            token_kind: Some("studio_session"),
+            ..Identity::default()
+        },
         None => match identify(&state, request.headers(), peer).await {
             Ok(identity) => identity,
             Err(error) => return error.into_response(),
@@ -257,15 +265,13 @@ pub async fn authenticate_and_authorize(
     }
     if state.auth_enabled() {
         if let Err(error) =
-            authorize(&state, identity.principal.as_ref(), request.method().as_str(), path).await
+            authorize(&state, identity.principal.as_deref(), request.method().as_str(), path).await
         {
             return error.into_response();
         }
     }
     let credential = Credential { token_kind: identity.token_kind, expires_at: identity.expires_at };
-    request
-        .extensions_mut()
-        .insert(Caller { principal: identity.principal.map(std::sync::Arc::new), credential });
+    request.extensions_mut().insert(Caller { principal: identity.principal, credential });
     next.run(request).await
 }
 

@@ -159,7 +159,7 @@ async fn jwt_c10_header_injection_in_identity_claims_is_rejected() {
 async fn jwt_c12_scope_claim_parsing_is_exact_and_fails_closed() {
     let key = rsa1();
     let h = Harness::start(vec![key.jwk()], |_| {}).await;
-    let scopes = |verified: nmp_authn::VerifiedToken| verified.principal.scopes;
+    let scopes = |verified: nmp_authn::VerifiedToken| verified.principal.scopes.clone();
     let both = key.mint(&h.claims_with(json!({"scope": "platform:read platform:write"})));
     assert_eq!(
         scopes(h.assert_accepted(&both).await),

@@ -204,7 +204,7 @@ async fn entra_id_v1_access_token() {
     assert_eq!(principal.id, ALICE_OID, "the object id, not the pairwise `sub`");
     assert_eq!(principal.email.as_deref(), Some("alice@contoso.com"), "from `upn`");
     assert_eq!(principal.groups, [GROUP_ML, GROUP_OPS], "group object ids");
-    assert_eq!(sorted(principal.scopes), ["platform:read", "platform:write"]);
+    assert_eq!(sorted(principal.scopes.clone()), ["platform:read", "platform:write"]);
 
     // Misconfiguration: v1 tokens without `additional_issuers` (their `iss` is sts.windows.net).
     let no_v1 = Provider::with("entra-v1", |oidc| oidc.additional_issuers.clear()).await;
@@ -222,7 +222,7 @@ async fn entra_id_v2_access_token() {
     assert_eq!(principal.id, ALICE_OID);
     assert_eq!(principal.email.as_deref(), Some("alice@contoso.com"));
     assert_eq!(principal.groups, [GROUP_ML, GROUP_OPS]);
-    assert_eq!(sorted(principal.scopes), ["platform:read", "platform:write"]);
+    assert_eq!(sorted(principal.scopes.clone()), ["platform:read", "platform:write"]);
 
     // Without the optional `upn` claim there is no email (bindings by email do not match).
     let mut no_upn = entra_v2_claims(&entra.issuer());
@@ -301,7 +301,7 @@ async fn okta_custom_authorization_server_access_token() {
     assert_eq!(principal.email.as_deref(), Some("alice@example.com"));
     assert_eq!(principal.groups, ["Everyone", "nmp-admins"]);
     assert_eq!(
-        sorted(principal.scopes),
+        sorted(principal.scopes.clone()),
         ["email", "offline_access", "openid", "platform:read", "platform:write"]
     );
 
@@ -337,7 +337,7 @@ async fn auth0_api_access_token_with_namespaced_claims() {
     assert_eq!(principal.email.as_deref(), Some("alice@example.com"));
     assert_eq!(principal.groups, ["ml-team"]);
     assert_eq!(
-        sorted(principal.scopes),
+        sorted(principal.scopes.clone()),
         ["email", "offline_access", "openid", "platform:read", "platform:write", "profile"]
     );
 
@@ -386,7 +386,7 @@ async fn keycloak_access_token() {
     assert_eq!(principal.id, "f3b2c1d0-9e8f-4a7b-8c6d-5e4f3a2b1c0d");
     assert_eq!(principal.email.as_deref(), Some("alice@example.com"));
     assert_eq!(principal.groups, ["ml-team"]);
-    assert_eq!(sorted(principal.scopes), ["email", "openid", "platform:read", "platform:write", "profile"]);
+    assert_eq!(sorted(principal.scopes.clone()), ["email", "openid", "platform:read", "platform:write", "profile"]);
 
     // Realm roles instead of groups: the nested `realm_access.roles`.
     let roles = Provider::from_guide("keycloak-realm-roles").await;

@@ -92,7 +92,8 @@ async fn http_02_scheme_case_and_malformed_syntax() {
     let h = Harness::start(vec![key.jwk()], |_| {}).await;
     let token = key.mint(&h.claims());
     for scheme in ["Bearer", "bearer", "BEARER"] {
-        let parsed = parse_authorization(format!("{scheme} {token}").as_bytes()).expect("bearer");
+        let value = format!("{scheme} {token}");
+        let parsed = parse_authorization(value.as_bytes()).expect("bearer");
         h.assert_accepted(parsed.as_str()).await;
     }
     for malformed in ["Bearer".to_owned(), format!("Bearer  {token}"), format!("Bearer {token} {token}")] {

@@ -99,7 +99,7 @@ async fn inspect(state: &AppState, headers: &HeaderMap, peer: Option<std::net::I
         email: principal.email.clone(),
         groups: principal.groups.clone(),
         scopes: principal.scopes.clone().unwrap_or_default(),
-        jti,
+        jti: jti.as_deref().map(str::to_owned),
         token_kind: wire_token_kind(token_kind).to_string(),
         on_behalf_of: None,
         on_behalf_of_email: None,
@@ -228,7 +228,7 @@ async fn forward_auth(
         Ok(identity) => identity,
         Err(error) => return no_store(never_2xx(error.into_response())),
     };
-    let principal = identity.principal.as_ref();
+    let principal = identity.principal.as_deref();
     let decision = if state.auth_enabled() {
         match state.access.authorize(principal, method.as_str(), &path).await {
             Ok(decision) => Some(decision),

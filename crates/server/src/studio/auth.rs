@@ -199,7 +199,7 @@ async fn user_from_access_token(studio: &StudioState, access_token: &str) -> Res
         return Err("no authenticator configured".into());
     };
     let verified = authenticator.authenticate(access_token).await.map_err(|e| e.to_string())?;
-    let principal = verified.principal;
+    let principal = std::sync::Arc::unwrap_or_clone(verified.principal);
     if principal.is_service() {
         return Err("service principals cannot sign in to the console".into());
     }

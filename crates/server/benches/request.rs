@@ -1,0 +1,141 @@
+//! What authentication and authorization add to one request, measured in process: the whole
+//! router (every layer the server runs), called with `tower::ServiceExt::oneshot`, on a SQLite
+//! store in a temporary directory. No sockets and no load generator, so the figures are stable
+//! enough on a noisy machine to compare auth on and off a few percent apart; `scripts/bench.sh`
+//! measures the same requests over HTTP.
+//!
+//! Scenarios (the data of `scripts/bench.sh`: `default`, `system`, `ws1`, bob a Viewer of ws1):
+//! - `live`: `GET /health/live`, the floor (no authentication, no store);
+//! - `list_off`: the workspace list with auth off;
+//! - `list_admin` / `list_bob`: the same list with auth on, as the platform admin (every
+//!   workspace) and as bob (the workspaces his bindings show); the token is in the cache, as it
+//!   is for every request after a caller's first.
+//!
+//! `cargo bench -p nmp-server --bench request`
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use nmp_server::config::{FileConfig, Settings};
+use nmp_server::state::SystemClock;
+use tokio::runtime::Runtime;
+use tower::ServiceExt;
+
+const LIST: &str = "/apis/entities/v2/workspaces";
+
+fn unsigned_token(email: &str) -> String {
+    use base64::Engine;
+    let b64 = |value: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string().as_bytes())
+    };
+    let header = b64(serde_json::json!({"alg": "none", "typ": "JWT"}));
+    let claims = b64(
+        serde_json::json!({"sub": email, "email": email, "iat": 1_700_000_000, "exp": 4_102_444_800_i64}),
+    );
+    format!("{header}.{claims}.")
+}
+
+fn settings(yaml: &str, dir: &Path) -> Settings {
+    let path = dir.join("platform.yaml");
+    std::fs::write(&path, yaml).expect("write config");
+    let file = FileConfig::load(Some(&path)).expect("config loads");
+    Settings::validate(file, Some(dir.join("data")), &Default::default()).expect("config validates")
+}
+
+fn request(method: Method, uri: &str, token: Option<&str>, body: Option<serde_json::Value>) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request"),
+        None => builder.body(Body::empty()).expect("request"),
+    }
+}
+
+async fn call(router: &Router, request: Request<Body>) -> (StatusCode, axum::body::Bytes) {
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    (status, body)
+}
+
+/// A server's router with the benchmark's data; the directory must outlive it.
+fn app(runtime: &Runtime, auth: bool, admin: &str) -> (Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = if auth {
+        "auth: {enabled: true, allow_unsigned_jwt: true, admin_email: admin@example.com}\n"
+    } else {
+        "{}\n"
+    };
+    let settings = settings(yaml, dir.path());
+    let router = runtime.block_on(async {
+        let state = nmp_server::prepare(settings, Arc::new(SystemClock)).await.expect("state");
+        let router = nmp_server::app::build(state);
+        let token = auth.then_some(admin);
+        let created =
+            call(&router, request(Method::POST, LIST, token, Some(serde_json::json!({"name": "ws1"})))).await;
+        assert_eq!(created.0, StatusCode::CREATED, "{:?}", created.1);
+        let member = serde_json::json!({"principal": "bob@example.com", "roles": ["Viewer"]});
+        let added =
+            call(&router, request(Method::POST, &format!("{LIST}/ws1/members"), token, Some(member))).await;
+        assert_eq!(added.0, StatusCode::CREATED, "{:?}", added.1);
+        router
+    });
+    (router, dir)
+}
+
+fn bench_requests(c: &mut Criterion) {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let admin = unsigned_token("admin@example.com");
+    let bob = unsigned_token("bob@example.com");
+    let (off, _off_dir) = app(&runtime, false, &admin);
+    let (on, _on_dir) = app(&runtime, true, &admin);
+
+    // Every scenario answers 200 with the workspaces its caller may see, before it is timed.
+    let check = |router: &Router, token: Option<&str>, uri: &str, expected: usize| {
+        let (status, body) = runtime.block_on(call(router, request(Method::GET, uri, token, None)));
+        assert_eq!(status, StatusCode::OK, "{uri}: {body:?}");
+        if uri == LIST {
+            let page: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            assert_eq!(page["data"].as_array().map(Vec::len), Some(expected), "{page}");
+        }
+    };
+    check(&off, None, LIST, 3);
+    check(&on, Some(&admin), LIST, 3);
+    check(&on, Some(&bob), LIST, 3);
+    check(&on, None, "/health/live", 0);
+
+    let mut group = c.benchmark_group("request");
+    let scenarios: [(&str, &Router, Option<&str>, &str); 4] = [
+        ("live", &on, None, "/health/live"),
+        ("list_off", &off, None, LIST),
+        ("list_admin", &on, Some(&admin), LIST),
+        ("list_bob", &on, Some(&bob), LIST),
+    ];
+    for (name, router, token, uri) in scenarios {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter_batched(
+                || request(Method::GET, uri, token, None),
+                |request| async move {
+                    let (status, body) = call(router, request).await;
+                    debug_assert_eq!(status, StatusCode::OK);
+                    body
+                },
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_requests);
+criterion_main!(benches);
