@@ -188,7 +188,12 @@ impl Access {
     }
 
     /// The embedded decision.
-    pub fn decide(&self, principal: Option<&Principal>, method: &str, path: &str) -> Decision {
+    pub fn decide<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+        method: &'a str,
+        path: &'a str,
+    ) -> Decision<'a> {
         let request = policy::Request { principal, method, path };
         policy::decide(&request, &self.policy, &self.index())
     }
@@ -198,12 +203,12 @@ impl Access {
     /// A service acting on behalf of a user gets no more than the user has: both the service
     /// and the user must be allowed (no confused deputy; GW-10). The reference PDP ignores
     /// on-behalf-of and leaves the check to each service.
-    pub async fn authorize(
-        &self,
-        principal: Option<&Principal>,
-        method: &str,
-        path: &str,
-    ) -> Result<Decision, PdpFailure> {
+    pub async fn authorize<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+        method: &'a str,
+        path: &'a str,
+    ) -> Result<Decision<'a>, PdpFailure> {
         let decision = self.authorize_one(principal, method, path).await?;
         match principal.and_then(|p| p.on_behalf_of.as_deref().filter(|_| p.is_service())) {
             Some(user) if decision.allowed() => self.authorize_one(Some(user), method, path).await,
@@ -211,12 +216,12 @@ impl Access {
         }
     }
 
-    async fn authorize_one(
-        &self,
-        principal: Option<&Principal>,
-        method: &str,
-        path: &str,
-    ) -> Result<Decision, PdpFailure> {
+    async fn authorize_one<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+        method: &'a str,
+        path: &'a str,
+    ) -> Result<Decision<'a>, PdpFailure> {
         let native = self.decide(principal, method, path);
         match &self.opa {
             None => Ok(native),

@@ -222,7 +222,7 @@ pub fn log_decision(
         principal = principal.map(|p| p.id.as_str()).unwrap_or("anonymous"),
         method,
         path,
-        workspace = decision.workspace.as_deref().unwrap_or(""),
+        workspace = decision.workspace.unwrap_or(""),
         result = if decision.allowed() { "allow" } else { "deny" },
         reason = decision.reason_kind(),
         detail = ?decision.verdict,

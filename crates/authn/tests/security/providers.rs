@@ -386,7 +386,10 @@ async fn keycloak_access_token() {
     assert_eq!(principal.id, "f3b2c1d0-9e8f-4a7b-8c6d-5e4f3a2b1c0d");
     assert_eq!(principal.email.as_deref(), Some("alice@example.com"));
     assert_eq!(principal.groups, ["ml-team"]);
-    assert_eq!(sorted(principal.scopes.clone()), ["email", "openid", "platform:read", "platform:write", "profile"]);
+    assert_eq!(
+        sorted(principal.scopes.clone()),
+        ["email", "openid", "platform:read", "platform:write", "profile"]
+    );
 
     // Realm roles instead of groups: the nested `realm_access.roles`.
     let roles = Provider::from_guide("keycloak-realm-roles").await;

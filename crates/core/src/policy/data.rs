@@ -108,6 +108,8 @@ pub(crate) fn grantors(roles: &[Role], permissions: &BTreeSet<String>) -> HashMa
 /// Endpoint positions keyed by method, then service segment.
 pub(crate) type RoutesByService = HashMap<String, HashMap<String, Vec<usize>>>;
 
+/// Every list is in routing preference order (fewest placeholders, then the pattern that sorts
+/// first, then declaration order), so the first pattern of a list that matches is that list's best.
 pub(crate) fn route_index(endpoints: &[Endpoint]) -> (RoutesByService, Vec<usize>) {
     let mut by_service = RoutesByService::default();
     let mut unindexed = Vec::new();
@@ -124,6 +126,15 @@ pub(crate) fn route_index(endpoints: &[Endpoint]) -> (RoutesByService, Vec<usize
             _ => unindexed.push(position),
         }
     }
+    // Stable: equal keys keep declaration order, as `min_by` over them would.
+    let preference = |&position: &usize| {
+        let pattern = &endpoints[position].pattern;
+        (pattern.placeholders(), pattern.as_str())
+    };
+    for positions in by_service.values_mut().flat_map(HashMap::values_mut) {
+        positions.sort_by(|a, b| preference(a).cmp(&preference(b)));
+    }
+    unindexed.sort_by(|a, b| preference(a).cmp(&preference(b)));
     (by_service, unindexed)
 }
 
@@ -188,15 +199,22 @@ impl PolicyData {
             .and_then(|by_service| by_service.get(service))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let best = indexed
-            .iter()
-            .chain(&self.routes_unindexed)
-            .map(|&position| &self.endpoints[position])
-            .filter(|endpoint| endpoint.method == method && endpoint.pattern.matches(segments))
-            .min_by(|a, b| {
-                (a.pattern.placeholders(), a.pattern.as_str())
-                    .cmp(&(b.pattern.placeholders(), b.pattern.as_str()))
-            })?;
+        // Both lists are in preference order (`route_index`): the first match of each is its best.
+        let first_match = |positions: &[usize]| {
+            positions
+                .iter()
+                .map(|&position| &self.endpoints[position])
+                .find(|endpoint| endpoint.method == method && endpoint.pattern.matches(segments))
+        };
+        fn preference(endpoint: &Endpoint) -> (usize, &str) {
+            (endpoint.pattern.placeholders(), endpoint.pattern.as_str())
+        }
+        let best = match (first_match(indexed), first_match(&self.routes_unindexed)) {
+            // On equal preference the indexed one wins, as it comes first in declaration terms.
+            (Some(indexed), Some(other)) if preference(other) < preference(indexed) => other,
+            (Some(indexed), _) => indexed,
+            (None, other) => other?,
+        };
         Some(Route { endpoint: best, workspace: best.pattern.workspace_in(segments) })
     }
 }

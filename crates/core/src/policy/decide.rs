@@ -6,7 +6,9 @@
 //! Order: health paths are open; anonymous callers get nothing else; explicit denies override
 //! every allow; then PlatformAdmin, unmatched service paths, the scope layer and the role layer.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
+
+use smallvec::SmallVec;
 
 use super::data::{upper_case, PolicyData, Route};
 use super::extensions::Callers;
@@ -36,38 +38,40 @@ pub struct Request<'a> {
     pub path: &'a str,
 }
 
-/// The answer, with why, and what the matched route asked for.
+/// The answer, with why, and what the matched route asked for. It borrows every string it
+/// names from the policy and the request (`'a` is the shorter of the two), so deciding copies
+/// no string and allocates nothing on the allow paths of ordinary requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub verdict: Verdict,
+pub struct Decision<'a> {
+    pub verdict: Verdict<'a>,
     /// The workspace the matched endpoint names (`-` = all workspaces).
-    pub workspace: Option<String>,
-    /// The matched endpoint pattern. The three endpoint fields share the policy's own strings,
-    /// so a decision copies none of them.
-    pub endpoint: Option<Arc<str>>,
-    pub required_permissions: Arc<[String]>,
+    pub workspace: Option<&'a str>,
+    /// The matched endpoint pattern.
+    pub endpoint: Option<&'a str>,
+    pub required_permissions: &'a [String],
     /// Scopes the endpoint accepts (any one); for `WWW-Authenticate: ... scope="..."`.
-    pub accepted_scopes: Arc<[String]>,
+    pub accepted_scopes: &'a [String],
 }
 
 /// Allowed or denied, each with the rule that decided: a denial reason cannot sit on an allow.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Allow(Allow),
-    Deny(Deny),
+pub enum Verdict<'a> {
+    Allow(Allow<'a>),
+    Deny(Deny<'a>),
 }
 
 /// Why a request is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Allow {
+pub enum Allow<'a> {
     HealthPath,
     PlatformAdmin,
     /// A `service:` principal on a path no endpoint describes.
     ServiceUnmatchedPath,
     /// The principal's roles in `workspace` grant every required permission.
     RoleGrants {
-        workspace: String,
-        roles: Vec<String>,
+        workspace: &'a str,
+        /// The policy's names of the roles that contributed, sorted.
+        roles: Vec<&'a str>,
     },
     /// The endpoint needs no permission, only an authenticated caller.
     Authenticated,
@@ -79,19 +83,19 @@ pub enum Allow {
 
 /// Why a request is denied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Deny {
+pub enum Deny<'a> {
     /// No principal: the server answers 401, every other denial is 403.
     Anonymous,
     NoMatchingEndpoint,
     MissingScope,
     /// No role at all in the workspace (the server hides whether it exists: ADR 0014).
     NoBinding {
-        workspace: String,
+        workspace: &'a str,
     },
     /// Some role in the workspace, but not one granting every required permission.
     MissingPermissions {
-        workspace: String,
-        missing: Vec<String>,
+        workspace: &'a str,
+        missing: Vec<&'a str>,
     },
     /// Writes across all workspaces are for service principals only.
     AllWorkspacesWrite,
@@ -121,7 +125,7 @@ pub enum DenyRule {
     PdpServiceOnly,
 }
 
-impl Allow {
+impl Allow<'_> {
     /// The variant name, stable for logs and fixtures.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -136,7 +140,7 @@ impl Allow {
     }
 }
 
-impl Deny {
+impl Deny<'_> {
     /// The variant name, stable for logs and fixtures.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -152,7 +156,7 @@ impl Deny {
     }
 }
 
-impl Verdict {
+impl Verdict<'_> {
     /// The variant name of the reason, stable for logs and fixtures.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -162,13 +166,13 @@ impl Verdict {
     }
 }
 
-impl Decision {
+impl<'a> Decision<'a> {
     pub fn allowed(&self) -> bool {
         matches!(self.verdict, Verdict::Allow(_))
     }
 
     /// Why it was denied; `None` when allowed.
-    pub fn denial(&self) -> Option<&Deny> {
+    pub fn denial(&self) -> Option<&Deny<'a>> {
         match &self.verdict {
             Verdict::Deny(deny) => Some(deny),
             Verdict::Allow(_) => None,
@@ -187,7 +191,7 @@ impl Decision {
 }
 
 /// Decide one request.
-pub fn decide(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex) -> Decision {
+pub fn decide<'a>(request: &Request<'a>, policy: &'a PolicyData, index: &BindingIndex) -> Decision<'a> {
     decide_observed(request, policy, index, &mut NoObserver)
 }
 
@@ -231,22 +235,22 @@ impl Observer for NoObserver {}
 
 /// [`decide`], telling `observer` about each layer. The one implementation of the decision:
 /// `decide` and `explain` both run it.
-pub(crate) fn decide_observed(
-    request: &Request<'_>,
-    policy: &PolicyData,
+pub(crate) fn decide_observed<'a>(
+    request: &Request<'a>,
+    policy: &'a PolicyData,
     index: &BindingIndex,
     observer: &mut impl Observer,
-) -> Decision {
+) -> Decision<'a> {
     let method = upper_case(request.method);
     let path = strip_query(request.path);
     let segments = path_segments(path);
     let route = policy.route_segments(&method, &segments);
-    let answer = |verdict: Verdict| Decision {
+    let answer = |verdict: Verdict<'a>| Decision {
         verdict,
-        workspace: route.and_then(|r| r.workspace.map(str::to_string)),
-        endpoint: route.map(|r| r.endpoint.pattern.shared()),
-        required_permissions: route.map(|r| Arc::clone(&r.endpoint.permissions)).unwrap_or_default(),
-        accepted_scopes: route.map(|r| Arc::clone(&r.endpoint.scopes)).unwrap_or_default(),
+        workspace: route.and_then(|r| r.workspace),
+        endpoint: route.map(|r| r.endpoint.pattern.as_str()),
+        required_permissions: route.map_or(&[][..], |r| &r.endpoint.permissions[..]),
+        accepted_scopes: route.map_or(&[][..], |r| &r.endpoint.scopes[..]),
     };
 
     let health = HEALTH_PATHS.contains(&path);
@@ -318,16 +322,16 @@ pub fn scopes_allow(token_scopes: Option<&[String]>, accepted: &[String]) -> boo
     accepted.iter().any(|scope| token_scopes.contains(scope))
 }
 
-fn role_check(
+fn role_check<'a>(
     who: &Resolved<'_>,
-    workspace: &str,
-    permissions: &[String],
-    policy: &PolicyData,
+    workspace: &'a str,
+    permissions: &'a [String],
+    policy: &'a PolicyData,
     index: &BindingIndex,
     observer: &mut impl Observer,
-) -> Verdict {
+) -> Verdict<'a> {
     // The distinct effective roles, borrowed from the index: a handful, so a vector beats a set.
-    let mut roles: Vec<&str> = Vec::new();
+    let mut roles: SmallVec<[&str; 8]> = SmallVec::new();
     index.any_resolved_role(who, workspace, |role| {
         if !roles.contains(&role) {
             roles.push(role);
@@ -337,29 +341,31 @@ fn role_check(
     observer.roles(workspace, &roles);
     if roles.is_empty() {
         observer.layer(Layer::Roles, false);
-        return Verdict::Deny(Deny::NoBinding { workspace: workspace.to_string() });
+        return Verdict::Deny(Deny::NoBinding { workspace });
     }
     let missing = missing_permissions(&roles, permissions, policy);
     observer.layer(Layer::Roles, missing.is_empty());
     if missing.is_empty() {
-        // Name only the roles that contributed, so a log line says why.
-        let mut roles: Vec<String> = roles
+        // Name only the roles that contributed, so a log line says why; by the policy's own
+        // names (a role that grants something is one the policy defines).
+        let mut granting: Vec<&'a str> = roles
             .into_iter()
-            .filter(|role| permissions.iter().any(|p| policy.role_grants(role, p)))
-            .map(str::to_string)
+            .filter_map(|role| policy.role(role))
+            .filter(|role| permissions.iter().any(|p| role.grants(p)))
+            .map(|role| role.name.as_str())
             .collect();
-        roles.sort_unstable();
-        Verdict::Allow(Allow::RoleGrants { workspace: workspace.to_string(), roles })
+        granting.sort_unstable();
+        Verdict::Allow(Allow::RoleGrants { workspace, roles: granting })
     } else {
-        Verdict::Deny(Deny::MissingPermissions { workspace: workspace.to_string(), missing })
+        Verdict::Deny(Deny::MissingPermissions { workspace, missing })
     }
 }
 
-fn missing_permissions(roles: &[&str], permissions: &[String], policy: &PolicyData) -> Vec<String> {
+fn missing_permissions<'a>(roles: &[&str], permissions: &'a [String], policy: &PolicyData) -> Vec<&'a str> {
     permissions
         .iter()
         .filter(|permission| !roles.iter().any(|role| policy.role_grants(role, permission)))
-        .cloned()
+        .map(String::as_str)
         .collect()
 }
 

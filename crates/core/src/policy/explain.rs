@@ -16,9 +16,9 @@ use crate::{Principal, SYSTEM_WORKSPACE, WILDCARD_PRINCIPAL};
 
 /// The answer to "why?": the decision itself plus what it was made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Explanation {
+pub struct Explanation<'a> {
     /// Exactly what [`super::decide`] answers for the same request.
-    pub decision: Decision,
+    pub decision: Decision<'a>,
     /// The method as decided (upper case) and the path without its query string.
     pub method: String,
     pub path: String,
@@ -120,7 +120,7 @@ impl Observer for Recorder {
 }
 
 /// Explain one request. `explain(r, p, i).decision == decide(r, p, i)` always.
-pub fn explain(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex) -> Explanation {
+pub fn explain<'a>(request: &Request<'a>, policy: &'a PolicyData, index: &BindingIndex) -> Explanation<'a> {
     let mut recorder = Recorder { layers: Vec::with_capacity(9), roles_read: None, no_roles: false };
     let decision = decide_observed(request, policy, index, &mut recorder);
     // Identified exactly when the decision found an identity (its `Identified` layer passed).
@@ -128,7 +128,7 @@ pub fn explain(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex)
     let principal = request.principal.filter(|_| identified);
     let role_workspace = match (recorder.roles_read, decision.endpoint.is_some()) {
         (Some(workspace), _) => Some(workspace),
-        (None, true) => match decision.workspace.as_deref() {
+        (None, true) => match decision.workspace {
             Some(ALL_WORKSPACES) => None,
             Some(workspace) => Some(workspace.to_string()),
             None => Some(SYSTEM_WORKSPACE.to_string()),
@@ -158,7 +158,7 @@ pub fn explain(request: &Request<'_>, policy: &PolicyData, index: &BindingIndex)
     }
     let granting_roles = match &role_workspace {
         Some(workspace) if !decision.required_permissions.is_empty() => {
-            roles_granting(policy, workspace, &decision.required_permissions)
+            roles_granting(policy, workspace, decision.required_permissions)
         }
         _ => Vec::new(),
     };
@@ -249,12 +249,12 @@ fn sources_into(
 
 /// Grantable roles in `workspace` that grant every one of `permissions`, fewest permissions
 /// first (then declaration order).
-pub fn roles_granting(policy: &PolicyData, workspace: &str, permissions: &[String]) -> Vec<String> {
+pub fn roles_granting<P: AsRef<str>>(policy: &PolicyData, workspace: &str, permissions: &[P]) -> Vec<String> {
     let Some((first, others)) = permissions.split_first() else { return Vec::new() };
     let mut candidates: Vec<(usize, &str)> = policy
-        .roles_granting_permission(first)
+        .roles_granting_permission(first.as_ref())
         .filter(|role| is_grantable(workspace, &role.name))
-        .filter(|role| others.iter().all(|permission| role.grants(permission)))
+        .filter(|role| others.iter().all(|permission| role.grants(permission.as_ref())))
         .map(|role| {
             let size = match &role.grants {
                 Grants::All => usize::MAX,
@@ -289,7 +289,7 @@ fn remedy(
         return Remedy::Impossible("no identity: authenticate first (the server answers 401)");
     };
     let grantee = grantee.to_string();
-    let grant = |workspace: &str, missing: &[String]| -> Change {
+    let grant = |workspace: &str, missing: &[&str]| -> Change {
         let role = roles_granting(policy, workspace, missing).into_iter().next();
         match role {
             Some(role) => {
@@ -308,10 +308,15 @@ fn remedy(
         Deny::ExternalPdp => Remedy::Impossible("the external policy decision point denied it"),
         // `granting` already lists the roles granting every required permission there.
         Deny::NoBinding { workspace } => Remedy::Changes(vec![match granting.first() {
-            Some(role) => {
-                Change::Grant { principal: grantee.clone(), workspace: workspace.clone(), role: role.clone() }
+            Some(role) => Change::Grant {
+                principal: grantee.clone(),
+                workspace: workspace.to_string(),
+                role: role.clone(),
+            },
+            None => {
+                let required: Vec<&str> = decision.required_permissions.iter().map(String::as_str).collect();
+                grant(workspace, &required)
             }
-            None => grant(workspace, &decision.required_permissions),
         }]),
         Deny::MissingPermissions { workspace, missing } => Remedy::Changes(vec![grant(workspace, missing)]),
         Deny::MissingScope => {
@@ -365,7 +370,7 @@ fn platform_admin(grantee: &str) -> Change {
     }
 }
 
-impl Explanation {
+impl Explanation<'_> {
     /// One or two sentences for people: the verdict, what the endpoint needs, and what would
     /// change the answer (e.g. "needs `workspaces.members.create` in `ml-team`: Admin grants
     /// it; holds Viewer through group `ml-readers`").

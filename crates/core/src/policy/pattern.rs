@@ -149,9 +149,13 @@ fn workspace_position(segments: &[Segment]) -> Option<usize> {
 }
 
 /// The path without its query string, split on `/`.
-pub fn path_segments(path: &str) -> Vec<&str> {
+/// Kept on the stack up to 16 segments (every path the policy routes), so a decision allocates none.
+pub fn path_segments(path: &str) -> PathSegments<'_> {
     strip_query(path).split('/').collect()
 }
+
+/// A path split on `/` (see [`path_segments`]).
+pub type PathSegments<'a> = smallvec::SmallVec<[&'a str; 16]>;
 
 /// The path without `?query`.
 pub fn strip_query(path: &str) -> &str {

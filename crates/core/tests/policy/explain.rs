@@ -79,7 +79,7 @@ proptest! {
             // (for services only), which the next layer refuses whatever the scopes.
             let fixable = match explanation.decision.denial() {
                 Some(Deny::NoBinding { .. } | Deny::MissingPermissions { .. }) => true,
-                Some(Deny::MissingScope) => explanation.decision.workspace.as_deref() != Some("-"),
+                Some(Deny::MissingScope) => explanation.decision.workspace != Some("-"),
                 _ => false,
             };
             match &explanation.remedy {
@@ -115,7 +115,7 @@ proptest! {
         for (method, path) in &requests {
             let request = Request { principal: Some(&principal), method, path };
             let foreign = explain(&request, policy(), &index);
-            if foreign.decision.workspace.as_deref() != Some("ws1") {
+            if foreign.decision.workspace != Some("ws1") {
                 continue;
             }
             prop_assert_eq!(&foreign, &explain(&request, policy(), &without_ws1), "{} {}", method, path);

@@ -59,13 +59,13 @@ roles:
 
     let index = BindingIndex::from_bindings([("rita", "ws1", "ReportReader")]);
     let rita = Principal::new("rita");
-    let ask = |principal: &Principal, method: &str, path: &str| {
-        decide(&Request { principal: Some(principal), method, path }, &policy, &index)
+    let allowed = |principal: &Principal, method: &str, path: &str| {
+        decide(&Request { principal: Some(principal), method, path }, &policy, &index).allowed()
     };
-    assert!(ask(&rita, "GET", "/apis/reports/v1/workspaces/ws1/reports").allowed());
-    assert!(!ask(&rita, "POST", "/apis/reports/v1/internal/rebuild").allowed(), "callers: service_principal");
-    assert!(ask(&Principal::new("service:reports"), "POST", "/apis/reports/v1/internal/rebuild").allowed());
-    assert!(!ask(&Principal::new("service:reports"), "GET", "/apis/legacy/v1/thing").allowed(), "deny: true");
+    assert!(allowed(&rita, "GET", "/apis/reports/v1/workspaces/ws1/reports"));
+    assert!(!allowed(&rita, "POST", "/apis/reports/v1/internal/rebuild"), "callers: service_principal");
+    assert!(allowed(&Principal::new("service:reports"), "POST", "/apis/reports/v1/internal/rebuild"));
+    assert!(!allowed(&Principal::new("service:reports"), "GET", "/apis/legacy/v1/thing"), "deny: true");
 }
 
 #[test]

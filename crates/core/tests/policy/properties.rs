@@ -43,18 +43,18 @@ proptest! {
         after.grant(BindingRef { principal: identity, workspace, role });
         let request = Request { principal: principal.as_ref(), method: &method, path: &path };
         let (old, new) = (decide(&request, policy(), &before), decide(&request, policy(), &after));
-        let target = new.workspace.clone();
+        let target = new.workspace;
         // Service principals lose their default role on their first binding anywhere.
         let service_default_changed = principal.as_ref().is_some_and(|p| p.is_service() && p.id == identity);
-        if let Some(target) = target.filter(|t| t != workspace && t != "-") {
+        if let Some(target) = target.filter(|&t| t != workspace && t != "-") {
             if !service_default_changed {
                 prop_assert_eq!(old.allowed(), new.allowed(), "binding {} {} {} changed {} {} on {}", identity, workspace, role, method, path, target);
             }
         }
         // And whatever is allowed on a named workspace is allowed by a binding there (or bypass).
-        if let (true, Some(target)) = (new.allowed(), new.workspace.as_deref()) {
+        if let (true, Some(target)) = (new.allowed(), new.workspace) {
             let ok = match &new.verdict {
-                Verdict::Allow(Allow::RoleGrants { workspace, .. }) => workspace == target,
+                Verdict::Allow(Allow::RoleGrants { workspace, .. }) => *workspace == target,
                 other => matches!(other, Verdict::Allow(Allow::PlatformAdmin | Allow::Authenticated | Allow::AllWorkspacesRead | Allow::HealthPath)),
             };
             prop_assert!(ok, "{} {} allowed on {} by {:?}", method, path, target, new.verdict);

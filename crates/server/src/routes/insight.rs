@@ -187,9 +187,7 @@ async fn explain(
         policy::explain(&Request { principal: Some(subject), method: &method, path: &path }, policy, &index);
     // Someone else's access is for who may inspect the workspace concerned; the refusal is the
     // middleware's 403, whatever the workspace's existence.
-    if other.is_some()
-        && !policy::may_inspect(caller, explanation.decision.workspace.as_deref(), policy, &index)
-    {
+    if other.is_some() && !policy::may_inspect(caller, explanation.decision.workspace, policy, &index) {
         return Err(ApiError::forbidden());
     }
     Ok(Json(to_wire(&subject.id, &explanation)))
@@ -224,8 +222,8 @@ fn to_wire(subject: &str, explanation: &policy::Explanation) -> wire::Explanatio
         principal: subject.to_string(),
         method: explanation.method.clone(),
         path: explanation.path.clone(),
-        endpoint: decision.endpoint.as_deref().map(str::to_string),
-        workspace: decision.workspace.clone(),
+        endpoint: decision.endpoint.map(str::to_string),
+        workspace: decision.workspace.map(str::to_string),
         required_permissions: decision.required_permissions.to_vec(),
         accepted_scopes: decision.accepted_scopes.to_vec(),
         identities: explanation
