@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use nmp_authn::{AuthorizationError, RejectReason, VerifiedBearer};
-use nmp_core::policy::{classify, Decision, Deny, PathClass};
+use nmp_core::policy::{classify, Allow, Decision, Deny, PathClass, Verdict};
 use nmp_core::principal::{self, PrincipalHeaders};
 use nmp_core::Principal;
 
@@ -263,31 +263,33 @@ pub async fn authenticate_and_authorize(
         return ApiError::UnavailableDetail("Service unavailable: role bindings are being synchronized")
             .into_response();
     }
+    let mut platform_admin = false;
     if state.auth_enabled() {
-        if let Err(error) =
-            authorize(&state, identity.principal.as_deref(), request.method().as_str(), path).await
-        {
-            return error.into_response();
+        match authorize(&state, identity.principal.as_deref(), request.method().as_str(), path).await {
+            Ok(as_platform_admin) => platform_admin = as_platform_admin,
+            Err(error) => return error.into_response(),
         }
     }
     let credential = Credential { token_kind: identity.token_kind, expires_at: identity.expires_at };
-    request.extensions_mut().insert(Caller { principal: identity.principal, credential });
+    request.extensions_mut().insert(Caller { principal: identity.principal, credential, platform_admin });
     next.run(request).await
 }
 
+/// The PDP's answer for the request. On an allow, whether the principal was allowed as its own
+/// PlatformAdmin (on behalf of someone, the deciding rule was the other principal's: `false`).
 async fn authorize(
     state: &AppState,
     principal: Option<&Principal>,
     method: &str,
     path: &str,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let decision = state.access.authorize(principal, method, path).await.map_err(pdp_failure)?;
     log_decision(state, &decision, principal, method, path);
-    if decision.allowed() {
-        Ok(())
-    } else {
-        Err(denial(&decision))
+    if !decision.allowed() {
+        return Err(denial(&decision));
     }
+    let own = principal.is_some_and(|p| p.on_behalf_of.is_none());
+    Ok(own && decision.verdict == Verdict::Allow(Allow::PlatformAdmin))
 }
 
 #[cfg(test)]

@@ -115,6 +115,9 @@ pub struct Caller {
     pub principal: Option<Arc<Principal>>,
     /// How the principal proved who it is (for `whoami`).
     pub credential: crate::middleware::Credential,
+    /// This request was allowed as the principal's own PlatformAdmin (not on behalf of anyone):
+    /// a handler need not ask the index again which workspaces it may see (all of them).
+    pub platform_admin: bool,
 }
 
 impl Caller {
