@@ -13,7 +13,7 @@
 //! kind is decided once, on the miss, and an entry answers only as the kind it was verified as.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{OnceLock, RwLock};
 
 use siphasher::sip128::{Hasher128, SipHasher13};
@@ -26,10 +26,9 @@ pub type CacheKey = u128;
 /// Keyed hash of the full token bytes (the 128-bit key is drawn once per process).
 pub fn cache_key(token: &str) -> CacheKey {
     static KEY: OnceLock<(u64, u64)> = OnceLock::new();
-    let &(k0, k1) = KEY.get_or_init(|| {
-        let random = RandomState::new();
-        (random.hash_one(0u8), random.hash_one(1u8))
-    });
+    // From the operating system's generator through a cryptographic one (`rand`'s thread RNG):
+    // the key must stay secret for the map's bucket choice and the key's collisions to stay so.
+    let &(k0, k1) = KEY.get_or_init(|| (rand::random(), rand::random()));
     let mut hasher = SipHasher13::new_with_keys(k0, k1);
     hasher.write(token.as_bytes());
     hasher.finish128().as_u128()

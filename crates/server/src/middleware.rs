@@ -289,7 +289,7 @@ async fn authorize(
         return Err(denial(&decision));
     }
     let own = principal.is_some_and(|p| p.on_behalf_of.is_none());
-    Ok(own && decision.verdict == Verdict::Allow(Allow::PlatformAdmin))
+    Ok(own && matches!(decision.verdict, Verdict::Allow(Allow::PlatformAdmin)))
 }
 
 #[cfg(test)]
