@@ -111,7 +111,7 @@ where
 const HOT_AUTHENTICATIONS: [(&str, &str); 5] = [
     ("accepted", "oidc_access_token"),
     ("accepted", "unsigned_token"),
-    ("accepted", "access_key"),
+    ("accepted", crate::access_keys::TOKEN_KIND),
     ("accepted", "gateway_headers"),
     ("anonymous", "no_credentials"),
 ];

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 // Policy lookups by method, service, role and permission name: foldhash, randomly seeded.
 use foldhash::HashMap;
@@ -58,12 +57,19 @@ impl Role {
 pub struct Endpoint {
     pub method: String,
     pub pattern: PathPattern,
-    /// All required; empty means "any authenticated caller". Shared with every decision.
-    pub permissions: Arc<[String]>,
-    /// Any one accepted; empty means no scope is needed. Shared with every decision.
-    pub scopes: Arc<[String]>,
+    /// All required; empty means "any authenticated caller". A decision borrows them.
+    pub permissions: Vec<String>,
+    /// Any one accepted; empty means no scope is needed. A decision borrows them.
+    pub scopes: Vec<String>,
     pub deny: bool,
     pub callers: Option<Callers>,
+}
+
+impl Endpoint {
+    /// Routing preference, least first: fewest placeholders, then the pattern that sorts first.
+    fn preference(&self) -> (usize, &str) {
+        (self.pattern.placeholders(), self.pattern.as_str())
+    }
 }
 
 /// The endpoint a request matched and the workspace its path names.
@@ -127,14 +133,11 @@ pub(crate) fn route_index(endpoints: &[Endpoint]) -> (RoutesByService, Vec<usize
         }
     }
     // Stable: equal keys keep declaration order, as `min_by` over them would.
-    let preference = |&position: &usize| {
-        let pattern = &endpoints[position].pattern;
-        (pattern.placeholders(), pattern.as_str())
-    };
+    let preference = |&position: &usize| endpoints[position].preference();
     for positions in by_service.values_mut().flat_map(HashMap::values_mut) {
-        positions.sort_by(|a, b| preference(a).cmp(&preference(b)));
+        positions.sort_by_key(preference);
     }
-    unindexed.sort_by(|a, b| preference(a).cmp(&preference(b)));
+    unindexed.sort_by_key(preference);
     (by_service, unindexed)
 }
 
@@ -206,15 +209,11 @@ impl PolicyData {
                 .map(|&position| &self.endpoints[position])
                 .find(|endpoint| endpoint.method == method && endpoint.pattern.matches(segments))
         };
-        fn preference(endpoint: &Endpoint) -> (usize, &str) {
-            (endpoint.pattern.placeholders(), endpoint.pattern.as_str())
-        }
-        let best = match (first_match(indexed), first_match(&self.routes_unindexed)) {
-            // On equal preference the indexed one wins, as it comes first in declaration terms.
-            (Some(indexed), Some(other)) if preference(other) < preference(indexed) => other,
-            (Some(indexed), _) => indexed,
-            (None, other) => other?,
-        };
+        // `min_by_key` keeps the first of equals: the indexed one, as the chained lists did.
+        let best = [first_match(indexed), first_match(&self.routes_unindexed)]
+            .into_iter()
+            .flatten()
+            .min_by_key(|endpoint| endpoint.preference())?;
         Some(Route { endpoint: best, workspace: best.pattern.workspace_in(segments) })
     }
 }

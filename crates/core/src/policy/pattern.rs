@@ -6,7 +6,6 @@
 //! must match literally. The query string is never part of the match.
 
 use std::fmt;
-use std::sync::Arc;
 
 use super::grammar::is_placeholder_name;
 
@@ -20,8 +19,7 @@ pub enum Segment {
 /// A compiled path pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathPattern {
-    /// Shared, so a decision names its endpoint without copying the pattern.
-    raw: Arc<str>,
+    raw: String,
     /// `raw` split on `/`; the first segment is the empty literal before the leading slash.
     segments: Vec<Segment>,
     /// Ends in `/-/{x}`: the last placeholder swallows one or more segments.
@@ -77,7 +75,7 @@ impl PathPattern {
         let placeholders =
             segments.iter().filter(|segment| matches!(segment, Segment::Placeholder(_))).count();
         Ok(PathPattern {
-            raw: Arc::from(raw),
+            raw: raw.to_string(),
             workspace_position: workspace_position(&segments),
             segments,
             tail,
@@ -87,11 +85,6 @@ impl PathPattern {
 
     pub fn as_str(&self) -> &str {
         &self.raw
-    }
-
-    /// The pattern as written, shared (no copy).
-    pub fn shared(&self) -> Arc<str> {
-        Arc::clone(&self.raw)
     }
 
     pub fn segments(&self) -> &[Segment] {
