@@ -21,11 +21,13 @@ use crate::claims::{check_claims, ClaimRules};
 use crate::compact::{parse_compact, CompactToken, TokenAlgorithm};
 use crate::error::{AuthnError, RejectReason, SettingsError};
 use crate::fetch::Fetcher;
+use crate::keys::KeyFingerprint;
 use crate::keys::{select_key, KeyLookup, VerificationKey};
 use crate::mapping::{groups_overage, map_principal, ClaimMapping};
+use crate::memo::BearerMemo;
 use crate::provider::{Provider, ProviderMetadata, RefreshCause};
 use crate::settings::{secure_url, AuthnSettings};
-use crate::token_cache::{cache_key, CacheKey, Cached, CachedToken, TokenCache};
+use crate::token_cache::{cache_key, Cached, CachedToken, TokenCache};
 use crate::verify::{verify_with_library, LibraryPolicy};
 use nmp_core::clock::Clock;
 
@@ -236,6 +238,29 @@ impl Authenticator {
     /// Validate a bearer token of either kind: an access key (when this authenticator accepts
     /// them) or an IdP token. A cache hit decodes nothing; the kind is decided on a miss.
     pub async fn authenticate_bearer(&self, token: &str) -> Result<VerifiedBearer, AuthnError> {
+        self.authenticate_entry(token).await.map(Cached::into_bearer)
+    }
+
+    /// [`Authenticator::authenticate_bearer`] for a request on a connection that remembers its
+    /// last token ([`BearerMemo`]): the remembered token answers when it is exactly this one and
+    /// still answers under the cache's rules (not at `exp`; a signed token's key still published);
+    /// otherwise the token is authenticated as usual and remembered.
+    pub async fn authenticate_bearer_remembered(
+        &self,
+        token: &str,
+        memo: &BearerMemo,
+    ) -> Result<VerifiedBearer, AuthnError> {
+        let now = self.inner.clock.now_unix();
+        if let Some(hit) = memo.get(token, |entry| self.still_answers(entry, now)) {
+            self.inner.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(hit.into_bearer());
+        }
+        let entry = self.authenticate_entry(token).await?;
+        memo.remember(token, &entry);
+        Ok(entry.into_bearer())
+    }
+
+    async fn authenticate_entry(&self, token: &str) -> Result<Cached, AuthnError> {
         let result = self.authenticate_bearer_inner(token).await;
         if let Err(error) = &result {
             tracing::debug!(%error, "bearer token rejected");
@@ -243,20 +268,26 @@ impl Authenticator {
         result
     }
 
-    async fn authenticate_bearer_inner(&self, token: &str) -> Result<VerifiedBearer, AuthnError> {
+    /// Whether a cached entry still answers at `now`: before its end, and for a signed IdP
+    /// token, while the key that verified it is published.
+    fn still_answers(&self, entry: &Cached, now: i64) -> bool {
+        now < entry.until()
+            && match entry {
+                Cached::AccessKey { .. } => true,
+                Cached::Token(token) => self.cached_key_still_published(token),
+            }
+    }
+
+    async fn authenticate_bearer_inner(&self, token: &str) -> Result<Cached, AuthnError> {
         let inner = &self.inner;
         let now = inner.clock.now_unix();
         let key = cache_key(token);
         match inner.cache.get(&key, now) {
-            Some(Cached::AccessKey { verified, .. }) => {
+            Some(hit) if self.still_answers(&hit, now) => {
                 inner.cache_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(VerifiedBearer::AccessKey(verified));
+                return Ok(hit);
             }
-            Some(Cached::Token(hit)) if self.cached_key_still_published(&hit) => {
-                inner.cache_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(VerifiedBearer::Token(hit.verified));
-            }
-            Some(Cached::Token(_)) => inner.cache.remove(&key),
+            Some(_) => inner.cache.remove(&key),
             None => {}
         }
         inner.cache_misses.fetch_add(1, Ordering::Relaxed);
@@ -270,11 +301,15 @@ impl Authenticator {
             let verifier = inner.access_keys.as_ref().ok_or(RejectReason::AccessKeysNotAccepted)?;
             let verified = verifier.verify(token)?;
             let until = verified.refused_from();
-            inner.cache.insert(key, Cached::AccessKey { verified: verified.clone(), until }, now);
-            return Ok(VerifiedBearer::AccessKey(verified));
+            let entry = Cached::AccessKey { verified, until };
+            inner.cache.insert(key, entry.clone(), now);
+            return Ok(entry);
         }
         self.check_token_accepted(token)?;
-        self.verify_token(token, key, now).await.map(VerifiedBearer::Token)
+        let (verified, key_fingerprint) = self.verify_token(token, now).await?;
+        let entry = Cached::Token(CachedToken { verified, key: key_fingerprint });
+        inner.cache.insert(key, entry.clone(), now);
+        Ok(entry)
     }
 
     /// IdP tokens are accepted at all (OIDC or quickstart configured) and this one is not too long.
@@ -303,23 +338,27 @@ impl Authenticator {
             inner.cache.remove(&key);
         }
         inner.cache_misses.fetch_add(1, Ordering::Relaxed);
-        self.verify_token(token, key, now).await
+        let (verified, key_fingerprint) = self.verify_token(token, now).await?;
+        let entry = Cached::Token(CachedToken { verified: verified.clone(), key: key_fingerprint });
+        inner.cache.insert(key, entry, now);
+        Ok(verified)
     }
 
-    /// The IdP path on a cache miss: parse, verify, check the claims, remember.
-    async fn verify_token(&self, token: &str, key: CacheKey, now: i64) -> Result<VerifiedToken, AuthnError> {
-        let inner = &self.inner;
-        let parsed = parse_compact(token, inner.settings.max_token_bytes)?;
-        let (verified, key_fingerprint) = match parsed.header.algorithm {
+    /// The IdP path on a cache miss: parse, verify, check the claims; with the fingerprint of
+    /// the key that verified a signed token.
+    async fn verify_token(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<(VerifiedToken, Option<KeyFingerprint>), AuthnError> {
+        let parsed = parse_compact(token, self.inner.settings.max_token_bytes)?;
+        Ok(match parsed.header.algorithm {
             TokenAlgorithm::Unsigned => (self.accept_unsigned(&parsed, now)?, None),
             TokenAlgorithm::Signed(algorithm) => {
                 let (verified, key) = self.accept_signed(token, &parsed, algorithm, now).await?;
                 (verified, Some(key.fingerprint))
             }
-        };
-        let entry = Cached::Token(CachedToken { verified: verified.clone(), key: key_fingerprint });
-        inner.cache.insert(key, entry, now);
-        Ok(verified)
+        })
     }
 
     fn cached_key_still_published(&self, hit: &CachedToken) -> bool {

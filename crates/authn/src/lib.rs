@@ -11,6 +11,7 @@
 //! Authenticator::is_ready(&self) -> bool
 //! Authenticator::with_access_keys(settings, clock, Option<AccessKeyVerifier>) -> Result<Authenticator, SettingsError>
 //! Authenticator::authenticate_bearer(&self, token: &str) -> impl Future<Output = Result<VerifiedBearer, AuthnError>>
+//! Authenticator::authenticate_bearer_remembered(&self, token: &str, memo: &BearerMemo) -> impl Future<Output = Result<VerifiedBearer, AuthnError>>  // one connection's last token remembered
 //! Authenticator::authenticate(&self, token: &str) -> impl Future<Output = Result<VerifiedToken, AuthnError>>  // IdP tokens only
 //! Authenticator::provider_metadata(&self) -> Option<ProviderMetadata>
 //! AuthnError::detail(&self) -> &'static str      // the `{"detail": ...}` text
@@ -97,6 +98,7 @@ mod fetch;
 mod json;
 mod keys;
 mod mapping;
+mod memo;
 mod provider;
 mod settings;
 mod token_cache;
@@ -115,6 +117,7 @@ pub use error::{
     AuthnError, RejectReason, SettingsError, TokenPart, DETAIL_INVALID_TOKEN, DETAIL_KEYS_UNAVAILABLE,
     DETAIL_NOT_CONFIGURED, DETAIL_UNSIGNED_REFUSED,
 };
+pub use memo::BearerMemo;
 pub use nmp_core::clock::{Clock, ManualClock, SystemClock};
 pub use provider::ProviderMetadata;
 pub use settings::{effective_audience, AuthnSettings, OidcSettings, MAX_LEEWAY_SECONDS};

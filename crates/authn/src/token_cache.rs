@@ -76,8 +76,15 @@ pub enum Cached {
 }
 
 impl Cached {
+    pub(crate) fn into_bearer(self) -> crate::VerifiedBearer {
+        match self {
+            Cached::Token(token) => crate::VerifiedBearer::Token(token.verified),
+            Cached::AccessKey { verified, .. } => crate::VerifiedBearer::AccessKey(verified),
+        }
+    }
+
     /// The first instant (seconds) at which the entry no longer answers.
-    fn until(&self) -> i64 {
+    pub(crate) fn until(&self) -> i64 {
         match self {
             Cached::Token(token) => token.verified.expires_at,
             Cached::AccessKey { until, .. } => *until,

@@ -9,7 +9,10 @@
 //! - `list_off`: the workspace list with auth off;
 //! - `list_admin` / `list_bob`: the same list with auth on, as the platform admin (every
 //!   workspace) and as bob (the workspaces his bindings show); the token is in the cache, as it
-//!   is for every request after a caller's first.
+//!   is for every request after a caller's first;
+//! - `list_admin_connection` / `list_bob_connection`: the same, each request carrying one
+//!   connection's memo as the accept loop gives every request of a keep-alive connection (its last
+//!   token, allow and visible workspaces remembered: `nmp_server::memo`).
 //!
 //! `cargo bench -p nmp-server --bench request`
 
@@ -19,8 +22,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use nmp_server::config::{FileConfig, Settings};
+use nmp_server::memo::ConnectionMemo;
 use nmp_server::state::SystemClock;
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
@@ -119,24 +123,43 @@ fn bench_requests(c: &mut Criterion) {
     check(&on, None, "/health/live", 0);
 
     let mut group = c.benchmark_group("request");
-    let scenarios: [(&str, &Router, Option<&str>, &str); 4] = [
-        ("live", &on, None, "/health/live"),
-        ("list_off", &off, None, LIST),
-        ("list_admin", &on, Some(&admin), LIST),
-        ("list_bob", &on, Some(&bob), LIST),
+    let scenarios: [(&str, &Router, Option<&str>, &str, bool); 6] = [
+        ("live", &on, None, "/health/live", false),
+        ("list_off", &off, None, LIST, false),
+        ("list_admin", &on, Some(&admin), LIST, false),
+        ("list_bob", &on, Some(&bob), LIST, false),
+        ("list_admin_connection", &on, Some(&admin), LIST, true),
+        ("list_bob_connection", &on, Some(&bob), LIST, true),
     ];
-    for (name, router, token, uri) in scenarios {
+    for (name, router, token, uri, on_connection) in scenarios {
+        let connection = Arc::new(ConnectionMemo::default());
+        if on_connection {
+            // The memo answers what it is asked: the same list, first from scratch, then remembered.
+            for _ in 0..2 {
+                let mut first = request(Method::GET, uri, token, None);
+                first.extensions_mut().insert(Arc::clone(&connection));
+                let (status, body) = runtime.block_on(call(router, first));
+                assert_eq!(status, StatusCode::OK, "{body:?}");
+                let page: serde_json::Value = serde_json::from_slice(&body).expect("json");
+                assert_eq!(page["data"].as_array().map(Vec::len), Some(3), "{page}");
+            }
+        }
         group.bench_function(name, |b| {
-            b.to_async(&runtime).iter_batched(
-                || request(Method::GET, uri, token, None),
-                |request| async move {
-                    let (status, body) = call(router, request).await;
-                    // Every timed answer too: a 401, 403 or 500 would otherwise be timed silently.
-                    assert_eq!(status, StatusCode::OK);
-                    body
-                },
-                BatchSize::SmallInput,
-            );
+            let connection = &connection;
+            // The request is built inside the timed loop, as the server's HTTP layer builds it
+            // just before dispatch: built ahead in batches, its header map and extensions would
+            // be cold in the cache when the router first reads them, which no served request sees.
+            b.to_async(&runtime).iter(|| async move {
+                let mut request = request(Method::GET, uri, token, None);
+                // As the accept loop does for every request of a connection.
+                if on_connection {
+                    request.extensions_mut().insert(Arc::clone(connection));
+                }
+                let (status, body) = call(router, request).await;
+                // Every timed answer too: a 401, 403 or 500 would otherwise be timed silently.
+                assert_eq!(status, StatusCode::OK);
+                body
+            });
         });
     }
     group.finish();

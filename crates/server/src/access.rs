@@ -177,14 +177,47 @@ impl Access {
 
     /// The workspaces the caller may list; `None` means all of them (auth off, PlatformAdmin, services).
     pub fn visible_workspaces(&self, principal: Option<&Principal>) -> Option<BTreeSet<String>> {
-        if !self.auth_enabled {
-            return None;
+        self.visible_workspaces_at_generation(principal).0
+    }
+
+    /// [`Access::visible_workspaces`], with the generation of the index it was read from.
+    pub fn visible_workspaces_at_generation(
+        &self,
+        principal: Option<&Principal>,
+    ) -> (Option<BTreeSet<String>>, u64) {
+        let (Some(principal), true) = (principal, self.auth_enabled) else {
+            return (None, self.generation());
+        };
+        let index = self.index();
+        let generation = self.generation.load(Ordering::SeqCst);
+        match index.visible_workspaces(principal) {
+            Visibility::All => (None, generation),
+            Visibility::Only(set) => (Some(set), generation),
         }
-        let principal = principal?;
-        match self.index().visible_workspaces(principal) {
-            Visibility::All => None,
-            Visibility::Only(set) => Some(set),
-        }
+    }
+
+    /// The generation of the bindings index: bumped, under the index's write lock, by every change.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// The embedded decision, with the generation of the index it was made on (read under the
+    /// same read lock, so the two agree).
+    pub fn decide_at_generation<'a>(
+        &'a self,
+        principal: Option<&'a Principal>,
+        method: &'a str,
+        path: &'a str,
+    ) -> (Decision<'a>, u64) {
+        let request = policy::Request { principal, method, path };
+        let index = self.index();
+        let generation = self.generation.load(Ordering::SeqCst);
+        (policy::decide(&request, &self.policy, &index), generation)
+    }
+
+    /// Whether decisions are the embedded PDP's alone (no external OPA asked).
+    pub fn decides_alone(&self) -> bool {
+        self.opa.is_none()
     }
 
     /// The embedded decision.

@@ -60,6 +60,7 @@ pub async fn admit(state: &AppState, verified: VerifiedAccessKey) -> ApiResult<I
         token_kind: Some(TOKEN_KIND),
         jti: Some(verified.jti),
         expires_at: verified.expires_at,
+        bearer: true,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod error;
 pub mod gateway_trust;
 pub mod key_registry;
 pub mod listen;
+pub mod memo;
 pub mod metrics;
 pub mod middleware;
 pub mod migrate_store;

@@ -20,6 +20,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
+use crate::memo::ConnectionMemo;
 use crate::shutdown::Shutdown;
 use crate::tls::TlsReloader;
 
@@ -59,8 +60,10 @@ pub async fn serve_connections(
         let (app, tls, http1, http2) = (app.clone(), tls.clone(), http1.clone(), http2.clone());
         let watcher = connections.watcher();
         tokio::spawn(async move {
+            let memo = Arc::new(ConnectionMemo::default());
             let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(Arc::clone(&memo));
                 app.clone().oneshot(request.map(axum::body::Body::new))
             });
             match tls {

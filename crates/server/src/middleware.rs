@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use nmp_authn::{AuthorizationError, RejectReason, VerifiedBearer};
@@ -19,6 +19,7 @@ use nmp_core::Principal;
 
 use crate::access::PdpFailure;
 use crate::error::ApiError;
+use crate::memo::{AllowOutcome, ConnectionMemo};
 use crate::state::{AppState, Caller};
 use crate::validate::BodyLimit;
 
@@ -61,6 +62,9 @@ pub struct Identity {
     pub jti: Option<Arc<str>>,
     /// The token's `exp` (seconds since the epoch), for `whoami`.
     pub expires_at: Option<i64>,
+    /// The principal came from a bearer token: the connection's bearer memo, when there is one,
+    /// holds this very principal.
+    pub bearer: bool,
 }
 
 /// How the caller proved who they are, for `whoami` (part of [`Caller`]).
@@ -70,11 +74,13 @@ pub struct Credential {
     pub expires_at: Option<i64>,
 }
 
-/// Establish the caller's identity from trusted headers or a bearer token.
+/// Establish the caller's identity from trusted headers or a bearer token; `memo`, the
+/// connection's memo when there is one, remembers the connection's last bearer token.
 pub async fn identify(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<IpAddr>,
+    memo: Option<&ConnectionMemo>,
 ) -> Result<Identity, ApiError> {
     let values = principal_headers(headers)?;
     if !state.auth_enabled() {
@@ -144,7 +150,11 @@ pub async fn identify(
     };
     // One call for both kinds of token: a cached token costs a hash and a lookup, nothing of it
     // decoded; a token that claims to be an access key is verified by the platform's keys alone.
-    match authenticator.authenticate_bearer(token.as_str()).await {
+    let verified = match memo {
+        Some(memo) => authenticator.authenticate_bearer_remembered(token.as_str(), &memo.bearer).await,
+        None => authenticator.authenticate_bearer(token.as_str()).await,
+    };
+    match verified {
         Ok(VerifiedBearer::AccessKey(verified)) => crate::access_keys::admit(state, verified).await,
         Ok(VerifiedBearer::Token(verified)) => {
             // `service:` identities come only through a trusted gateway, never from a token
@@ -164,6 +174,7 @@ pub async fn identify(
                 token_kind: Some(kind),
                 jti: verified.jti,
                 expires_at: Some(verified.expires_at),
+                bearer: true,
             })
         }
         Err(error) if error.is_unavailable() => {
@@ -246,17 +257,22 @@ pub async fn authenticate_and_authorize(
     // Studio's in-process calls carry the session's principal as an extension (never from the
     // wire); it replaces the bearer token, and the PDP below decides as for any caller.
     let session = request.extensions().get::<crate::studio::SessionIdentity>().cloned();
+    // The connection's memo (the accept loop's; none for in-process calls), for bearer tokens.
+    let mut memo = request.extensions().get::<Arc<ConnectionMemo>>().cloned();
     let identity = match session {
         Some(crate::studio::SessionIdentity(principal)) => Identity {
             principal: principal.map(Arc::new),
             token_kind: Some("studio_session"),
             ..Identity::default()
         },
-        None => match identify(&state, request.headers(), peer).await {
+        None => match identify(&state, request.headers(), peer, memo.as_deref()).await {
             Ok(identity) => identity,
             Err(error) => return error.into_response(),
         },
     };
+    if !identity.bearer || identity.principal.is_none() {
+        memo = None;
+    }
     if state.auth_enabled() && state.replication.is_stale() {
         // A revocation made through another replica may be missing from our index.
         tracing::warn!(stale_for = ?state.replication.staleness(), "bindings index is stale; answering 503");
@@ -265,28 +281,65 @@ pub async fn authenticate_and_authorize(
     }
     let mut platform_admin = false;
     if state.auth_enabled() {
-        match authorize(&state, identity.principal.as_deref(), request.method().as_str(), path).await {
+        let memo = memo.as_deref().zip(identity.principal.as_ref());
+        match authorize(&state, identity.principal.as_deref(), request.method(), path, memo).await {
             Ok(as_platform_admin) => platform_admin = as_platform_admin,
             Err(error) => return error.into_response(),
         }
     }
     let credential = Credential { token_kind: identity.token_kind, expires_at: identity.expires_at };
-    request.extensions_mut().insert(Caller { principal: identity.principal, credential, platform_admin });
+    request.extensions_mut().insert(Caller {
+        principal: identity.principal,
+        credential,
+        platform_admin,
+        memo,
+    });
     next.run(request).await
 }
 
 /// The PDP's answer for the request. On an allow, whether the principal was allowed as its own
 /// PlatformAdmin (on behalf of someone, the deciding rule was the other principal's: `false`).
+///
+/// With the connection's memo and the principal its bearer memo handed out, a repeated allowed
+/// request on an unchanged index is answered from the memo ([`crate::memo`]).
 async fn authorize(
     state: &AppState,
+    principal: Option<&Principal>,
+    method: &Method,
+    path: &str,
+    memo: Option<(&ConnectionMemo, &Arc<Principal>)>,
+) -> Result<bool, ApiError> {
+    let memo = memo.filter(|(_, p)| {
+        p.on_behalf_of.is_none()
+            && state.access.decides_alone()
+            && !state.settings.file.auth.decision_log.allowed
+    });
+    let Some((memo, shared)) = memo else {
+        let decision = state.access.authorize(principal, method.as_str(), path).await.map_err(pdp_failure)?;
+        return allowance(state, &decision, principal, method.as_str(), path);
+    };
+    if let Some(outcome) = memo.allowed(shared, method, path, state.access.generation()) {
+        state.metrics.decision(true, outcome.reason);
+        return Ok(outcome.platform_admin);
+    }
+    let (decision, generation) = state.access.decide_at_generation(Some(shared), method.as_str(), path);
+    let platform_admin = allowance(state, &decision, Some(shared), method.as_str(), path)?;
+    let outcome = AllowOutcome { reason: decision.reason_kind(), platform_admin };
+    memo.remember_allow(shared, method, path, generation, outcome);
+    Ok(platform_admin)
+}
+
+/// Log and count a decision; on an allow, whether it was the principal's own PlatformAdmin.
+fn allowance(
+    state: &AppState,
+    decision: &Decision,
     principal: Option<&Principal>,
     method: &str,
     path: &str,
 ) -> Result<bool, ApiError> {
-    let decision = state.access.authorize(principal, method, path).await.map_err(pdp_failure)?;
-    log_decision(state, &decision, principal, method, path);
+    log_decision(state, decision, principal, method, path);
     if !decision.allowed() {
-        return Err(denial(&decision));
+        return Err(denial(decision));
     }
     let own = principal.is_some_and(|p| p.on_behalf_of.is_none());
     Ok(own && matches!(decision.verdict, Verdict::Allow(Allow::PlatformAdmin)))

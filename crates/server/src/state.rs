@@ -118,9 +118,26 @@ pub struct Caller {
     /// This request was allowed as the principal's own PlatformAdmin (not on behalf of anyone):
     /// a handler need not ask the index again which workspaces it may see (all of them).
     pub platform_admin: bool,
+    /// The connection's memo, when the principal is the one its bearer memo handed out.
+    pub memo: Option<Arc<crate::memo::ConnectionMemo>>,
 }
 
 impl Caller {
+    /// The workspaces the caller may list (`None`: all of them); the connection remembers them
+    /// while the index is unchanged.
+    pub fn visible_workspaces(
+        &self,
+        access: &crate::access::Access,
+    ) -> Option<Arc<std::collections::BTreeSet<String>>> {
+        if self.platform_admin {
+            return None;
+        }
+        match (&self.memo, &self.principal) {
+            (Some(memo), Some(principal)) => memo.visible_workspaces(access, principal),
+            _ => access.visible_workspaces(self.principal.as_deref()).map(Arc::new),
+        }
+    }
+
     /// `created_by` / `updated_by`: the principal id, or "" when nobody identified themselves.
     pub fn actor(&self) -> String {
         self.principal.as_ref().map(|p| p.id.to_string()).unwrap_or_default()

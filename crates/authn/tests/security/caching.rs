@@ -1,11 +1,12 @@
-//! Verified-token cache behaviour seen from outside: distinct keys, expiry at `exp`, speed.
+//! Verified-token cache behaviour seen from outside: distinct keys, expiry at `exp`, speed; and
+//! one connection's memo of its last token, under the same rules.
 
 use std::time::{Duration, Instant};
 
-use nmp_authn::RejectReason;
+use nmp_authn::{AuthnError, BearerMemo, RejectReason, VerifiedBearer};
 use serde_json::json;
 
-use crate::support::{rsa1, Harness};
+use crate::support::{rsa1, rsa2, wait_until, Harness};
 
 #[tokio::test]
 async fn cache_key_distinguishes_tokens() {
@@ -55,5 +56,79 @@ async fn cache_capacity_bounds_entries() {
     for index in 0..6 {
         h.assert_accepted(&key.mint(&h.claims_with(json!({"jti": format!("j{index}")})))).await;
         assert!(h.auth.cached_tokens() <= 3);
+    }
+}
+
+/// The principal id a remembered-token call answers with (IdP tokens only here).
+async fn remembered(h: &Harness, token: &str, memo: &BearerMemo) -> Result<String, AuthnError> {
+    match h.auth.authenticate_bearer_remembered(token, memo).await? {
+        VerifiedBearer::Token(verified) => Ok(verified.principal.id.to_string()),
+        other => panic!("an IdP token verified as {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_connection_memo_answers_only_for_its_exact_token() {
+    let key = rsa1();
+    let h = Harness::start(vec![key.jwk()], |_| {}).await;
+    let memo = BearerMemo::default();
+    let alice = key.mint(&h.claims());
+    let bob = key.mint(&h.claims_with(json!({"sub": "bob"})));
+    for _ in 0..2 {
+        assert_eq!(remembered(&h, &alice, &memo).await.unwrap(), "alice");
+        assert_eq!(remembered(&h, &alice, &memo).await.unwrap(), "alice");
+        assert_eq!(remembered(&h, &bob, &memo).await.unwrap(), "bob");
+    }
+    // Alice's token with its signature's last character changed is not alice's token.
+    remembered(&h, &alice, &memo).await.unwrap();
+    let mut forged = alice.clone();
+    let last = forged.pop().expect("a character");
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    assert!(remembered(&h, &forged, &memo).await.is_err(), "a forged token is verified, not remembered");
+    let prefix = &alice[..alice.len() - 1];
+    assert!(remembered(&h, prefix, &memo).await.is_err(), "a prefix of the remembered token");
+    // Memo hits count as cache hits. Round 1: alice verified (miss), alice remembered (hit),
+    // bob verified (miss). Round 2: alice from the process-wide cache (the memo held bob), alice
+    // remembered, bob from the cache: 3 hits. Alice again from the cache (1 hit); the forged token
+    // and the prefix are misses, verified and refused.
+    let stats = h.auth.stats();
+    assert_eq!((stats.token_cache_hits, stats.token_cache_misses), (1 + 3 + 1, 2 + 2), "{stats:?}");
+}
+
+#[tokio::test]
+async fn a_remembered_token_never_outlives_exp() {
+    let key = rsa1();
+    let h = Harness::start(vec![key.jwk()], |settings| settings.leeway_seconds = 0).await;
+    let exp = h.now() + 100;
+    let token = key.mint(&h.claims_with(json!({"exp": exp})));
+    let memo = BearerMemo::default();
+    assert_eq!(remembered(&h, &token, &memo).await.unwrap(), "alice");
+    h.clock.set(exp - 1);
+    assert_eq!(remembered(&h, &token, &memo).await.unwrap(), "alice");
+    h.clock.set(exp);
+    match remembered(&h, &token, &memo).await {
+        Err(AuthnError::InvalidToken(reason)) => assert_eq!(reason, RejectReason::Expired),
+        other => panic!("expired token answered {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_remembered_token_stops_when_its_key_leaves_the_jwks() {
+    let (k1, k2) = (rsa1(), rsa2());
+    let h = Harness::start(vec![k1.jwk(), k2.jwk()], |settings| {
+        settings.jwks_refresh_interval = Duration::from_millis(100);
+        settings.unknown_kid_cooldown = Duration::from_secs(3_600);
+    })
+    .await;
+    let token = k1.mint(&h.claims());
+    let memo = BearerMemo::default();
+    assert_eq!(remembered(&h, &token, &memo).await.unwrap(), "alice");
+    assert_eq!(remembered(&h, &token, &memo).await.unwrap(), "alice");
+    h.idp.set_keys(vec![k2.jwk()]);
+    let before = h.idp.jwks_hits();
+    wait_until(Duration::from_secs(3), || h.idp.jwks_hits() >= before + 2).await;
+    match remembered(&h, &token, &memo).await {
+        Err(AuthnError::InvalidToken(reason)) => assert_eq!(reason, RejectReason::UnknownKey),
+        other => panic!("a token whose key left the JWKS answered {other:?}"),
     }
 }

@@ -7,6 +7,7 @@
 //!   answer 2xx when something went wrong inside.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -22,6 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
+use crate::memo::ConnectionMemo;
 use crate::middleware::{denial, identify, log_decision, pdp_failure, Identity};
 use crate::state::AppState;
 
@@ -61,8 +63,10 @@ fn principal_header_values(principal: &Principal) -> Vec<(HeaderName, HeaderValu
     out
 }
 
-fn peer(request: &Request) -> Option<std::net::IpAddr> {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+/// The peer's address and the connection's memo (none for in-process calls).
+fn connection(request: &Request) -> (Option<std::net::IpAddr>, Option<Arc<ConnectionMemo>>) {
+    let extensions = request.extensions();
+    (extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()), extensions.get().cloned())
 }
 
 /// `token_kind` on the wire: the reference's enum, which the official SDK validates
@@ -78,11 +82,16 @@ fn wire_token_kind(kind: Option<&'static str>) -> &'static str {
 }
 
 /// Token inspection: who does this bearer token say the caller is?
-async fn inspect(state: &AppState, headers: &HeaderMap, peer: Option<std::net::IpAddr>) -> Response {
+async fn inspect(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    memo: Option<&ConnectionMemo>,
+) -> Response {
     if headers.get(header::AUTHORIZATION).is_none() {
         return no_store(ApiError::unauthorized("Missing bearer token").into_response());
     }
-    let identity = match identify(state, headers, peer).await {
+    let identity = match identify(state, headers, peer, memo).await {
         Ok(Identity { principal: Some(principal), token_kind, jti, .. }) => (principal, token_kind, jti),
         Ok(_) => return no_store(ApiError::unauthorized("Missing bearer token").into_response()),
         Err(ApiError::Unauthorized { .. }) => {
@@ -116,13 +125,13 @@ async fn inspect(state: &AppState, headers: &HeaderMap, peer: Option<std::net::I
     description = "Validate the bearer token and say who it identifies (also POST). Gateways forward the returned X-NMP-Principal-* headers.",
     responses((status = 200, body = AuthenticateResponse), (status = 401, body = ErrorDetail)))]
 async fn authenticate_get(State(state): State<AppState>, request: Request) -> Response {
-    let peer = peer(&request);
-    inspect(&state, request.headers(), peer).await
+    let (peer, memo) = connection(&request);
+    inspect(&state, request.headers(), peer, memo.as_deref()).await
 }
 
 async fn authenticate_post(State(state): State<AppState>, request: Request) -> Response {
-    let peer = peer(&request);
-    inspect(&state, request.headers(), peer).await
+    let (peer, memo) = connection(&request);
+    inspect(&state, request.headers(), peer, memo.as_deref()).await
 }
 
 /// Forward auth where the original path follows the callout prefix.
@@ -141,8 +150,8 @@ async fn forward_auth_prefixed(State(state): State<AppState>, request: Request) 
         Ok(method) => method,
         Err(error) => return no_store(error.into_response()),
     };
-    let peer = peer(&request);
-    forward_auth(&state, request.headers(), peer, &method, &original).await
+    let (peer, memo) = connection(&request);
+    forward_auth(&state, request.headers(), peer, memo.as_deref(), &method, &original).await
 }
 
 /// Forward auth where the gateway names the original request in headers (Traefik forwardAuth:
@@ -165,8 +174,8 @@ async fn forward_auth_headers(State(state): State<AppState>, request: Request) -
         Ok(method) => method,
         Err(error) => return no_store(error.into_response()),
     };
-    let peer = peer(&request);
-    forward_auth(&state, request.headers(), peer, &method, &uri).await
+    let (peer, memo) = connection(&request);
+    forward_auth(&state, request.headers(), peer, memo.as_deref(), &method, &uri).await
 }
 
 /// The method to decide on (GW-05). Gateways that call out with GET (nginx `auth_request`,
@@ -214,6 +223,7 @@ async fn forward_auth(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<std::net::IpAddr>,
+    memo: Option<&ConnectionMemo>,
     method: &Method,
     original: &str,
 ) -> Response {
@@ -224,7 +234,7 @@ async fn forward_auth(
             ApiError::BadRequest("the original path is not a canonical absolute path".into()).into_response(),
         );
     };
-    let identity = match identify(state, headers, peer).await {
+    let identity = match identify(state, headers, peer, memo).await {
         Ok(identity) => identity,
         Err(error) => return no_store(never_2xx(error.into_response())),
     };

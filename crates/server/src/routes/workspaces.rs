@@ -116,13 +116,9 @@ async fn list_workspaces(
 ) -> ApiResult<Json<Page<wire::Workspace>>> {
     let params = list_params(query, 100, "-created_at", &[SortField::CreatedAt, SortField::Name])?;
     // A PlatformAdmin sees every workspace: the decision that let the request in said so already.
-    let visible = if caller.platform_admin {
-        None
-    } else {
-        state.access.visible_workspaces(caller.principal.as_deref())
-    };
+    let visible = caller.visible_workspaces(&state.access);
     let list_query = params.query.clone();
-    let page = state.read(move |store| store.list_workspaces(&list_query, visible.as_ref())).await?;
+    let page = state.read(move |store| store.list_workspaces(&list_query, visible.as_deref())).await?;
     let items = page.items.into_iter().map(convert::workspace).collect();
     Ok(Json(page_of(items, page.total, &params)))
 }
