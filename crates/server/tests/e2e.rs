@@ -20,6 +20,7 @@ mod e2e {
     mod health;
     mod iam;
     mod insight;
+    mod keep_alive;
     mod limits;
     mod logging;
     mod members;
