@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side throughput of nmp-server and the reference platform (nemo-platform 0.6.0), same
-# data, same load generator (hey), servers measured one after the other, never concurrently.
+# data, same load generator (hey), servers measured one after the other, never concurrently (the
+# auth-off list is measured right before and right after the auth-on lists, A-B-A).
 #
 #   scripts/bench.sh                 full run (3 s warm-up + hey -z 10s -c 16 per scenario, three
 #                                    rounds), writes the table into docs/benchmarks.md between markers
@@ -52,7 +53,7 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nmp-bench.XXXXXX")
-server_pid="" pg_pid=""
+server_pid="" pg_pid="" off_pid=""
 stop_server() {
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
@@ -63,6 +64,8 @@ stop_server() {
     server_pid=""
 }
 cleanup() {
+    stop_server
+    server_pid=$off_pid
     stop_server
     if [ -n "$pg_pid" ]; then kill -TERM "$pg_pid" 2>/dev/null || true; wait "$pg_pid" 2>/dev/null || true; fi
     if [ "${BENCH_KEEP_WORK:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
@@ -317,20 +320,39 @@ parse_hey() {
 members_url() { echo "$base/apis/entities/v2/workspaces/ws1/members$1"; }
 carol='{"principal":"carol@example.com","roles":["Viewer"]}'
 
+# The mean of two measure lines ("RPS P50 P99 NON2XX TOTAL CPU"): means, except the counts, summed.
+mean_of() { # mean_of FILE_A FILE_B
+    paste -d' ' "$1" "$2" | awk '{
+        printf "%.1f %s %s %d %d %.0f\n", ($1 + $7) / 2, ($2 == "n/a" || $8 == "n/a") ? "n/a" : sprintf("%.1f", ($2 + $8) / 2),
+            ($3 == "n/a" || $9 == "n/a") ? "n/a" : sprintf("%.1f", ($3 + $9) / 2), $4 + $10, $5 + $11, ($6 + $12) / 2
+    }'
+}
+
 run_scenarios() { # run_scenarios IMPL START_FUNCTION
-    local impl=$1 start=$2
+    local impl=$1 start=$2 list="/apis/entities/v2/workspaces" off_base on_pid on_base
+    # The auth-off server is measured just before and just after the auth-on lists (A-B-A): the
+    # mean of the two is what the auth-on lists are compared with, so a slow or fast stretch of
+    # the shared machine during the round weighs on both sides. Idle in between, it costs nothing.
     log "$impl: auth off"
     $start "$impl-auth-off-round$round" false
     seed_data false
-    measure "$impl" list-off -- "$base/apis/entities/v2/workspaces"
-    stop_server
+    off_pid=$server_pid off_base=$base
+    measure "$impl" list-off-before -- "$off_base$list"
+    server_pid=""
 
     log "$impl: auth on"
     $start "$impl-auth-on-round$round" true
     seed_data true
+    on_pid=$server_pid on_base=$base
     load_during=$(cut -d' ' -f1 /proc/loadavg)
-    measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$base/apis/entities/v2/workspaces"
-    measure "$impl" list-bob -- -H "Authorization: Bearer $bob_token" "$base/apis/entities/v2/workspaces"
+    measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$on_base$list"
+    measure "$impl" list-bob -- -H "Authorization: Bearer $bob_token" "$on_base$list"
+    server_pid=$off_pid
+    measure "$impl" list-off-after -- "$off_base$list"
+    stop_server
+    off_pid="" server_pid=$on_pid
+    mean_of "$work/round$round-$impl-list-off-before" "$work/round$round-$impl-list-off-after" \
+        >"$work/round$round-$impl-list-off"
     measure "$impl" authenticate -- -H "Authorization: Bearer $bob_token" "$base/apis/auth/authenticate"
     # The server's own floor (routing, middleware, no auth, no store), same process, same run.
     measure "$impl" live -- "$base/health/live"
@@ -418,7 +440,7 @@ verdict() { # verdict VALUE THRESHOLD
 report() {
     local scenarios=(list-off list-admin list-bob authenticate member-create live list-admin-pg list-bob-pg)
     local -A label=(
-        [list-off]='1. `GET /apis/entities/v2/workspaces`, auth off'
+        [list-off]='1. `GET /apis/entities/v2/workspaces`, auth off (mean of a run just before 2 and one just after 3)'
         [list-admin]='2. same, auth on, admin'
         [list-bob]='3. same, auth on, bob (filtered list)'
         [authenticate]='4. `GET /apis/auth/authenticate`, bob'
@@ -430,7 +452,8 @@ report() {
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') with \`$invocation\`; nmp-server built from $built_from."
     echo
     echo "Each scenario: \`hey -z $warmup -c $concurrency\` warm-up, then \`hey -z $duration -c $concurrency\`;" \
-        "$rounds round(s), alternating ours and the reference. Each cell is the median over the rounds."
+        "$rounds round(s), alternating ours and the reference. Each cell is the median over the rounds." \
+        "Within a round the auth-off server is measured right before and right after the auth-on lists (2, 3), both servers up and only one under load, and 1 is the mean of those two runs."
     echo
     echo "| scenario | ours req/s | ours p50 | ours p99 | ours CPU/req | reference req/s | reference p50 | reference p99 | reference CPU/req | ours / reference (req/s, median of the rounds' ratios) | non-2xx (ours / reference) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
