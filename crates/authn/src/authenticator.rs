@@ -256,8 +256,7 @@ impl Authenticator {
             return Ok(hit.into_bearer());
         }
         let entry = self.authenticate_entry(token).await?;
-        memo.remember(token, &entry);
-        Ok(entry.into_bearer())
+        Ok(memo.remember(token, &entry).into_bearer())
     }
 
     async fn authenticate_entry(&self, token: &str) -> Result<Cached, AuthnError> {

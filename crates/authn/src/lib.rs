@@ -66,6 +66,11 @@
 //!   looked up before anything of the token is decoded; an entry ends at the token's `exp` and is dropped as
 //!   soon as the key that verified it leaves the JWKS. Revocation of a token itself is not
 //!   seen before `exp` (as with any stateless JWT validation).
+//! - **Connection memo.** [`BearerMemo`] is one connection's last token and its verified entry
+//!   (a copy the connection owns), for [`Authenticator::authenticate_bearer_remembered`]: the
+//!   byte-identical token answers from it under the cache's rules, checked on every request (not
+//!   at or after `exp`, and for a signed token only while its key is in the JWKS); its hits count
+//!   as cache hits. It holds the token's bytes while the connection lives and never prints them.
 //! - **Quickstart.** `allow_unsigned_jwt: true` accepts `alg: none` tokens (empty signature),
 //!   still requiring `sub`, `exp`, `iat` and the time checks, but no `iss`/`aud` check. Anyone can
 //!   then mint any identity, including PlatformAdmin: a warning is logged at start. Never enable

@@ -51,9 +51,12 @@ impl BearerMemo {
         None
     }
 
-    /// Remember `entry` for `token`, in a copy of its own (see the module documentation).
-    pub(crate) fn remember(&self, token: &str, entry: &Cached) {
-        *self.lock() = Some(Remembered { token: token.into(), entry: detached(entry) });
+    /// Remember `entry` for `token`, in a copy of its own (see the module documentation), and
+    /// hand out that copy, so the next request gets the very principal this one got.
+    pub(crate) fn remember(&self, token: &str, entry: &Cached) -> Cached {
+        let entry = detached(entry);
+        *self.lock() = Some(Remembered { token: token.into(), entry: entry.clone() });
+        entry
     }
 
     /// Forget the remembered token (tests; a connection simply drops its memo).
