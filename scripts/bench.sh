@@ -53,7 +53,7 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nmp-bench.XXXXXX")
-server_pid="" pg_pid="" off_pid=""
+server_pid="" pg_pid="" off_pid="" on_pid=""
 stop_server() {
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
@@ -64,9 +64,11 @@ stop_server() {
     server_pid=""
 }
 cleanup() {
-    stop_server
-    server_pid=$off_pid
-    stop_server
+    local pid
+    for pid in "$server_pid" "$off_pid" "$on_pid"; do
+        server_pid=$pid
+        stop_server
+    done
     if [ -n "$pg_pid" ]; then kill -TERM "$pg_pid" 2>/dev/null || true; wait "$pg_pid" 2>/dev/null || true; fi
     if [ "${BENCH_KEEP_WORK:-0}" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
 }
@@ -329,10 +331,11 @@ mean_of() { # mean_of FILE_A FILE_B
 }
 
 run_scenarios() { # run_scenarios IMPL START_FUNCTION
-    local impl=$1 start=$2 list="/apis/entities/v2/workspaces" off_base on_pid on_base
+    local impl=$1 start=$2 list="/apis/entities/v2/workspaces" off_base on_base
     # The auth-off server is measured just before and just after the auth-on lists (A-B-A): the
     # mean of the two is what the auth-on lists are compared with, so a slow or fast stretch of
-    # the shared machine during the round weighs on both sides. Idle in between, it costs nothing.
+    # the shared machine during the round weighs on both sides. In between it only idles (the
+    # reference's own policy-data refresh, every 2 s, still runs).
     log "$impl: auth off"
     $start "$impl-auth-off-round$round" false
     seed_data false
@@ -372,6 +375,7 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
     log "$impl member create with wait (mean of 3, new principals): $((total_ms / 3)) ms"
     echo "$load_during $(cut -d' ' -f1 /proc/loadavg)" >"$work/round$round-load-$impl"
     stop_server
+    on_pid=""
 
     if [ "$impl" = ours ] && [ "$skip_postgres" != 1 ]; then
         log "$impl: auth on, PostgreSQL"

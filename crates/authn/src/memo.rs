@@ -2,8 +2,9 @@
 //! with every request, so the connection remembers the token it last verified and what it
 //! verified as. A repeated token then costs a byte comparison instead of a keyed hash and a
 //! lookup in the process-wide cache, and, more to the point under load, it touches nothing that
-//! other connections touch: the remembered principal is the connection's own copy, so handing it
-//! to a request does not bounce a shared reference count between cores.
+//! other connections touch: from its second use on, the remembered principal is the connection's
+//! own copy, so handing it to a request does not bounce a shared reference count between cores.
+//! With the token cache disabled (`token_cache_capacity` 0) nothing is remembered either.
 //!
 //! A remembered token answers under exactly the rules of the process-wide cache, checked on every
 //! request: never at or after the entry's end (`exp`, or an access key's `exp` plus leeway), and,
@@ -26,6 +27,10 @@ pub struct BearerMemo {
 struct Remembered {
     token: Box<str>,
     entry: Cached,
+    /// Whether `entry` is the connection's own copy yet. A token is copied on its second use on
+    /// the connection, not its first: a gateway's connection that carries a different user's
+    /// token with each request would otherwise copy a principal per request for nothing.
+    own: bool,
 }
 
 impl std::fmt::Debug for BearerMemo {
@@ -43,20 +48,22 @@ impl BearerMemo {
     /// it; an entry that no longer answers is forgotten.
     pub(crate) fn get(&self, token: &str, answers: impl FnOnce(&Cached) -> bool) -> Option<Cached> {
         let mut last = self.lock();
-        let remembered = last.as_ref().filter(|r| *r.token == *token)?;
-        if answers(&remembered.entry) {
-            return Some(remembered.entry.clone());
+        let remembered = last.as_mut().filter(|r| *r.token == *token)?;
+        if !answers(&remembered.entry) {
+            *last = None;
+            return None;
         }
-        *last = None;
-        None
+        if !remembered.own {
+            remembered.entry = detached(&remembered.entry);
+            remembered.own = true;
+        }
+        Some(remembered.entry.clone())
     }
 
-    /// Remember `entry` for `token`, in a copy of its own (see the module documentation), and
-    /// hand out that copy, so the next request gets the very principal this one got.
-    pub(crate) fn remember(&self, token: &str, entry: &Cached) -> Cached {
-        let entry = detached(entry);
-        *self.lock() = Some(Remembered { token: token.into(), entry: entry.clone() });
-        entry
+    /// Remember `entry` (the process-wide cache's, shared) for `token`; its first hit makes it
+    /// the connection's own copy (see the module documentation).
+    pub(crate) fn remember(&self, token: &str, entry: &Cached) {
+        *self.lock() = Some(Remembered { token: token.into(), entry: entry.clone(), own: false });
     }
 
     /// Forget the remembered token (tests; a connection simply drops its memo).

@@ -111,6 +111,11 @@ impl TokenCache {
         TokenCache { capacity, entries: RwLock::new(Entries::default()) }
     }
 
+    /// False when configured with no room (`token_cache_capacity` 0): nothing is remembered.
+    pub fn is_enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
     pub fn len(&self) -> usize {
         self.read().by_key.len()
     }

@@ -22,7 +22,7 @@ use nmp_core::Principal;
 use crate::access::Access;
 
 /// One connection's memo; the accept loop puts it in every request's extensions.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ConnectionMemo {
     pub bearer: BearerMemo,
     allow: Mutex<Option<RememberedAllow>>,
@@ -53,6 +53,13 @@ struct RememberedAllow {
 pub struct AllowOutcome {
     pub reason: &'static str,
     pub platform_admin: bool,
+}
+
+impl std::fmt::Debug for ConnectionMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // What a connection remembers is its own business: a `Caller` printed in a log says no more.
+        f.debug_struct("ConnectionMemo").finish_non_exhaustive()
+    }
 }
 
 impl ConnectionMemo {
@@ -103,16 +110,17 @@ impl ConnectionMemo {
         access: &Access,
         principal: &Arc<Principal>,
     ) -> Option<Arc<BTreeSet<String>>> {
+        let lock = || self.visible.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let generation = access.generation();
-        let mut remembered = self.visible.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(r) = remembered.as_ref() {
+        if let Some(r) = lock().as_ref() {
             if Arc::ptr_eq(&r.principal, principal) && r.generation == generation {
                 return r.visible.clone();
             }
         }
+        // Computed outside the memo's lock: HTTP/2 streams of the connection do not wait on it.
         let (visible, generation) = access.visible_workspaces_at_generation(Some(principal));
         let visible = visible.map(Arc::new);
-        *remembered = Some(RememberedVisible {
+        *lock() = Some(RememberedVisible {
             principal: Arc::clone(principal),
             generation,
             visible: visible.clone(),

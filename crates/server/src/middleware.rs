@@ -55,7 +55,8 @@ pub(crate) fn principal_headers(headers: &HeaderMap) -> Result<PrincipalHeaders<
 /// Who a request says it is, once verified.
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
-    /// Shared with the token cache: a cached token's principal is never copied.
+    /// Shared with the token cache (or, on a keep-alive connection, with the connection's memo:
+    /// ADR 0037); never copied per request.
     pub principal: Option<Arc<Principal>>,
     /// `oidc_access_token`, `unsigned_token` or `gateway_headers`.
     pub token_kind: Option<&'static str>,

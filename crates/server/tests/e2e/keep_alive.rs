@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::access_keys::{keys_yaml, signing_key};
-use super::support::{names, user_token, TestServer, QUICKSTART};
+use super::support::{names, user_token, write_config, ProcessServer, TestServer, QUICKSTART};
 
 const WS: &str = "/apis/entities/v2/workspaces";
 const WHOAMI: &str = "/apis/auth/v2/whoami";
@@ -25,7 +25,11 @@ struct Connection {
 
 impl Connection {
     async fn open(server: &TestServer) -> Connection {
-        let host = server.base.trim_start_matches("http://").to_string();
+        Connection::open_at(&server.base).await
+    }
+
+    async fn open_at(base: &str) -> Connection {
+        let host = base.trim_start_matches("http://").to_string();
         let stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
         let (sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
@@ -99,23 +103,70 @@ async fn a_revocation_through_another_connection_is_refused_on_this_one_at_once(
 
     let mut connection = Connection::open(&server).await;
     let ws1 = format!("{WS}/ws1");
+    let sees_ws1 = |list: &Value| names(list).contains(&"ws1".to_string());
+    // The list, then ws1, each asked again and again: the last request before each change is the
+    // very request the connection remembers as allowed.
+    for _ in 0..3 {
+        let (status, list) = connection.get(WS, &bob).await;
+        assert!(status == StatusCode::OK && sees_ws1(&list), "{list}");
+    }
     for _ in 0..3 {
         assert_eq!(connection.get(&ws1, &bob).await.0, StatusCode::OK, "bob reads ws1, again and again");
-        let (status, list) = connection.get(WS, &bob).await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(names(&list).contains(&"ws1".to_string()), "{list}");
     }
     let revoke = format!("{members}/bob@example.com");
     assert_eq!(server.as_token(&admin, Method::DELETE, &revoke, None).await.0, StatusCode::OK);
     assert_eq!(connection.get(&ws1, &bob).await.0, StatusCode::FORBIDDEN, "the remembered allow is gone");
     let (_, list) = connection.get(WS, &bob).await;
-    assert!(!names(&list).contains(&"ws1".to_string()), "the remembered visible set is gone: {list}");
+    assert!(!sees_ws1(&list), "the remembered visible set is gone: {list}");
 
-    // And a grant through the other connection shows on this one at once.
+    // A grant through the other connection shows on this one at once, in the list first.
     assert_eq!(server.as_token(&admin, Method::POST, &members, Some(grant)).await.0, StatusCode::CREATED);
-    assert_eq!(connection.get(&ws1, &bob).await.0, StatusCode::OK);
     let (_, list) = connection.get(WS, &bob).await;
-    assert!(names(&list).contains(&"ws1".to_string()), "{list}");
+    assert!(sees_ws1(&list), "{list}");
+    for _ in 0..3 {
+        assert_eq!(connection.get(&ws1, &bob).await.0, StatusCode::OK);
+    }
+    // And the workspace's removal too.
+    assert_eq!(server.as_token(&admin, Method::DELETE, &ws1, None).await.0, StatusCode::OK);
+    assert_ne!(connection.get(&ws1, &bob).await.0, StatusCode::OK, "ws1 is gone");
+    let (_, list) = connection.get(WS, &bob).await;
+    assert!(!sees_ws1(&list), "{list}");
+}
+
+#[tokio::test]
+async fn nothing_is_remembered_while_allowed_decisions_are_logged_or_with_the_token_cache_off() {
+    // Each logged decision is a decision made: a repeated request on one connection is logged
+    // every time. With the token cache disabled, each request verifies its token again.
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "{QUICKSTART}  token_cache_max_entries: 0\n  decision_log:\n    allowed: true\nserver:\n  log_format: json\n"
+    );
+    let config = write_config(dir.path(), &yaml);
+    let server = ProcessServer::spawn_with_log(&config, &dir.path().join("data"), "warn,nmp::decision=info")
+        .expect("starts");
+    let mut connection = Connection::open_at(&server.base).await;
+    let bob = token("bob@example.com");
+    for _ in 0..3 {
+        assert_eq!(connection.get(WS, &bob).await.0, StatusCode::OK);
+    }
+    let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+    let counter = |name: &str| -> Option<u64> {
+        let line = metrics.lines().find(|l| l.starts_with(name))?;
+        line.rsplit(' ').next()?.parse().ok()
+    };
+    let (hits, misses) = (counter("nmp_token_cache_hits"), counter("nmp_token_cache_misses"));
+    let mut logged = 0;
+    for _ in 0..50 {
+        logged = server.log().matches(r#""result":"allow""#).count();
+        if logged >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let log = server.log();
+    server.kill9();
+    assert_eq!(logged, 3, "each of the three requests decided and logged: {log}");
+    assert_eq!((hits, misses), (Some(0), Some(3)), "each request verified its token: {metrics}");
 }
 
 #[tokio::test]
