@@ -54,6 +54,8 @@ pub struct Access {
     pub opa: Option<OpaClient>,
     /// Scoped Access Keys: the registry copy (their signatures are the authenticator's to verify).
     access_keys: RwLock<KeyRegistry>,
+    /// Bumped, under the registry's write lock, by every registry write (ADR 0037).
+    key_generation: AtomicU64,
 }
 
 impl Access {
@@ -75,6 +77,7 @@ impl Access {
             authenticator,
             opa,
             access_keys: RwLock::new(KeyRegistry::default()),
+            key_generation: AtomicU64::new(0),
         }
     }
 
@@ -82,8 +85,17 @@ impl Access {
         self.access_keys.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The registry for writing; the generation is bumped while the guard is held, so a reader
+    /// under the read lock sees a generation and a registry that agree.
     fn key_registry_mut(&self) -> std::sync::RwLockWriteGuard<'_, KeyRegistry> {
-        self.access_keys.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        let registry = self.access_keys.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.key_generation.fetch_add(1, Ordering::SeqCst);
+        registry
+    }
+
+    /// The generation of the access-key registry.
+    pub fn key_generation(&self) -> u64 {
+        self.key_generation.load(Ordering::SeqCst)
     }
 
     /// The one path for an access-key registry write (create, revoke, suspend, unsuspend): under
@@ -122,6 +134,15 @@ impl Access {
     /// The registry's verdict on a verified key: no I/O.
     pub fn check_access_key(&self, jti: &str, subject: &str, now: i64) -> KeyCheck {
         self.key_registry().check(jti, subject, now)
+    }
+
+    /// [`Access::check_access_key`], with the registry's generation and the instant the key is
+    /// refused as expired, both read under the same read lock as the verdict.
+    pub fn check_access_key_at_generation(&self, jti: &str, subject: &str, now: i64) -> (KeyCheck, u64, i64) {
+        let registry = self.key_registry();
+        let generation = self.key_generation.load(Ordering::SeqCst);
+        let until = registry.refused_from(jti).unwrap_or(i64::MIN);
+        (registry.check(jti, subject, now), generation, until)
     }
 
     fn write_lock(&self) -> MutexGuard<'_, ()> {

@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use crate::config::AccessKeySettings;
 use crate::error::{ApiError, ApiResult};
 use crate::key_registry::KeyCheck;
+use crate::memo::ConnectionMemo;
 use crate::middleware::Identity;
 use crate::state::AppState;
 
@@ -33,10 +34,20 @@ fn invalid_token() -> ApiError {
 /// Admit an access key whose signature and claims the authenticator verified (it routes every
 /// token that claims to be an access key to the platform's keys alone): it is accepted only when
 /// its registry entry is active for its subject; otherwise 401, whatever else the token may be.
-pub async fn admit(state: &AppState, verified: VerifiedAccessKey) -> ApiResult<Identity> {
+pub async fn admit(
+    state: &AppState,
+    verified: VerifiedAccessKey,
+    memo: Option<&ConnectionMemo>,
+) -> ApiResult<Identity> {
     let metrics = &state.metrics;
     let now = state.now().unix_timestamp();
-    let mut check = state.access.check_access_key(&verified.jti, &verified.principal.id, now);
+    // The connection's last key, found active on the registry's current generation (ADR 0037).
+    if memo.is_some_and(|memo| memo.key_active(&verified.jti, state.access.key_generation(), now)) {
+        metrics.authentication("accepted", TOKEN_KIND);
+        return Ok(identity(verified));
+    }
+    let (mut check, generation, until) =
+        state.access.check_access_key_at_generation(&verified.jti, &verified.principal.id, now);
     if check == KeyCheck::Unknown {
         // Signed by us but not in this replica's copy: created moments ago through another
         // replica, or never recorded. One store read decides; only such keys pay for it.
@@ -49,19 +60,27 @@ pub async fn admit(state: &AppState, verified: VerifiedAccessKey) -> ApiResult<I
             Err(ApiError::NotFound(_)) => {}
             Err(other) => return Err(other),
         }
+    } else if check == KeyCheck::Active {
+        if let Some(memo) = memo {
+            memo.remember_key(&verified.jti, generation, until);
+        }
     }
     if check != KeyCheck::Active {
         metrics.authentication("rejected", "access_key_inactive");
         return Err(invalid_token());
     }
     metrics.authentication("accepted", TOKEN_KIND);
-    Ok(Identity {
+    Ok(identity(verified))
+}
+
+fn identity(verified: VerifiedAccessKey) -> Identity {
+    Identity {
         principal: Some(verified.principal),
         token_kind: Some(TOKEN_KIND),
         jti: Some(verified.jti),
         expires_at: verified.expires_at,
         bearer: true,
-    })
+    }
 }
 
 /// What a create request asked for, after body validation.

@@ -57,6 +57,15 @@ impl KeyRegistry {
         self.by_jti.contains_key(jti)
     }
 
+    /// The first instant (seconds) at which the key `jti` is refused as expired (its `exp` plus
+    /// the leeway; `i64::MAX` for a key that never expires), if the registry knows it.
+    pub fn refused_from(&self, jti: &str) -> Option<i64> {
+        let state = self.by_jti.get(jti)?;
+        Some(
+            state.expires_at.map_or(i64::MAX, |exp| exp.saturating_add(nmp_authn::ACCESS_KEY_LEEWAY_SECONDS)),
+        )
+    }
+
     /// May the key `jti`, presented with subject `subject`, be used at `now`?
     pub fn check(&self, jti: &str, subject: &str, now: i64) -> KeyCheck {
         let Some(state) = self.by_jti.get(jti) else { return KeyCheck::Unknown };

@@ -1,16 +1,23 @@
-//! What one connection remembers between its requests: its last bearer token (what it verified
-//! as: [`nmp_authn::BearerMemo`]) and its last allowed request. A client on a keep-alive
+//! What one connection remembers between its requests (ADR 0037): its last bearer token and what
+//! it verified as ([`nmp_authn::BearerMemo`]), the registry's verdict when that token is an access
+//! key, its last allowed request, and its caller's visible workspaces. A client on a keep-alive
 //! connection sends the same token again and again, often to the same endpoint (a dashboard or a
-//! script polling a list); remembering both spares it the process-wide token cache, the bindings
-//! index and the decision, and so every piece of state that requests on other connections touch.
+//! script polling a list); remembering these spares it the process-wide token cache, the key
+//! registry, the bindings index and the decision, and so every piece of state that requests on
+//! other connections touch.
 //!
-//! The remembered allow answers only for the same principal (the very copy the bearer memo holds,
-//! so only while that token still answers), the same method and path, and the same generation of
-//! the bindings index: any grant, revocation, workspace removal or reload since bumps the
-//! generation, so a change is seen by the very next request, as with every decision (ADR 0017).
-//! It is used only by the embedded PDP (OPA is asked every time) and not while allowed decisions
-//! are logged (each logged decision is a decision made). Nothing is remembered across
-//! connections, and a connection's memo goes with it.
+//! The remembered allow and visible set answer only for the same principal (the very copy the
+//! bearer memo holds, so only while that token still answers) and the same generation of the
+//! bindings index (the allow also only for the same method and path): any grant, revocation,
+//! workspace removal or reload since bumps the generation, so a change is seen by the very next
+//! request, as with every decision (ADR 0017). The registry's verdict on an access key answers
+//! only for the same key copy, before the registry's end for it (`exp` plus leeway), and on the
+//! same generation of the registry, which every registry write bumps (create, revoke, suspend,
+//! unsuspend, reload), so a revoked or suspended key is refused on the very next request.
+//!
+//! The remembered allow is used only by the embedded PDP (OPA is asked every time) and not while
+//! allowed decisions are logged (each logged decision is a decision made). Nothing is remembered
+//! across connections, and a connection's memo goes with it.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,6 +34,17 @@ pub struct ConnectionMemo {
     pub bearer: BearerMemo,
     allow: Mutex<Option<RememberedAllow>>,
     visible: Mutex<Option<RememberedVisible>>,
+    key: Mutex<Option<RememberedKey>>,
+}
+
+/// An access key the registry found active, as of a registry generation.
+#[derive(Debug)]
+struct RememberedKey {
+    /// The very copy of the key's `jti` the bearer memo handed out.
+    jti: Arc<str>,
+    generation: u64,
+    /// When the registry refuses it as expired.
+    until: i64,
 }
 
 /// The workspaces a principal may list (`None`: all of them), as of an index generation.
@@ -103,6 +121,21 @@ impl ConnectionMemo {
         });
     }
 
+    /// Whether the registry found this access key (the same `jti` copy) active on registry
+    /// generation `generation`, and `now` is before the registry's end for it.
+    pub fn key_active(&self, jti: &Arc<str>, generation: u64, now: i64) -> bool {
+        let remembered = self.key.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        remembered
+            .as_ref()
+            .is_some_and(|r| Arc::ptr_eq(&r.jti, jti) && r.generation == generation && now < r.until)
+    }
+
+    /// Remember an access key the registry found active on `generation`, refused from `until`.
+    pub fn remember_key(&self, jti: &Arc<str>, generation: u64, until: i64) {
+        *self.key.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(RememberedKey { jti: Arc::clone(jti), generation, until });
+    }
+
     /// [`Access::visible_workspaces`] for the principal the bearer memo handed out, remembered
     /// until the index changes.
     pub fn visible_workspaces(
@@ -145,5 +178,16 @@ mod tests {
         assert_eq!(memo.allowed(&alice, &Method::GET, "/apis/y", 7), None, "another path");
         let same_name = Arc::new(Principal::new("alice"));
         assert_eq!(memo.allowed(&same_name, &Method::GET, "/apis/x", 7), None, "another token's principal");
+    }
+
+    #[test]
+    fn a_key_verdict_answers_only_for_the_same_key_copy_generation_and_before_its_end() {
+        let memo = ConnectionMemo::default();
+        let jti: Arc<str> = Arc::from("ak_1");
+        memo.remember_key(&jti, 3, 100);
+        assert!(memo.key_active(&jti, 3, 99));
+        assert!(!memo.key_active(&jti, 3, 100), "at the registry's end");
+        assert!(!memo.key_active(&jti, 4, 99), "the registry changed");
+        assert!(!memo.key_active(&Arc::from("ak_1"), 3, 99), "another token's copy of the same jti");
     }
 }

@@ -156,7 +156,7 @@ pub async fn identify(
         None => authenticator.authenticate_bearer(token.as_str()).await,
     };
     match verified {
-        Ok(VerifiedBearer::AccessKey(verified)) => crate::access_keys::admit(state, verified).await,
+        Ok(VerifiedBearer::AccessKey(verified)) => crate::access_keys::admit(state, verified, memo).await,
         Ok(VerifiedBearer::Token(verified)) => {
             // `service:` identities come only through a trusted gateway, never from a token
             // (a quickstart token could otherwise claim the all-powerful service role).
