@@ -10,10 +10,6 @@ use clap::{CommandFactory, Parser};
 
 use cli::{Cli, Command, ServicesCommand};
 
-/// The server's allocator (`nemo services run` runs it), as in `nmp-server`.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {

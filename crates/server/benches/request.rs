@@ -29,10 +29,6 @@ use nmp_server::state::SystemClock;
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 
-/// The allocator of the server's binaries, so the figures are theirs.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const LIST: &str = "/apis/entities/v2/workspaces";
 
 fn unsigned_token(email: &str) -> String {

@@ -3,11 +3,6 @@
 
 use clap::Parser;
 
-/// Per-thread caches instead of glibc's arenas: under load, requests on the two cores no longer
-/// meet on an arena's lock (docs/benchmarks.md, "Ours after the connection memo").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "nmp-server", version, about = "Run the nmp platform server in the foreground.")]
 struct Args {
