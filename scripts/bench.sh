@@ -348,8 +348,15 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
     seed_data true
     on_pid=$server_pid on_base=$base
     load_during=$(cut -d' ' -f1 /proc/loadavg)
-    measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$on_base$list"
-    measure "$impl" list-bob -- -H "Authorization: Bearer $bob_token" "$on_base$list"
+    # Which of the two goes first alternates between rounds: a server's first seconds under load
+    # are not quite its later ones.
+    if [ $((round % 2)) = 1 ]; then
+        measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$on_base$list"
+        measure "$impl" list-bob -- -H "Authorization: Bearer $bob_token" "$on_base$list"
+    else
+        measure "$impl" list-bob -- -H "Authorization: Bearer $bob_token" "$on_base$list"
+        measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$on_base$list"
+    fi
     server_pid=$off_pid
     measure "$impl" list-off-after -- "$off_base$list"
     stop_server
@@ -457,7 +464,7 @@ report() {
     echo
     echo "Each scenario: \`hey -z $warmup -c $concurrency\` warm-up, then \`hey -z $duration -c $concurrency\`;" \
         "$rounds round(s), alternating ours and the reference. Each cell is the median over the rounds." \
-        "Within a round the auth-off server is measured right before and right after the auth-on lists (2, 3), both servers up and only one under load, and 1 is the mean of those two runs."
+        "Within a round the auth-off server is measured right before and right after the auth-on lists (2, 3), both servers up and only one under load, and 1 is the mean of those two runs; 2 goes before 3 in odd rounds, after it in even ones."
     echo
     echo "| scenario | ours req/s | ours p50 | ours p99 | ours CPU/req | reference req/s | reference p50 | reference p99 | reference CPU/req | ours / reference (req/s, median of the rounds' ratios) | non-2xx (ours / reference) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
