@@ -21,13 +21,12 @@ use crate::claims::{check_claims, ClaimRules};
 use crate::compact::{parse_compact, CompactToken, TokenAlgorithm};
 use crate::error::{AuthnError, RejectReason, SettingsError};
 use crate::fetch::Fetcher;
-use crate::keys::KeyFingerprint;
 use crate::keys::{select_key, KeyLookup, VerificationKey};
 use crate::mapping::{groups_overage, map_principal, ClaimMapping};
 use crate::memo::BearerMemo;
 use crate::provider::{Provider, ProviderMetadata, RefreshCause};
 use crate::settings::{secure_url, AuthnSettings};
-use crate::token_cache::{cache_key, Cached, CachedToken, TokenCache};
+use crate::token_cache::{cache_key, CacheKey, Cached, CachedToken, TokenCache};
 use crate::verify::{verify_with_library, LibraryPolicy};
 use nmp_core::clock::Clock;
 
@@ -309,10 +308,7 @@ impl Authenticator {
             return Ok(entry);
         }
         self.check_token_accepted(token)?;
-        let (verified, key_fingerprint) = self.verify_token(token, now).await?;
-        let entry = Cached::Token(CachedToken { verified, key: key_fingerprint });
-        inner.cache.insert(key, entry.clone(), now);
-        Ok(entry)
+        self.verify_token(token, key, now).await.map(Cached::Token)
     }
 
     /// IdP tokens are accepted at all (OIDC or quickstart configured) and this one is not too long.
@@ -341,27 +337,23 @@ impl Authenticator {
             inner.cache.remove(&key);
         }
         inner.cache_misses.fetch_add(1, Ordering::Relaxed);
-        let (verified, key_fingerprint) = self.verify_token(token, now).await?;
-        let entry = Cached::Token(CachedToken { verified: verified.clone(), key: key_fingerprint });
-        inner.cache.insert(key, entry, now);
-        Ok(verified)
+        self.verify_token(token, key, now).await.map(|entry| entry.verified)
     }
 
-    /// The IdP path on a cache miss: parse, verify, check the claims; with the fingerprint of
-    /// the key that verified a signed token.
-    async fn verify_token(
-        &self,
-        token: &str,
-        now: i64,
-    ) -> Result<(VerifiedToken, Option<KeyFingerprint>), AuthnError> {
-        let parsed = parse_compact(token, self.inner.settings.max_token_bytes)?;
-        Ok(match parsed.header.algorithm {
+    /// The IdP path on a cache miss: parse, verify, check the claims, remember.
+    async fn verify_token(&self, token: &str, key: CacheKey, now: i64) -> Result<CachedToken, AuthnError> {
+        let inner = &self.inner;
+        let parsed = parse_compact(token, inner.settings.max_token_bytes)?;
+        let (verified, key_fingerprint) = match parsed.header.algorithm {
             TokenAlgorithm::Unsigned => (self.accept_unsigned(&parsed, now)?, None),
             TokenAlgorithm::Signed(algorithm) => {
                 let (verified, key) = self.accept_signed(token, &parsed, algorithm, now).await?;
                 (verified, Some(key.fingerprint))
             }
-        })
+        };
+        let entry = CachedToken { verified, key: key_fingerprint };
+        inner.cache.insert(key, Cached::Token(entry.clone()), now);
+        Ok(entry)
     }
 
     fn cached_key_still_published(&self, hit: &CachedToken) -> bool {

@@ -65,11 +65,6 @@ impl BearerMemo {
     pub(crate) fn remember(&self, token: &str, entry: &Cached) {
         *self.lock() = Some(Remembered { token: token.into(), entry: entry.clone(), own: false });
     }
-
-    /// Forget the remembered token (tests; a connection simply drops its memo).
-    pub fn clear(&self) {
-        *self.lock() = None;
-    }
 }
 
 fn own(value: &Arc<str>) -> Arc<str> {

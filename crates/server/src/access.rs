@@ -133,7 +133,7 @@ impl Access {
 
     /// The registry's verdict on a verified key: no I/O.
     pub fn check_access_key(&self, jti: &str, subject: &str, now: i64) -> KeyCheck {
-        self.key_registry().check(jti, subject, now)
+        self.check_access_key_at_generation(jti, subject, now).0
     }
 
     /// [`Access::check_access_key`], with the registry's generation and the instant the key is
@@ -248,8 +248,7 @@ impl Access {
         method: &'a str,
         path: &'a str,
     ) -> Decision<'a> {
-        let request = policy::Request { principal, method, path };
-        policy::decide(&request, &self.policy, &self.index())
+        self.decide_at_generation(principal, method, path).0
     }
 
     /// The decision of the configured PDP: embedded, or external OPA (fail closed).

@@ -17,6 +17,14 @@ struct KeyState {
     expires_at: Option<i64>,
 }
 
+impl KeyState {
+    /// The first instant (seconds) at which the key is refused as expired: `exp` plus the leeway,
+    /// `i64::MAX` for a key that never expires.
+    fn refused_from(&self) -> i64 {
+        self.expires_at.map_or(i64::MAX, |exp| exp.saturating_add(nmp_authn::ACCESS_KEY_LEEWAY_SECONDS))
+    }
+}
+
 /// The registry's verdict on a key whose signature already checked out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyCheck {
@@ -60,18 +68,13 @@ impl KeyRegistry {
     /// The first instant (seconds) at which the key `jti` is refused as expired (its `exp` plus
     /// the leeway; `i64::MAX` for a key that never expires), if the registry knows it.
     pub fn refused_from(&self, jti: &str) -> Option<i64> {
-        let state = self.by_jti.get(jti)?;
-        Some(
-            state.expires_at.map_or(i64::MAX, |exp| exp.saturating_add(nmp_authn::ACCESS_KEY_LEEWAY_SECONDS)),
-        )
+        self.by_jti.get(jti).map(KeyState::refused_from)
     }
 
     /// May the key `jti`, presented with subject `subject`, be used at `now`?
     pub fn check(&self, jti: &str, subject: &str, now: i64) -> KeyCheck {
         let Some(state) = self.by_jti.get(jti) else { return KeyCheck::Unknown };
-        let unexpired =
-            state.expires_at.is_none_or(|exp| now < exp.saturating_add(nmp_authn::ACCESS_KEY_LEEWAY_SECONDS));
-        if state.subject == subject && state.status == AccessKeyStatus::Active && unexpired {
+        if state.subject == subject && state.status == AccessKeyStatus::Active && now < state.refused_from() {
             KeyCheck::Active
         } else {
             KeyCheck::Refused

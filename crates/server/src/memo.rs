@@ -80,11 +80,12 @@ impl std::fmt::Debug for ConnectionMemo {
     }
 }
 
-impl ConnectionMemo {
-    fn allow(&self) -> MutexGuard<'_, Option<RememberedAllow>> {
-        self.allow.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+/// One of the memo's slots, locked (a panic elsewhere leaves a slot whole: it is only ever replaced).
+fn lock<T>(slot: &Mutex<T>) -> MutexGuard<'_, T> {
+    slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
+impl ConnectionMemo {
     /// The remembered allow for exactly this principal (the same shared copy), method, path and
     /// index generation.
     pub fn allowed(
@@ -94,7 +95,7 @@ impl ConnectionMemo {
         path: &str,
         generation: u64,
     ) -> Option<AllowOutcome> {
-        let remembered = self.allow();
+        let remembered = lock(&self.allow);
         let r = remembered.as_ref()?;
         (Arc::ptr_eq(&r.principal, principal)
             && r.generation == generation
@@ -112,7 +113,7 @@ impl ConnectionMemo {
         generation: u64,
         outcome: AllowOutcome,
     ) {
-        *self.allow() = Some(RememberedAllow {
+        *lock(&self.allow) = Some(RememberedAllow {
             principal: Arc::clone(principal),
             method: method.clone(),
             path: path.into(),
@@ -124,7 +125,7 @@ impl ConnectionMemo {
     /// Whether the registry found this access key (the same `jti` copy) active on registry
     /// generation `generation`, and `now` is before the registry's end for it.
     pub fn key_active(&self, jti: &Arc<str>, generation: u64, now: i64) -> bool {
-        let remembered = self.key.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let remembered = lock(&self.key);
         remembered
             .as_ref()
             .is_some_and(|r| Arc::ptr_eq(&r.jti, jti) && r.generation == generation && now < r.until)
@@ -132,8 +133,7 @@ impl ConnectionMemo {
 
     /// Remember an access key the registry found active on `generation`, refused from `until`.
     pub fn remember_key(&self, jti: &Arc<str>, generation: u64, until: i64) {
-        *self.key.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some(RememberedKey { jti: Arc::clone(jti), generation, until });
+        *lock(&self.key) = Some(RememberedKey { jti: Arc::clone(jti), generation, until });
     }
 
     /// [`Access::visible_workspaces`] for the principal the bearer memo handed out, remembered
@@ -143,9 +143,8 @@ impl ConnectionMemo {
         access: &Access,
         principal: &Arc<Principal>,
     ) -> Option<Arc<BTreeSet<String>>> {
-        let lock = || self.visible.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let generation = access.generation();
-        if let Some(r) = lock().as_ref() {
+        if let Some(r) = lock(&self.visible).as_ref() {
             if Arc::ptr_eq(&r.principal, principal) && r.generation == generation {
                 return r.visible.clone();
             }
@@ -153,7 +152,7 @@ impl ConnectionMemo {
         // Computed outside the memo's lock: HTTP/2 streams of the connection do not wait on it.
         let (visible, generation) = access.visible_workspaces_at_generation(Some(principal));
         let visible = visible.map(Arc::new);
-        *lock() = Some(RememberedVisible {
+        *lock(&self.visible) = Some(RememberedVisible {
             principal: Arc::clone(principal),
             generation,
             visible: visible.clone(),

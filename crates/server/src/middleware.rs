@@ -271,7 +271,7 @@ pub async fn authenticate_and_authorize(
             Err(error) => return error.into_response(),
         },
     };
-    if !identity.bearer || identity.principal.is_none() {
+    if !identity.bearer {
         memo = None;
     }
     if state.auth_enabled() && state.replication.is_stale() {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use nmp_authn::{AuthnError, BearerMemo, RejectReason, VerifiedBearer};
 use serde_json::json;
 
-use crate::support::{rsa1, rsa2, wait_until, Harness};
+use crate::support::{rsa1, rsa2, Harness};
 
 #[tokio::test]
 async fn cache_key_distinguishes_tokens() {
@@ -115,18 +115,12 @@ async fn a_remembered_token_never_outlives_exp() {
 #[tokio::test]
 async fn a_remembered_token_stops_when_its_key_leaves_the_jwks() {
     let (k1, k2) = (rsa1(), rsa2());
-    let h = Harness::start(vec![k1.jwk(), k2.jwk()], |settings| {
-        settings.jwks_refresh_interval = Duration::from_millis(100);
-        settings.unknown_kid_cooldown = Duration::from_secs(3_600);
-    })
-    .await;
+    let h = Harness::start_refreshing(vec![k1.jwk(), k2.jwk()]).await;
     let token = k1.mint(&h.claims());
     let memo = BearerMemo::default();
     assert_eq!(remembered(&h, &token, &memo).await.unwrap(), "alice");
     assert_eq!(remembered(&h, &token, &memo).await.unwrap(), "alice");
-    h.idp.set_keys(vec![k2.jwk()]);
-    let before = h.idp.jwks_hits();
-    wait_until(Duration::from_secs(3), || h.idp.jwks_hits() >= before + 2).await;
+    h.publish_and_await_refresh(vec![k2.jwk()]).await;
     match remembered(&h, &token, &memo).await {
         Err(AuthnError::InvalidToken(reason)) => assert_eq!(reason, RejectReason::UnknownKey),
         other => panic!("a token whose key left the JWKS answered {other:?}"),

@@ -89,6 +89,23 @@ impl Harness {
         Harness { idp, auth, clock, refresh: None }
     }
 
+    /// [`Harness::start`] refreshing the JWKS every 100 ms, and never early for an unknown `kid`:
+    /// a key removed at the IdP is gone from the authenticator after the next refreshes.
+    pub async fn start_refreshing(keys: Vec<Value>) -> Harness {
+        Harness::start(keys, |settings| {
+            settings.jwks_refresh_interval = Duration::from_millis(100);
+            settings.unknown_kid_cooldown = Duration::from_secs(3_600);
+        })
+        .await
+    }
+
+    /// Publish `keys` at the IdP and wait for two refreshes after it (so one fetched them whole).
+    pub async fn publish_and_await_refresh(&self, keys: Vec<Value>) {
+        self.idp.set_keys(keys);
+        let before = self.idp.jwks_hits();
+        wait_until(Duration::from_secs(3), || self.idp.jwks_hits() >= before + 2).await;
+    }
+
     pub async fn wait_ready(&self) {
         wait_until(Duration::from_secs(5), || self.auth.is_ready()).await;
         assert!(self.auth.is_ready(), "authenticator never became ready");
