@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side throughput of nmp-server and the reference platform (nemo-platform 0.6.0), same
 # data, same load generator (hey), servers measured one after the other, never concurrently (the
-# auth-off list is measured right before and right after the auth-on lists, A-B-A).
+# auth-off and auth-on lists take turns in short slices, A-B-A-B-..-A, see run_scenarios).
 #
 #   scripts/bench.sh                 full run (3 s warm-up + hey -z 10s -c 16 per scenario, three
 #                                    rounds), writes the table into docs/benchmarks.md between markers
@@ -10,6 +10,8 @@
 # Environment (all optional):
 #   BENCH_DURATION=10s BENCH_CONCURRENCY=16 BENCH_WARMUP=3s   the hey parameters
 #   BENCH_ROUNDS=3 (1 in quick mode)          rounds of every scenario; the table shows medians
+#   BENCH_SLICES=5 (1 in quick mode)          slices the lists' BENCH_DURATION is cut into, taking
+#                                             turns auth off / auth on within a round
 #   BENCH_MAX_LOAD=1.5 BENCH_LOAD_WAIT=1200   wait up to that many seconds for a 1-minute load
 #                                             average below BENCH_MAX_LOAD (0 in quick mode)
 #   BENCH_OUT=docs/benchmarks.md              the doc to update ('-' = print only)
@@ -19,8 +21,10 @@
 #   BENCH_SKIP_POSTGRES=1                     skip ours on PostgreSQL (a throwaway cluster that
 #                                             nmp-scale starts; needs the PostgreSQL server binaries)
 #   BENCH_SCALE_BIN=...                       that nmp-scale binary (default: cargo build --release)
+#   BENCH_INSTRUCTIONS=1 (0 in quick mode)    also count the instructions per list request under
+#                                             valgrind's callgrind (BENCH_INSTRUCTION_REQUESTS=4000)
 #
-# Installs, when missing: hey (Debian package) and the reference into the cached venv.
+# Installs, when missing: hey and valgrind (Debian packages) and the reference into the cached venv.
 # Every process it starts is stopped on exit; all state lives in a temporary directory.
 set -euo pipefail
 
@@ -30,30 +34,41 @@ if [ "$quick" = 1 ]; then
     duration=${BENCH_DURATION:-2s}
     warmup=${BENCH_WARMUP:-1s}
     rounds=${BENCH_ROUNDS:-1}
+    slices=${BENCH_SLICES:-1}
+    instructions=${BENCH_INSTRUCTIONS:-0}
     load_wait=${BENCH_LOAD_WAIT:-0}
     out=${BENCH_OUT:--}
 else
     duration=${BENCH_DURATION:-10s}
     warmup=${BENCH_WARMUP:-3s}
     rounds=${BENCH_ROUNDS:-3}
+    slices=${BENCH_SLICES:-5}
+    instructions=${BENCH_INSTRUCTIONS:-1}
     load_wait=${BENCH_LOAD_WAIT:-1200}
     out=${BENCH_OUT:-$repo/docs/benchmarks.md}
 fi
 concurrency=${BENCH_CONCURRENCY:-16}
+instruction_requests=${BENCH_INSTRUCTION_REQUESTS:-4000}
 max_load=${BENCH_MAX_LOAD:-1.5}
 venv=${NMP_BENCH_VENV:-$HOME/.cache/nmp/bench-venv}
 skip_reference=${BENCH_SKIP_REFERENCE:-0}
 skip_postgres=${BENCH_SKIP_POSTGRES:-0}
 invocation="$(printf "%q " "$0" "$@")"; invocation=${invocation% }
-for var in BENCH_QUICK BENCH_DURATION BENCH_CONCURRENCY BENCH_WARMUP BENCH_ROUNDS BENCH_SKIP_REFERENCE BENCH_SKIP_POSTGRES; do
+for var in BENCH_QUICK BENCH_DURATION BENCH_CONCURRENCY BENCH_WARMUP BENCH_ROUNDS BENCH_SLICES BENCH_SKIP_REFERENCE BENCH_SKIP_POSTGRES; do
     if [ -n "${!var:-}" ]; then invocation="$var=${!var} $invocation"; fi
 done
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+[[ $duration =~ ^[0-9]+(\.[0-9]+)?s$ ]] || die "BENCH_DURATION must be in seconds, such as 10s (got '$duration')"
+[[ $slices =~ ^[1-9][0-9]*$ ]] || die "BENCH_SLICES must be a positive whole number (got '$slices')"
+# Each slice of the interleaved lists: BENCH_DURATION / BENCH_SLICES.
+slice_duration=$(awk -v d="${duration%s}" -v n="$slices" 'BEGIN { printf "%gs", d / n }')
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/nmp-bench.XXXXXX")
 server_pid="" pg_pid="" off_pid="" on_pid=""
+server_wrapper=() # a command our server runs under (valgrind, for the instruction counts)
 stop_server() {
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
@@ -77,14 +92,15 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- installs (only when missing)
 
-ensure_hey() {
-    command -v hey >/dev/null 2>&1 && return
-    log "installing hey (Debian package)"
+ensure_debian_package() { # ensure_debian_package COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 && return
+    log "installing $2 (Debian package)"
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     timeout 600 $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive timeout 600 $sudo apt-get install -y -qq hey >/dev/null
+    DEBIAN_FRONTEND=noninteractive timeout 600 $sudo apt-get install -y -qq "$2" >/dev/null
 }
+ensure_hey() { ensure_debian_package hey hey; }
 
 # The wheel wants Python >=3.12,<3.14; pyenv usually has one. 3.11 works with the check off.
 ensure_reference() {
@@ -256,7 +272,7 @@ start_ours() { # start_ours NAME AUTH(true|false) [postgres]
         printf 'store: {backend: postgres, url: "%s/%s"}\n' "${pg_url%/*}" "$database" >>"$state/config.yaml"
     fi
     server_log="$state/server.log"
-    "$ours_bin" --host 127.0.0.1 --port 0 --config "$state/config.yaml" --data-dir "$state/data" \
+    "${server_wrapper[@]}" "$ours_bin" --host 127.0.0.1 --port 0 --config "$state/config.yaml" --data-dir "$state/data" \
         >"$server_log" 2>&1 &
     server_pid=$!
     wait_until 60 "nmp-server $name to listen" grep -q 'nmp listening on http://' "$server_log"
@@ -281,14 +297,15 @@ seed_data() { # seed_data AUTH(true|false)
 # ---------------------------------------------------------------- measuring
 
 # measure IMPL SCENARIO -- hey arguments (without -z/-c): warm-up, then the measured run.
+# With measure_for=D set, no warm-up and a run of D (one slice of an interleaved series).
 measure() {
-    local impl=$1 scenario=$2
+    local impl=$1 scenario=$2 length=${measure_for:-$duration}
     shift 3
     local file="$work/hey-$impl-$scenario.txt"
-    hey -z "$warmup" -c "$concurrency" "$@" >/dev/null 2>&1 || true
+    [ -n "${measure_for:-}" ] || warm_up "$@"
     local cpu_before cpu_after
     cpu_before=$(server_cpu_ticks)
-    hey -z "$duration" -c "$concurrency" "$@" >"$file" 2>&1 || die "hey failed: $(tail -5 "$file")"
+    hey -z "$length" -c "$concurrency" "$@" >"$file" 2>&1 || die "hey failed: $(tail -5 "$file")"
     cpu_after=$(server_cpu_ticks)
     # Server CPU time per request (user + system) is far less sensitive to a noisy machine than
     # req/s, which also depends on how much CPU hey and the neighbours leave the server.
@@ -296,6 +313,10 @@ measure() {
         '{ printf "%s %.0f\n", $0, ($5 > 0 ? ticks / hz * 1e6 / $5 : 0) }' >"$work/round$round-$impl-$scenario"
     log "round $round, $impl $scenario: $(cat "$work/round$round-$impl-$scenario")"
 }
+
+token_of() { if [ "$1" = admin ]; then echo "$admin_token"; else echo "$bob_token"; fi; }
+
+warm_up() { hey -z "$warmup" -c "$concurrency" "$@" >/dev/null 2>&1 || true; }
 
 server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 
@@ -322,25 +343,31 @@ parse_hey() {
 members_url() { echo "$base/apis/entities/v2/workspaces/ws1/members$1"; }
 carol='{"principal":"carol@example.com","roles":["Viewer"]}'
 
-# The mean of two measure lines ("RPS P50 P99 NON2XX TOTAL CPU"): means, except the counts, summed.
-mean_of() { # mean_of FILE_A FILE_B
-    paste -d' ' "$1" "$2" | awk '{
-        printf "%.1f %s %s %d %d %.0f\n", ($1 + $7) / 2, ($2 == "n/a" || $8 == "n/a") ? "n/a" : sprintf("%.1f", ($2 + $8) / 2),
-            ($3 == "n/a" || $9 == "n/a") ? "n/a" : sprintf("%.1f", ($3 + $9) / 2), $4 + $10, $5 + $11, ($6 + $12) / 2
+# The mean of measure lines ("RPS P50 P99 NON2XX TOTAL CPU"), one per file: means, except the
+# counts, summed. The slices are of equal length, so the mean req/s is the req/s of them all.
+mean_of() { # mean_of FILE...
+    cat "$@" | awk '{
+        n++; rps += $1; bad += $4; total += $5; cpu += $6
+        if ($2 == "n/a") no_p50 = 1; else p50 += $2
+        if ($3 == "n/a") no_p99 = 1; else p99 += $3
+    } END {
+        printf "%.1f %s %s %d %d %.0f\n", rps / n, no_p50 ? "n/a" : sprintf("%.1f", p50 / n),
+            no_p99 ? "n/a" : sprintf("%.1f", p99 / n), bad, total, cpu / n
     }'
 }
 
 run_scenarios() { # run_scenarios IMPL START_FUNCTION
     local impl=$1 start=$2 list="/apis/entities/v2/workspaces" off_base on_base
-    # The auth-off server is measured just before and just after the auth-on lists (A-B-A): the
-    # mean of the two is what the auth-on lists are compared with, so a slow or fast stretch of
-    # the shared machine during the round weighs on both sides. In between it only idles (the
-    # reference's own policy-data refresh, every 2 s, still runs).
+    # The lists are measured interleaved: both servers up, one loaded at a time, the auth-off
+    # list in every other slice (off, on, off, on, .., off), the auth-on lists (admin, bob) in the
+    # slices between, and the auth-on server's /health/live after each pair. The machine's slow
+    # and fast stretches last seconds to tens of seconds; in short slices taking turns they weigh
+    # on all of them alike, where one long run of each (A-B-A) could not tell them apart from the
+    # cost of auth. Each of them in the round is the mean of its slices (BENCH_DURATION in all).
     log "$impl: auth off"
     $start "$impl-auth-off-round$round" false
     seed_data false
     off_pid=$server_pid off_base=$base
-    measure "$impl" list-off-before -- "$off_base$list"
     server_pid=""
 
     log "$impl: auth on"
@@ -348,24 +375,37 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
     seed_data true
     on_pid=$server_pid on_base=$base
     load_during=$(cut -d' ' -f1 /proc/loadavg)
-    # Which of the two goes first alternates between rounds: a server's first seconds under load
-    # are not quite its later ones.
-    if [ $((round % 2)) = 1 ]; then
-        measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$on_base$list"
-        measure "$impl" list-bob -- -H "Authorization: Bearer $bob_token" "$on_base$list"
-    else
-        measure "$impl" list-bob -- -H "Authorization: Bearer $bob_token" "$on_base$list"
-        measure "$impl" list-admin -- -H "Authorization: Bearer $admin_token" "$on_base$list"
-    fi
+    warm_up "$off_base$list"
+    warm_up -H "Authorization: Bearer $admin_token" "$on_base$list"
+    warm_up -H "Authorization: Bearer $bob_token" "$on_base$list"
+    warm_up "$on_base/health/live"
+    local slice who order offs=() admins=() bobs=() lives=()
+    for slice in $(seq "$slices"); do
+        # Which of admin and bob goes first alternates, slice to slice and round to round.
+        if [ $(((slice + round) % 2)) = 0 ]; then order="admin bob"; else order="bob admin"; fi
+        for who in $order; do
+            server_pid=$off_pid measure_for=$slice_duration measure "$impl" "list-off-$slice-$who" -- "$off_base$list"
+            server_pid=$on_pid measure_for=$slice_duration measure "$impl" "list-$who-$slice" -- \
+                -H "Authorization: Bearer $(token_of "$who")" "$on_base$list"
+            offs+=("$work/round$round-$impl-list-off-$slice-$who")
+        done
+        # The server's own floor (routing, middleware, no auth, no store), same process, same stretch.
+        server_pid=$on_pid measure_for=$slice_duration measure "$impl" "live-$slice" -- "$on_base/health/live"
+        admins+=("$work/round$round-$impl-list-admin-$slice")
+        bobs+=("$work/round$round-$impl-list-bob-$slice")
+        lives+=("$work/round$round-$impl-live-$slice")
+    done
+    server_pid=$off_pid measure_for=$slice_duration measure "$impl" "list-off-end" -- "$off_base$list"
+    offs+=("$work/round$round-$impl-list-off-end")
+    mean_of "${offs[@]}" >"$work/round$round-$impl-list-off"
+    mean_of "${admins[@]}" >"$work/round$round-$impl-list-admin"
+    mean_of "${bobs[@]}" >"$work/round$round-$impl-list-bob"
+    mean_of "${lives[@]}" >"$work/round$round-$impl-live"
+    log "round $round, $impl lists (means of the slices): off $(cat "$work/round$round-$impl-list-off"), admin $(cat "$work/round$round-$impl-list-admin"), bob $(cat "$work/round$round-$impl-list-bob")"
     server_pid=$off_pid
-    measure "$impl" list-off-after -- "$off_base$list"
     stop_server
     off_pid="" server_pid=$on_pid
-    mean_of "$work/round$round-$impl-list-off-before" "$work/round$round-$impl-list-off-after" \
-        >"$work/round$round-$impl-list-off"
     measure "$impl" authenticate -- -H "Authorization: Bearer $bob_token" "$base/apis/auth/authenticate"
-    # The server's own floor (routing, middleware, no auth, no store), same process, same run.
-    measure "$impl" live -- "$base/health/live"
     measure "$impl" member-create -- -m POST -T application/json -d "$carol" \
         -H "Authorization: Bearer $admin_token" "$(members_url '?wait_role_propagation=false')"
     # For context: member create with the default wait_role_propagation=true, one new principal
@@ -392,6 +432,48 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
         measure "$impl" list-bob-pg -- -H "Authorization: Bearer $bob_token" "$base/apis/entities/v2/workspaces"
         stop_server
     fi
+}
+
+# ---------------------------------------------------------------- instructions per request
+# The lists again, each server under valgrind's callgrind: the instructions the server executes
+# per request (all its threads). Unlike req/s and CPU time, the count hardly depends on the
+# machine's neighbours, so it shows what authentication and authorization add to a request when
+# the timed figures are too noisy to tell (BENCH_INSTRUCTIONS=0 skips it; quick mode skips it).
+count_instructions() { # count_instructions TAG K LABEL -- hey arguments (the server's Kth count)
+    local tag=$1 k=$2 label=$3 n=$instruction_requests ok
+    shift 4
+    hey -n 500 -c 4 "$@" >/dev/null 2>&1 || die "hey failed (warm-up of $label under callgrind)"
+    callgrind_control -i on "$server_pid" >/dev/null 2>&1
+    hey -n "$n" -c 4 "$@" >"$work/hey-callgrind-$label.txt" 2>&1 ||
+        die "hey failed under callgrind: $(tail -3 "$work/hey-callgrind-$label.txt")"
+    callgrind_control -i off "$server_pid" >/dev/null 2>&1
+    # Dump K holds what was counted since dump K-1: this run alone.
+    callgrind_control -d "$server_pid" >/dev/null 2>&1
+    wait_until 30 "callgrind's count of $label" test -s "$work/callgrind/$tag.$k"
+    ok=$(parse_hey "$work/hey-callgrind-$label.txt" | awk '{ print $5 - $4 }')
+    [ "$ok" = "$n" ] || die "under callgrind, $label answered $ok of $n requests with 2xx"
+    awk -v n="$n" '/^totals:/ { printf "%.0f\n", $2 / n }' "$work/callgrind/$tag.$k" >"$work/instructions-$label"
+    [ -s "$work/instructions-$label" ] || die "no totals in callgrind's count of $label"
+    log "instructions per request, $label: $(cat "$work/instructions-$label")"
+}
+
+run_instructions() {
+    local list="/apis/entities/v2/workspaces"
+    mkdir -p "$work/callgrind"
+    log "instructions per request (callgrind, $instruction_requests requests each)"
+    server_wrapper=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind/off")
+    start_ours callgrind-off false
+    seed_data false
+    count_instructions off 1 off -- "$base$list"
+    count_instructions off 2 off-token -- -H "Authorization: Bearer $bob_token" "$base$list"
+    stop_server
+    server_wrapper=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind/on")
+    start_ours callgrind-on true
+    seed_data true
+    count_instructions on 1 admin -- -H "Authorization: Bearer $admin_token" "$base$list"
+    count_instructions on 2 bob -- -H "Authorization: Bearer $bob_token" "$base$list"
+    stop_server
+    server_wrapper=()
 }
 
 # ---------------------------------------------------------------- combining rounds
@@ -451,12 +533,12 @@ verdict() { # verdict VALUE THRESHOLD
 report() {
     local scenarios=(list-off list-admin list-bob authenticate member-create live list-admin-pg list-bob-pg)
     local -A label=(
-        [list-off]='1. `GET /apis/entities/v2/workspaces`, auth off (mean of a run just before 2 and one just after 3)'
+        [list-off]='1. `GET /apis/entities/v2/workspaces`, auth off (its slices between those of 2 and 3)'
         [list-admin]='2. same, auth on, admin'
         [list-bob]='3. same, auth on, bob (filtered list)'
         [authenticate]='4. `GET /apis/auth/authenticate`, bob'
         [member-create]='5. `POST …/workspaces/ws1/members?wait_role_propagation=false`, admin'
-        [live]='6. `GET /health/live` (the auth-on server of 2–5)'
+        [live]='6. `GET /health/live` (the auth-on server of 2–5; its slices after each pair of 2 and 3)'
         [list-admin-pg]='7. as 2, ours on PostgreSQL'
         [list-bob-pg]='8. as 3, ours on PostgreSQL'
     )
@@ -464,7 +546,9 @@ report() {
     echo
     echo "Each scenario: \`hey -z $warmup -c $concurrency\` warm-up, then \`hey -z $duration -c $concurrency\`;" \
         "$rounds round(s), alternating ours and the reference. Each cell is the median over the rounds." \
-        "Within a round the auth-off server is measured right before and right after the auth-on lists (2, 3), both servers up and only one under load, and 1 is the mean of those two runs; 2 goes before 3 in odd rounds, after it in even ones."
+        "Within a round the lists 1–3 and \`/health/live\` (6) are measured interleaved, both servers up and one under load at a time:" \
+        "$slices slice(s) of \`hey -z $slice_duration\` for each of 2, 3 and 6 (after one warm-up each), every slice of 2 and 3 between two slices of 1" \
+        "(off, admin, off, bob, live, off, bob, off, admin, live, …, off), 2 and 3 taking turns to go first; each of 1–3 and 6 is the mean of its slices."
     echo
     echo "| scenario | ours req/s | ours p50 | ours p99 | ours CPU/req | reference req/s | reference p50 | reference p99 | reference CPU/req | ours / reference (req/s, median of the rounds' ratios) | non-2xx (ours / reference) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -505,6 +589,25 @@ report() {
     echo "CPU/req is the server process's user + system CPU time during the measured run divided by the" \
         "requests served (from \`/proc/PID/stat\`, clock ticks of 1/$(getconf CLK_TCK) s)."
     echo
+    if [ -f "$work/instructions-off" ]; then
+        local base_count label_text label
+        base_count=$(cat "$work/instructions-off")
+        echo "Instructions per request of ours (valgrind's callgrind, all the server's threads, $instruction_requests requests with" \
+            "\`hey -n $instruction_requests -c 4\` after 500 unmeasured, on servers set up as for 1–3; one run, the count hardly varies between runs):"
+        echo
+        echo "| request | instructions per request | / auth off |"
+        echo "|---|---:|---:|"
+        for label in off off-token admin bob; do
+            case $label in
+                off) label_text='1. list, auth off' ;;
+                off-token) label_text="1. list, auth off, bob's token sent all the same (the auth-off server ignores it)" ;;
+                admin) label_text='2. list, auth on, admin' ;;
+                bob) label_text='3. list, auth on, bob (filtered list)' ;;
+            esac
+            echo "| $label_text | $(cat "$work/instructions-$label") | $(awk -v a="$(cat "$work/instructions-$label")" -v b="$base_count" 'BEGIN { printf "%.3f", a / b }') |"
+        done
+        echo
+    fi
     echo "Member create with the default \`wait_role_propagation=true\` (sequential, a new principal each time, mean of 3, median over the rounds):" \
         "ours $(cat "$work/result-ours-member-create-wait" 2>/dev/null || echo n/a) ms," \
         "reference $(cat "$work/result-reference-member-create-wait" 2>/dev/null || echo n/a) ms."
@@ -555,6 +658,7 @@ write_doc() { # write_doc FILE < generated section
 # ---------------------------------------------------------------- main
 
 ensure_hey
+[ "$instructions" = 1 ] && ensure_debian_package callgrind_control valgrind
 ensure_ours
 [ "$skip_postgres" = 1 ] || ensure_postgres
 [ "$skip_reference" = 1 ] || ensure_reference
@@ -576,6 +680,7 @@ for round in $(seq "$rounds"); do
     [ "$skip_reference" = 1 ] || run_scenarios reference start_reference
 done
 combine_rounds
+[ "$instructions" = 1 ] && run_instructions
 
 report >"$work/report.md"
 cat "$work/report.md"

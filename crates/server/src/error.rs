@@ -1,9 +1,9 @@
 //! The one mapping from errors to HTTP answers: `{"detail": "..."}` bodies with the reference's
 //! messages, 422 validation lists, and generic 5xx bodies (details go to the log only).
 
+use crate::json::Json;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use nmp_proto::{ErrorDetail, HttpValidationError, ValidationError};
 use nmp_store::StoreError;
 

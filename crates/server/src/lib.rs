@@ -14,6 +14,7 @@ pub mod config_store;
 mod convert;
 pub mod error;
 pub mod gateway_trust;
+pub mod json;
 pub mod key_registry;
 pub mod listen;
 pub mod memo;

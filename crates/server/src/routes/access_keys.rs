@@ -2,8 +2,9 @@
 //! (`/apis/auth/jwks`). Handlers validate input in the reference's 422 shape (before the
 //! "feature off" answer, as the reference does), then call `crate::access_keys`.
 
+use crate::json::Json;
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::Extension;
 use nmp_proto::access_keys::{
     AccessKeyCreateResponse, AccessKeyListResponse, AccessKeyRevokeResponse, AccessKeyStatusChangeResponse,
 };

@@ -5,10 +5,10 @@
 //! `GET /apis/auth/v2/access-state?format=json|csv` (PlatformAdmins). No route writes, changes or
 //! deletes an event: the store records them with each access change.
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use nmp_proto::insight::{AccessState, AccessStateRow, AuditEvent};
 use nmp_proto::{timestamps, ErrorDetail, HttpValidationError, Page, PaginationData};
 use nmp_store::AuditQuery;

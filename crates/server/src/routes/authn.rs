@@ -9,11 +9,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::json::Json;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::Json;
 use nmp_core::principal::{
     HEADER_PRINCIPAL_EMAIL, HEADER_PRINCIPAL_GROUPS, HEADER_PRINCIPAL_ID, HEADER_SCOPES,
 };

@@ -3,9 +3,9 @@
 //! one, or OPA's same-named rule when the provider is `opa`), for service principals only (an
 //! explicit deny of the policy, applied by the middleware).
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use nmp_core::principal::{self, PrincipalHeaderError, PrincipalHeaders};
 use nmp_core::Principal;
 use serde_json::{json, Value};

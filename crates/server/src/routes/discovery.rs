@@ -1,7 +1,7 @@
 //! `GET /apis/auth/discovery`: what clients need to log in (public).
 
+use crate::json::Json;
 use axum::extract::State;
-use axum::Json;
 use nmp_proto::{AuthDiscoveryResponse, OidcDiscovery};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

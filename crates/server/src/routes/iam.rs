@@ -1,8 +1,9 @@
 //! `/apis/auth/v2/iam/role-bindings`: the raw role-binding API (PlatformAdmin and services only).
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Extension;
 use nmp_proto::{
     self as wire, timestamps, DeleteResponse, ErrorDetail, HttpValidationError, Page, PaginationData,
 };

@@ -10,8 +10,9 @@
 //! 403 whether the workspace exists or not. Explaining for another principal needs the same
 //! permission in the workspace the explained request concerns (`policy::may_inspect`).
 
+use crate::json::Json;
 use axum::extract::{Path, State};
-use axum::{Extension, Json};
+use axum::Extension;
 use nmp_core::policy::{self, Change, Remedy, Request, PLATFORM_ADMIN_ROLE};
 use nmp_core::principal::{validate_email, validate_id};
 use nmp_core::{Principal, SYSTEM_WORKSPACE};

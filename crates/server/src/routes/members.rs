@@ -1,8 +1,9 @@
 //! `/apis/entities/v2/workspaces/{workspace}/members`: who holds which roles in a workspace.
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Extension;
 use nmp_proto::{self as wire, DeleteResponse, ErrorDetail, HttpValidationError};
 use nmp_store::{MemberChange, MemberRoles, PrincipalId, RoleName, WorkspaceName};
 use serde_json::json;

@@ -1,8 +1,9 @@
 //! `/apis/entities/v2/workspaces/{workspace}/projects`: the first resource type inside a workspace.
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Extension;
 use nmp_proto::{self as wire, DeleteResponse, ErrorDetail, HttpValidationError, Page};
 use nmp_store::{NewProject, SortField, WorkspaceName};
 use utoipa_axum::router::OpenApiRouter;

@@ -1,8 +1,9 @@
 //! `/apis/entities/v2/workspaces`: create, list (only what the caller may see), get, update, delete.
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
+use axum::Extension;
 use nmp_core::names::{is_reserved_workspace, is_valid_name, NAME_PATTERN};
 use nmp_proto::{self as wire, DeleteResponse, ErrorDetail, HttpValidationError, Page};
 use nmp_store::{EntityUpdate, Grant, NewWorkspace, SortField};

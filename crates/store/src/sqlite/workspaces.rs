@@ -82,7 +82,10 @@ fn sort_like_sql(rows: &mut [Workspace], query: &ListQuery) {
 }
 
 /// The workspaces named in `names` (those that exist), in one statement and so one snapshot:
-/// `SELECT .. WHERE name = ?1 UNION ALL SELECT .. WHERE name = ?2 ..`, cached per count of names.
+/// the names as a `VALUES` list, each looked up in the unique index on `name` through one cursor
+/// (`CROSS JOIN` keeps the list the outer loop). Cached per count of names. A `UNION ALL` of one
+/// `SELECT .. WHERE name = ?` per name opened two cursors per name and cost a user with three
+/// workspaces about 2 000 more instructions per list (`docs/benchmarks.md`).
 fn lookup_by_names(c: &rusqlite::Connection, names: &BTreeSet<String>) -> rusqlite::Result<Vec<Workspace>> {
     if names.is_empty() {
         return Ok(Vec::new());
@@ -90,13 +93,15 @@ fn lookup_by_names(c: &rusqlite::Connection, names: &BTreeSet<String>) -> rusqli
     static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let texts = TEXTS.get_or_init(|| {
         let mut texts = Vec::with_capacity(MAX_INLINE_NAMES);
-        let mut sql = String::new();
+        let mut values = String::new();
         for i in 1..=MAX_INLINE_NAMES {
             if i > 1 {
-                sql.push_str(" UNION ALL ");
+                values.push(',');
             }
-            sql.push_str(&format!("SELECT {COLUMNS} FROM workspaces WHERE name = ?{i}"));
-            texts.push(sql.clone());
+            values.push_str(&format!("(?{i})"));
+            texts.push(format!(
+                "SELECT {COLUMNS} FROM (VALUES {values}) AS v CROSS JOIN workspaces ON workspaces.name = v.column1"
+            ));
         }
         texts
     });
@@ -192,7 +197,7 @@ impl WorkspaceStore for SqliteStore {
             Some(names) if names.len() <= MAX_INLINE_NAMES => {
                 // The usual case (a user in a few workspaces): look the few rows up by name and
                 // sort and page them here, which costs SQLite no sorter and no window. Without a
-                // filter, one primary-key lookup per name joined by UNION ALL: `name IN (...)`
+                // filter, one unique-index lookup per name ([`lookup_by_names`]): `name IN (...)`
                 // would build an ephemeral b-tree (its own pager and page cache) per request.
                 let mut rows = if query.filter.is_none() {
                     self.read(|c| lookup_by_names(c, names))?

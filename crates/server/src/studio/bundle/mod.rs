@@ -12,12 +12,13 @@
 mod files;
 pub mod settings;
 
+use crate::json::Json;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 
 pub use files::Bundle;
 pub use settings::{BundleMode, BundleSettings};
