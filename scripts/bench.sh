@@ -180,6 +180,7 @@ bob_token=$(unsigned_jwt bob@example.com)
 http() {
     local args=(-sS -o "$work/last-body" -w '%{http_code}' --max-time 30 -X "$1" "$2")
     [ -n "${3:-}" ] && args+=(-H "Authorization: Bearer $3")
+    [ -n "${as_principal:-}" ] && args+=(-H "X-NMP-Principal-Id: $as_principal")
     [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data "$4")
     curl "${args[@]}" || echo 000
 }
@@ -282,8 +283,11 @@ start_ours() { # start_ours NAME AUTH(true|false) [postgres]
 
 # Same data in both: default and system (created at start), ws1, bob a Viewer of ws1.
 seed_data() { # seed_data AUTH(true|false)
-    local token=""
-    [ "$1" = true ] && token=$admin_token
+    local token="" as_principal=""
+    # With auth off, the admin is named by the principal header (which an auth-off server takes
+    # as given), so that both servers' rows, and so their list responses, are the same bytes:
+    # `created_by` would otherwise be empty on one side only.
+    if [ "$1" = true ]; then token=$admin_token; else as_principal=admin@example.com; fi
     expect 201 -- POST "$base/apis/entities/v2/workspaces" "$token" '{"name":"ws1"}'
     expect 201 -- POST "$base/apis/entities/v2/workspaces/ws1/members" "$token" \
         '{"principal":"bob@example.com","roles":["Viewer"]}'
@@ -292,6 +296,11 @@ seed_data() { # seed_data AUTH(true|false)
     local total
     total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pagination"]["total_results"])' "$work/last-body")
     [ "$total" = 3 ] || die "expected 3 workspaces, the list says $total"
+    if [ "$impl" = ours ]; then
+        local creator
+        creator=$(python3 -c 'import json,sys; print([w["created_by"] for w in json.load(open(sys.argv[1]))["data"] if w["name"] == "ws1"][0])' "$work/last-body")
+        [ "$creator" = admin@example.com ] || die "ws1's created_by is '$creator', not admin@example.com"
+    fi
 }
 
 # ---------------------------------------------------------------- measuring
@@ -513,7 +522,7 @@ round_ratio() { # round_ratio FIELD IMPL_A SCENARIO_A IMPL_B SCENARIO_B
     values=$(round_values "$@" | grep -v n/a || true)
     [ -n "$values" ] || { echo n/a; return; }
     if [ "$(echo "$values" | wc -l)" -eq 1 ]; then echo "$values"; return; fi
-    printf '%s (rounds: %s)\n' "$(echo "$values" | median | awk '{ printf "%.2f", $1 }')" "$(echo "$values" | paste -sd' ' | sed 's/ /, /g')"
+    printf '%s (rounds: %s)\n' "$(echo "$values" | median | awk '{ printf "%.3f", $1 }')" "$(echo "$values" | paste -sd' ' | sed 's/ /, /g')"
 }
 
 # ---------------------------------------------------------------- report
@@ -524,7 +533,7 @@ field() { # field IMPL SCENARIO INDEX(1=rps 2=p50 3=p99 4=non2xx 5=total 6=serve
 }
 unit() { if [ "$1" = n/a ]; then echo n/a; else echo "$1$2"; fi; } # unit VALUE SUFFIX
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.3f", a / b }'
 }
 verdict() { # verdict VALUE THRESHOLD
     awk -v v="$1" -v t="$2" 'BEGIN { if (v == "n/a") print "not measured"; else if (v + 0 >= t + 0) print "**met**"; else print "**not met**" }'
