@@ -10,8 +10,9 @@
 # Environment (all optional):
 #   BENCH_DURATION=10s BENCH_CONCURRENCY=16 BENCH_WARMUP=3s   the hey parameters
 #   BENCH_ROUNDS=3 (1 in quick mode)          rounds of every scenario; the table shows medians
-#   BENCH_SLICES=5 (1 in quick mode)          slices the lists' BENCH_DURATION is cut into, taking
-#                                             turns auth off / auth on within a round
+#   BENCH_SLICES=10 BENCH_SLICE=2s            the lists and /health/live are measured in that many
+#                                             slices of that length each, taking turns within a
+#                                             round (quick mode: 1 slice of BENCH_DURATION)
 #   BENCH_MAX_LOAD=1.5 BENCH_LOAD_WAIT=1200   wait up to that many seconds for a 1-minute load
 #                                             average below BENCH_MAX_LOAD (0 in quick mode)
 #   BENCH_OUT=docs/benchmarks.md              the doc to update ('-' = print only)
@@ -35,6 +36,7 @@ if [ "$quick" = 1 ]; then
     warmup=${BENCH_WARMUP:-1s}
     rounds=${BENCH_ROUNDS:-1}
     slices=${BENCH_SLICES:-1}
+    slice_duration=${BENCH_SLICE:-$duration}
     instructions=${BENCH_INSTRUCTIONS:-0}
     load_wait=${BENCH_LOAD_WAIT:-0}
     out=${BENCH_OUT:--}
@@ -42,7 +44,8 @@ else
     duration=${BENCH_DURATION:-10s}
     warmup=${BENCH_WARMUP:-3s}
     rounds=${BENCH_ROUNDS:-3}
-    slices=${BENCH_SLICES:-5}
+    slices=${BENCH_SLICES:-10}
+    slice_duration=${BENCH_SLICE:-2s}
     instructions=${BENCH_INSTRUCTIONS:-1}
     load_wait=${BENCH_LOAD_WAIT:-1200}
     out=${BENCH_OUT:-$repo/docs/benchmarks.md}
@@ -54,17 +57,14 @@ venv=${NMP_BENCH_VENV:-$HOME/.cache/nmp/bench-venv}
 skip_reference=${BENCH_SKIP_REFERENCE:-0}
 skip_postgres=${BENCH_SKIP_POSTGRES:-0}
 invocation="$(printf "%q " "$0" "$@")"; invocation=${invocation% }
-for var in BENCH_QUICK BENCH_DURATION BENCH_CONCURRENCY BENCH_WARMUP BENCH_ROUNDS BENCH_SLICES BENCH_SKIP_REFERENCE BENCH_SKIP_POSTGRES; do
+for var in BENCH_QUICK BENCH_DURATION BENCH_CONCURRENCY BENCH_WARMUP BENCH_ROUNDS BENCH_SLICES BENCH_SLICE BENCH_SKIP_REFERENCE BENCH_SKIP_POSTGRES; do
     if [ -n "${!var:-}" ]; then invocation="$var=${!var} $invocation"; fi
 done
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ $duration =~ ^[0-9]+(\.[0-9]+)?s$ ]] || die "BENCH_DURATION must be in seconds, such as 10s (got '$duration')"
 [[ $slices =~ ^[1-9][0-9]*$ ]] || die "BENCH_SLICES must be a positive whole number (got '$slices')"
-# Each slice of the interleaved lists: BENCH_DURATION / BENCH_SLICES.
-slice_duration=$(awk -v d="${duration%s}" -v n="$slices" 'BEGIN { printf "%gs", d / n }')
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nmp-bench.XXXXXX")
 server_pid="" pg_pid="" off_pid="" on_pid=""
@@ -372,7 +372,7 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
     # slices between, and the auth-on server's /health/live after each pair. The machine's slow
     # and fast stretches last seconds to tens of seconds; in short slices taking turns they weigh
     # on all of them alike, where one long run of each (A-B-A) could not tell them apart from the
-    # cost of auth. Each of them in the round is the mean of its slices (BENCH_DURATION in all).
+    # cost of auth. Each of them in the round is the mean of its slices.
     log "$impl: auth off"
     $start "$impl-auth-off-round$round" false
     seed_data false
