@@ -467,7 +467,7 @@ count_instructions() { # count_instructions TAG K LABEL -- hey arguments (the se
 }
 
 run_instructions() {
-    local list="/apis/entities/v2/workspaces"
+    local list="/apis/entities/v2/workspaces" impl=ours
     mkdir -p "$work/callgrind"
     log "instructions per request (callgrind, $instruction_requests requests each)"
     server_wrapper=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind/off")

@@ -253,13 +253,32 @@ impl Authenticator {
             return self.authenticate_bearer(token).await;
         }
         let now = self.inner.clock.now_unix();
-        if let Some(hit) = memo.get(token, |entry| self.still_answers(entry, now)) {
+        if let Some(hit) = memo.get(token.as_bytes(), |entry| self.still_answers(entry, now)) {
             self.inner.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(hit.into_bearer());
         }
         let entry = self.authenticate_entry(token).await?;
         memo.remember(token, &entry);
         Ok(entry.into_bearer())
+    }
+
+    /// What the connection's memo answers for an `Authorization` header value that carries exactly
+    /// its remembered token (the scheme `Bearer` in any case, one space, then the same bytes),
+    /// under the rules of [`Self::authenticate_bearer_remembered`]. The value is not parsed: the
+    /// remembered token was parsed and verified when it was remembered, and these are its bytes.
+    /// `None` for any other value, with the token cache off, or when the remembered token no longer
+    /// answers (it is then forgotten): parse the value ([`crate::parse_authorization`]) and call
+    /// [`Self::authenticate_bearer_remembered`], which verifies it or says why not.
+    pub fn remembered_authorization(&self, value: &[u8], memo: &BearerMemo) -> Option<VerifiedBearer> {
+        const SCHEME: &[u8] = b"bearer ";
+        let (scheme, token) = value.split_at_checked(SCHEME.len())?;
+        if !self.inner.cache.is_enabled() || !scheme.eq_ignore_ascii_case(SCHEME) {
+            return None;
+        }
+        let now = self.inner.clock.now_unix();
+        let hit = memo.get(token, |entry| self.still_answers(entry, now))?;
+        self.inner.cache_hits.fetch_add(1, Ordering::Relaxed);
+        Some(hit.into_bearer())
     }
 
     async fn authenticate_entry(&self, token: &str) -> Result<Cached, AuthnError> {

@@ -18,7 +18,9 @@ use crate::token_cache::{Cached, CachedToken};
 use crate::{VerifiedAccessKey, VerifiedToken};
 
 /// One connection's memo of its last verified bearer token. Create one per connection and pass it
-/// to [`crate::Authenticator::authenticate_bearer_remembered`] with every request's token.
+/// with every request's `Authorization` value to [`crate::Authenticator::remembered_authorization`]
+/// (the remembered token again, with no parse) and, when that answers `None`, with the parsed
+/// token to [`crate::Authenticator::authenticate_bearer_remembered`].
 #[derive(Default)]
 pub struct BearerMemo {
     last: Mutex<Option<Remembered>>,
@@ -46,9 +48,9 @@ impl BearerMemo {
 
     /// The remembered entry when `token` is exactly the remembered token and `answers` accepts
     /// it; an entry that no longer answers is forgotten.
-    pub(crate) fn get(&self, token: &str, answers: impl FnOnce(&Cached) -> bool) -> Option<Cached> {
+    pub(crate) fn get(&self, token: &[u8], answers: impl FnOnce(&Cached) -> bool) -> Option<Cached> {
         let mut last = self.lock();
-        let remembered = last.as_mut().filter(|r| *r.token == *token)?;
+        let remembered = last.as_mut().filter(|r| r.token.as_bytes() == token)?;
         if !answers(&remembered.entry) {
             *last = None;
             return None;

@@ -120,40 +120,53 @@ pub async fn identify(
         metrics.authentication("rejected", "multiple_authorization_headers");
         return Err(ApiError::InvalidRequest("Multiple Authorization headers".into()));
     }
-    let token = match nmp_authn::parse_authorization(value.as_bytes()) {
-        Ok(token) => token,
-        Err(AuthorizationError::NotBearer) => {
-            metrics.authentication("anonymous", "not_bearer");
-            return Ok(Identity::default());
+    // The connection's last token again, the usual request on a keep-alive connection: answered
+    // from the memo without parsing the value, whose bytes are the ones verified before.
+    let remembered = memo.zip(state.access.authenticator.as_ref()).and_then(|(memo, authenticator)| {
+        authenticator.remembered_authorization(value.as_bytes(), &memo.bearer)
+    });
+    let verified = match remembered {
+        Some(verified) => Ok(verified),
+        None => {
+            let token = match nmp_authn::parse_authorization(value.as_bytes()) {
+                Ok(token) => token,
+                Err(AuthorizationError::NotBearer) => {
+                    metrics.authentication("anonymous", "not_bearer");
+                    return Ok(Identity::default());
+                }
+                Err(AuthorizationError::Malformed) => {
+                    metrics.authentication("rejected", "malformed_authorization_header");
+                    return Err(ApiError::InvalidRequest("Malformed Authorization header".into()));
+                }
+                Err(AuthorizationError::TooLong) => {
+                    metrics.authentication("rejected", "TooLong");
+                    return Err(ApiError::HeaderTooLarge("Authorization header too long".into()));
+                }
+            };
+            let Some(authenticator) = &state.access.authenticator else {
+                if nmp_authn::claims_to_be_access_key(token.as_str()) {
+                    metrics.authentication("rejected", RejectReason::AccessKeysNotAccepted.label());
+                    return Err(ApiError::Unauthorized {
+                        detail: nmp_authn::DETAIL_INVALID_TOKEN.into(),
+                        token_presented: true,
+                    });
+                }
+                metrics.authentication("rejected", "NotConfigured");
+                return Err(ApiError::Unauthorized {
+                    detail: nmp_authn::DETAIL_NOT_CONFIGURED.into(),
+                    token_presented: true,
+                });
+            };
+            // One call for both kinds of token: a cached token costs a hash and a lookup,
+            // nothing of it decoded; a token that claims to be an access key is verified by the
+            // platform's keys alone.
+            match memo {
+                Some(memo) => {
+                    authenticator.authenticate_bearer_remembered(token.as_str(), &memo.bearer).await
+                }
+                None => authenticator.authenticate_bearer(token.as_str()).await,
+            }
         }
-        Err(AuthorizationError::Malformed) => {
-            metrics.authentication("rejected", "malformed_authorization_header");
-            return Err(ApiError::InvalidRequest("Malformed Authorization header".into()));
-        }
-        Err(AuthorizationError::TooLong) => {
-            metrics.authentication("rejected", "TooLong");
-            return Err(ApiError::HeaderTooLarge("Authorization header too long".into()));
-        }
-    };
-    let Some(authenticator) = &state.access.authenticator else {
-        if nmp_authn::claims_to_be_access_key(token.as_str()) {
-            metrics.authentication("rejected", RejectReason::AccessKeysNotAccepted.label());
-            return Err(ApiError::Unauthorized {
-                detail: nmp_authn::DETAIL_INVALID_TOKEN.into(),
-                token_presented: true,
-            });
-        }
-        metrics.authentication("rejected", "NotConfigured");
-        return Err(ApiError::Unauthorized {
-            detail: nmp_authn::DETAIL_NOT_CONFIGURED.into(),
-            token_presented: true,
-        });
-    };
-    // One call for both kinds of token: a cached token costs a hash and a lookup, nothing of it
-    // decoded; a token that claims to be an access key is verified by the platform's keys alone.
-    let verified = match memo {
-        Some(memo) => authenticator.authenticate_bearer_remembered(token.as_str(), &memo.bearer).await,
-        None => authenticator.authenticate_bearer(token.as_str()).await,
     };
     match verified {
         Ok(VerifiedBearer::AccessKey(verified)) => crate::access_keys::admit(state, verified, memo).await,

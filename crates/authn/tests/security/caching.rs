@@ -96,6 +96,62 @@ async fn a_connection_memo_answers_only_for_its_exact_token() {
 }
 
 #[tokio::test]
+async fn a_remembered_authorization_value_is_exactly_bearer_and_the_remembered_token() {
+    let key = rsa1();
+    let h = Harness::start(vec![key.jwk()], |settings| settings.leeway_seconds = 0).await;
+    let exp = h.now() + 100;
+    let alice = key.mint(&h.claims_with(json!({"exp": exp})));
+    let bob = key.mint(&h.claims_with(json!({"sub": "bob"})));
+    let memo = BearerMemo::default();
+    let answer = |value: String| match h.auth.remembered_authorization(value.as_bytes(), &memo) {
+        Some(VerifiedBearer::Token(verified)) => Some(verified.principal.id.to_string()),
+        Some(other) => panic!("an IdP token remembered as {other:?}"),
+        None => None,
+    };
+    assert_eq!(answer(format!("Bearer {alice}")), None, "nothing is remembered yet");
+    assert_eq!(remembered(&h, &alice, &memo).await.unwrap(), "alice");
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        assert_eq!(answer(format!("{scheme} {alice}")).as_deref(), Some("alice"), "{scheme}");
+    }
+    // Anything but the scheme, one space and the same bytes is left to the parser.
+    let mut forged = alice.clone();
+    let last = forged.pop().expect("a character");
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    for value in [
+        format!("Bearer  {alice}"),
+        format!("Bearer {alice} "),
+        format!("Bearer {alice}="),
+        format!("Bearer\t{alice}"),
+        format!("Basic {alice}"),
+        format!("Bearer {}", &alice[..alice.len() - 1]),
+        format!("Bearer {forged}"),
+        format!("Bearer {bob}"),
+        alice.clone(),
+        "Bearer ".into(),
+        String::new(),
+    ] {
+        assert_eq!(answer(value.clone()), None, "{value:?}");
+    }
+    // Never at exp: not remembered, and forgotten (the parsed path then says why).
+    h.clock.set(exp);
+    assert_eq!(answer(format!("Bearer {alice}")), None);
+    match remembered(&h, &alice, &memo).await {
+        Err(AuthnError::InvalidToken(reason)) => assert_eq!(reason, RejectReason::Expired),
+        other => panic!("expired token answered {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn with_the_token_cache_off_no_authorization_value_is_remembered() {
+    let key = rsa1();
+    let h = Harness::start(vec![key.jwk()], |settings| settings.token_cache_capacity = 0).await;
+    let token = key.mint(&h.claims());
+    let memo = BearerMemo::default();
+    assert_eq!(remembered(&h, &token, &memo).await.unwrap(), "alice");
+    assert!(h.auth.remembered_authorization(format!("Bearer {token}").as_bytes(), &memo).is_none());
+}
+
+#[tokio::test]
 async fn a_remembered_token_never_outlives_exp() {
     let key = rsa1();
     let h = Harness::start(vec![key.jwk()], |settings| settings.leeway_seconds = 0).await;
