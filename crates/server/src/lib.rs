@@ -73,16 +73,19 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     let (store, auth, at) = (Arc::clone(&state.store), state.settings.file.auth.clone(), state.now());
     tokio::task::spawn_blocking(move || seed::seed(store.as_ref(), &auth, at)).await?.context("seeding")?;
     let (store, access) = (Arc::clone(&state.store), Arc::clone(&state.access));
-    tokio::task::spawn_blocking(move || -> nmp_store::StoreResult<()> {
+    let loaded_at = tokio::task::spawn_blocking(move || -> nmp_store::StoreResult<i64> {
         // On a shared store, the revision first (the bindings read after it include every change
         // up to it), and this replica registers as having applied it before it serves anything:
         // another replica's `wait_role_propagation` then waits for it from its first request on.
         let revision = store.change_feed().map(|feed| feed.current_revision()).transpose()?;
+        // The marker of other processes' writes, read before the load as well: the catch-up task
+        // reloads only once it moves (a write made during the load included), not again at once.
+        let marker = store.external_change_marker()?;
         access.reload(|builder| store.for_each_active_binding(&mut |binding| builder.add(binding)))?;
         if let (Some(feed), Some(revision)) = (store.change_feed(), revision) {
             feed.report_applied(revision)?;
         }
-        Ok(())
+        Ok(marker)
     })
     .await?
     .context("loading role bindings")?;
@@ -90,7 +93,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Resul
     tokio::task::spawn_blocking(move || access.reload_access_keys(|| store.all_access_keys()))
         .await?
         .context("loading the access-key registry")?;
-    replication::spawn(&state);
+    replication::spawn(&state, loaded_at);
     audit::spawn_retention(&state);
     if state.settings.studio.enabled {
         studio::spawn_session_purge(&state);

@@ -89,7 +89,10 @@ impl ReplicaSync {
 }
 
 /// Start the catch-up task. It ends with the server (it holds only weak references).
-pub fn spawn(state: &AppState) {
+/// `loaded_at` is the store's external-change marker read before the bindings were loaded at
+/// start: the task reloads when the marker has moved from it, not on its first tick regardless
+/// (at a million bindings a reload is 0.4 s of CPU and, while it runs, a second index).
+pub fn spawn(state: &AppState, loaded_at: i64) {
     let period = state.settings.timings.policy_data_refresh_interval;
     let wake = Arc::new(tokio::sync::Notify::new());
     let wake_fn: Arc<dyn Fn() + Send + Sync> = {
@@ -104,7 +107,7 @@ pub fn spawn(state: &AppState) {
     let sync = Arc::downgrade(&state.replication);
     tokio::spawn(async move {
         let _keep_listening = wake_fn;
-        let mut last: Option<i64> = None;
+        let mut last = Some(loaded_at);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(period) => {}
