@@ -602,7 +602,7 @@ report() {
         local base_count label_text label
         base_count=$(cat "$work/instructions-off")
         echo "Instructions per request of ours (valgrind's callgrind, all the server's threads, $instruction_requests requests with" \
-            "\`hey -n $instruction_requests -c 4\` after 500 unmeasured, on servers set up as for 1–3; one run, the count hardly varies between runs):"
+            "\`hey -n $instruction_requests -c 4\` after 500 unmeasured, on servers set up as for 1–3; one run, the count moves by about 1 % between runs):"
         echo
         echo "| request | instructions per request | / auth off |"
         echo "|---|---:|---:|"
