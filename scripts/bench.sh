@@ -282,7 +282,7 @@ start_ours() { # start_ours NAME AUTH(true|false) [postgres]
 }
 
 # Same data in both: default and system (created at start), ws1, bob a Viewer of ws1.
-seed_data() { # seed_data AUTH(true|false)
+seed_data() { # seed_data AUTH(true|false) IMPL(ours|reference)
     local token="" as_principal=""
     # With auth off, the admin is named by the principal header (which an auth-off server takes
     # as given), so that both servers' rows, and so their list responses, are the same bytes:
@@ -296,7 +296,7 @@ seed_data() { # seed_data AUTH(true|false)
     local total
     total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pagination"]["total_results"])' "$work/last-body")
     [ "$total" = 3 ] || die "expected 3 workspaces, the list says $total"
-    if [ "$impl" = ours ]; then
+    if [ "$2" = ours ]; then
         local creator
         creator=$(python3 -c 'import json,sys; print([w["created_by"] for w in json.load(open(sys.argv[1]))["data"] if w["name"] == "ws1"][0])' "$work/last-body")
         [ "$creator" = admin@example.com ] || die "ws1's created_by is '$creator', not admin@example.com"
@@ -375,13 +375,13 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
     # cost of auth. Each of them in the round is the mean of its slices.
     log "$impl: auth off"
     $start "$impl-auth-off-round$round" false
-    seed_data false
+    seed_data false "$impl"
     off_pid=$server_pid off_base=$base
     server_pid=""
 
     log "$impl: auth on"
     $start "$impl-auth-on-round$round" true
-    seed_data true
+    seed_data true "$impl"
     on_pid=$server_pid on_base=$base
     load_during=$(cut -d' ' -f1 /proc/loadavg)
     warm_up "$off_base$list"
@@ -436,7 +436,7 @@ run_scenarios() { # run_scenarios IMPL START_FUNCTION
     if [ "$impl" = ours ] && [ "$skip_postgres" != 1 ]; then
         log "$impl: auth on, PostgreSQL"
         start_ours "$impl-auth-on-pg-round$round" true postgres
-        seed_data true
+        seed_data true "$impl"
         measure "$impl" list-admin-pg -- -H "Authorization: Bearer $admin_token" "$base/apis/entities/v2/workspaces"
         measure "$impl" list-bob-pg -- -H "Authorization: Bearer $bob_token" "$base/apis/entities/v2/workspaces"
         stop_server
@@ -467,18 +467,18 @@ count_instructions() { # count_instructions TAG K LABEL -- hey arguments (the se
 }
 
 run_instructions() {
-    local list="/apis/entities/v2/workspaces" impl=ours
+    local list="/apis/entities/v2/workspaces"
     mkdir -p "$work/callgrind"
     log "instructions per request (callgrind, $instruction_requests requests each)"
     server_wrapper=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind/off")
     start_ours callgrind-off false
-    seed_data false
+    seed_data false ours
     count_instructions off 1 off -- "$base$list"
     count_instructions off 2 off-token -- -H "Authorization: Bearer $bob_token" "$base$list"
     stop_server
     server_wrapper=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind/on")
     start_ours callgrind-on true
-    seed_data true
+    seed_data true ours
     count_instructions on 1 admin -- -H "Authorization: Bearer $admin_token" "$base$list"
     count_instructions on 2 bob -- -H "Authorization: Bearer $bob_token" "$base$list"
     stop_server

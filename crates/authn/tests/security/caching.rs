@@ -6,7 +6,17 @@ use std::time::{Duration, Instant};
 use nmp_authn::{AuthnError, BearerMemo, RejectReason, VerifiedBearer};
 use serde_json::json;
 
-use crate::support::{rsa1, rsa2, Harness};
+use crate::support::{rsa1, rsa2, Harness, TestKey};
+
+/// A harness with no leeway and alice's token, expiring 100 s from the harness's now: the key,
+/// the harness, the token's `exp` and the token.
+async fn alice_expiring() -> (TestKey, Harness, i64, String) {
+    let key = rsa1();
+    let h = Harness::start(vec![key.jwk()], |settings| settings.leeway_seconds = 0).await;
+    let exp = h.now() + 100;
+    let token = key.mint(&h.claims_with(json!({"exp": exp})));
+    (key, h, exp, token)
+}
 
 #[tokio::test]
 async fn cache_key_distinguishes_tokens() {
@@ -22,10 +32,7 @@ async fn cache_key_distinguishes_tokens() {
 
 #[tokio::test]
 async fn cached_entry_never_outlives_exp() {
-    let key = rsa1();
-    let h = Harness::start(vec![key.jwk()], |settings| settings.leeway_seconds = 0).await;
-    let exp = h.now() + 100;
-    let token = key.mint(&h.claims_with(json!({"exp": exp})));
+    let (_key, h, exp, token) = alice_expiring().await;
     h.assert_accepted(&token).await;
     assert_eq!(h.auth.cached_tokens(), 1);
     h.clock.set(exp - 1);
@@ -97,10 +104,7 @@ async fn a_connection_memo_answers_only_for_its_exact_token() {
 
 #[tokio::test]
 async fn a_remembered_authorization_value_is_exactly_bearer_and_the_remembered_token() {
-    let key = rsa1();
-    let h = Harness::start(vec![key.jwk()], |settings| settings.leeway_seconds = 0).await;
-    let exp = h.now() + 100;
-    let alice = key.mint(&h.claims_with(json!({"exp": exp})));
+    let (key, h, exp, alice) = alice_expiring().await;
     let bob = key.mint(&h.claims_with(json!({"sub": "bob"})));
     let memo = BearerMemo::default();
     let answer = |value: String| match h.auth.remembered_authorization(value.as_bytes(), &memo) {
@@ -153,10 +157,7 @@ async fn with_the_token_cache_off_no_authorization_value_is_remembered() {
 
 #[tokio::test]
 async fn a_remembered_token_never_outlives_exp() {
-    let key = rsa1();
-    let h = Harness::start(vec![key.jwk()], |settings| settings.leeway_seconds = 0).await;
-    let exp = h.now() + 100;
-    let token = key.mint(&h.claims_with(json!({"exp": exp})));
+    let (_key, h, exp, token) = alice_expiring().await;
     let memo = BearerMemo::default();
     assert_eq!(remembered(&h, &token, &memo).await.unwrap(), "alice");
     h.clock.set(exp - 1);
